@@ -1,0 +1,39 @@
+# fastc: the user's entry points. Each target installs what is missing, builds, and runs.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo check sanitize bench fixtures clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@$(BUILD)/fastc_demo
+
+check: build
+	@cd $(BUILD) && ctest --output-on-failure
+
+sanitize: deps
+	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DFASTC_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+	@cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure
+
+# Side-by-side with PyTorch (Debian's python3-torch); results go to bench/RESULTS.md by hand.
+bench: build
+	@scripts/install-deps.sh python3-torch python3-numpy
+	@bench/run.sh $(BUILD)
+
+# Regenerates the committed PyTorch fixtures (needs python3-torch).
+fixtures:
+	@scripts/install-deps.sh python3-torch python3-numpy
+	@for g in tests/fixtures/gen_*.py; do echo "$$g"; /usr/bin/python3 $$g || exit 1; done
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan
