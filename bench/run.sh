@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs each fastc benchmark (build/bench_<family>) and its PyTorch twin (bench/torch_<family>.py)
+# on the same shapes with 2 threads, then prints one table: GFLOP/s of each and fastc/PyTorch.
+# Usage: bench/run.sh [build-dir]
+set -uo pipefail
+build="${1:-build}"
+here="$(cd "$(dirname "$0")" && pwd)"
+export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; $(date -u +%Y-%m-%d)"
+for b in "$build"/bench_*; do
+  fam="$(basename "$b" | sed 's/^bench_//')"
+  [ -x "$b" ] || continue
+  echo "== $fam: fastc" >&2
+  "$b" | grep '^BENCH' > "$tmp/$fam.fastc" || true
+  if [ -f "$here/torch_$fam.py" ]; then
+    echo "== $fam: PyTorch" >&2
+    /usr/bin/python3 "$here/torch_$fam.py" | grep '^BENCH' > "$tmp/$fam.torch" || true
+  fi
+done
+/usr/bin/python3 - "$tmp" <<'PY'
+import glob, os, sys
+def load(p):
+    rows = {}
+    if os.path.exists(p):
+        for line in open(p):
+            kv = dict(x.split("=", 1) for x in line.split()[1:])
+            rows[kv["name"]] = kv
+    return rows
+print("%-34s %12s %12s %12s %12s %8s" % ("benchmark", "fastc ms", "torch ms", "fastc GF/s", "torch GF/s", "ratio"))
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.fastc"))):
+    ours, theirs = load(f), load(f[:-6] + ".torch")
+    for name, r in ours.items():
+        t = theirs.get(name)
+        ratio = float(t["ms"]) / float(r["ms"]) if t else float("nan")
+        print("%-34s %12s %12s %12s %12s %8.2f" % (name, r["ms"], t["ms"] if t else "-", r.get("gflops", "-"),
+              t.get("gflops", "-") if t else "-", ratio))
+print("ratio = PyTorch time / fastc time (> 1: fastc is faster)")
+PY

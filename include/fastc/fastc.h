@@ -1,0 +1,8 @@
+/* fastc: everything. */
+#ifndef FASTC_H
+#define FASTC_H
+#include "core.h"
+#include "autograd.h"
+#include "ops.h"
+#include "data.h"
+#endif
