@@ -157,3 +157,25 @@ FCT_TEST(test_binary_pass_null_on) {
     FCT_NULL(fc_ge(NULL, a));
     FCT_TRUE(fc_error_code() == FC_OK);
 }
+
+/* Past the threading threshold: the flat path in chunks and the row path both cover every element. */
+FCT_TEST(test_where_and_compare_on_large_tensors) {
+    int64_t n = 3 * 16384 + 123;
+    fc_tensor *x = fc_arange(0, (double)n, 1);
+    fc_tensor *half = fc_scalar((double)(n / 2));
+    fc_tensor *m = fc_lt(x, half);
+    fc_tensor *y = fc_where(m, x, fc_neg(x));
+    double s = 0;
+    for (int64_t i = 0; i < n; i += 997) s += fc_tensor_get(y, i) - (i < n / 2 ? i : -i);
+    FCT_NEAR(s, 0, 0);
+    FCT_NEAR(fc_tensor_get(m, n - 1), 0, 0);
+    FCT_NEAR(fc_tensor_get(m, n / 2 - 1), 1, 0);
+    /* rows: [n/256, 256] against a transposed view of the same values */
+    fc_tensor *a = fc_reshape(fc_arange(0, 256.0 * 300, 1), FC_SHAPE(256, 300));
+    fc_tensor *at = fc_transpose(a, 0, 1), *atc = fc_contiguous(at);
+    fc_tensor *e = fc_eq(at, atc);
+    FCT_NEAR(fc_tensor_item(fc_sum(fc_to_dtype(e, FC_DTYPE_F32), FC_ALL_DIMS, 0)), 256.0 * 300, 0);
+    fc_tensor *w = fc_where(e, at, fc_zeros(FC_SHAPE(1)));
+    FCT_CLOSE(w, atc, 0, 0);
+    fc_tensor_free(atc);
+}
