@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "activation.h"
+#include "vmath.h"
 
 #define PARALLEL_N 65536
 
@@ -39,7 +40,7 @@ static inline float gelu_tanh_grad(float v) {
     return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_BETA * (1.0f + 3.0f * GELU_KAPPA * v * v);
 }
 static inline float silu_grad(float v) {
-    float s = 1.0f / (1.0f + expf(-v));
+    float s = 1.0f / (1.0f + fci_vexpf(-v));
     return s * (1.0f + v * (1.0f - s));
 }
 
@@ -51,9 +52,9 @@ FWD(gelu, 0.5f * v * (1.0f + erff(v * SQRT1_2)))
 BWD(gelu, g * (0.5f * (1.0f + erff(v * SQRT1_2)) + v * SQRT2PI_INV * expf(-0.5f * v * v)))
 FWD(gelu_tanh, 0.5f * v * (1.0f + tanhf(GELU_BETA * (v + GELU_KAPPA * v * v * v))))
 BWD(gelu_tanh, g * gelu_tanh_grad(v))
-FWD(silu, v / (1.0f + expf(-v)))
+FWD(silu, v / (1.0f + fci_vexpf(-v)))
 BWD(silu, g * silu_grad(v))
-FWD(sigmoid, 1.0f / (1.0f + expf(-v)))
+FWD(sigmoid, 1.0f / (1.0f + fci_vexpf(-v)))
 BWD(sigmoid, g * r * (1.0f - r))
 FWD(tanh, tanhf(v))
 BWD(tanh, g * (1.0f - r * r))

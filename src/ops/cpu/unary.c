@@ -4,6 +4,7 @@
 
 #include "kernels.h"
 #include "unary.h"
+#include "vmath.h"
 
 #define PARALLEL_N 65536
 
@@ -37,7 +38,7 @@ void fci_neg_f32(const float *x, float *y, int64_t n, const double *p) {
     }
 
 #define PARAMS
-FWD(exp, expf(v))
+FWD(exp, fci_vexpf(v))
 BWD(exp, g * r)
 FWD(log, logf(v))
 BWD(log, g / v)
