@@ -1,5 +1,6 @@
 /* expf written so that GCC vectorizes loops calling it (libm's expf stays scalar without
- * -ffast-math): Cephes' degree-6 polynomial after range reduction by ln 2, within 2 ulp of expf
+ * -ffast-math): Cephes' degree-6 polynomial after range reduction by ln 2 (Cephes states ~2 ulp; not
+ * measured here beyond the PyTorch fixtures at atol 1e-6, rtol 1e-5)
  * over the normal range; below -87.3 it returns 0 (no denormals), above 88.72 inf; NaN stays NaN.
  * Measured 4M elements, one thread: fc_exp 21.8 ms with libm, 2.5 ms with this (PyTorch 1.13: 4.1 ms);
  * sigmoid 15.8 -> 3.2 ms (PyTorch 4.1 ms). */
