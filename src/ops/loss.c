@@ -108,7 +108,7 @@ static fci_class_loss class_from_node(const fci_node *n) {
                             .ignore = n->ip[2], .has_ignore = (int)n->ip[1], .eps = (float)n->fp[0]};
 }
 
-/* saved: [0] target (i64), [1] weight contiguous or NULL, [2] lse per sample. */
+/* saved: [0] target (i64), [1] weight contiguous or NULL, [2] (max, log-sum-exp) per sample. */
 static fc_status cross_entropy_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *x = n->in[0], *xc = fci_contig_f32("cross_entropy", x);
     if (!xc) return fc_error_code();
@@ -152,7 +152,9 @@ static fc_tensor *class_loss(const char *op, fc_tensor *x, fc_tensor *target,
     fc_shape ts = fc_tensor_shape(t);
     fc_tensor *loss = xc ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;
     fc_tensor *wt = loss ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;
-    fc_tensor *lse = wt && is_ce ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;
+    fc_tensor *lse = wt && is_ce ? fci_tensor_alloc(FC_SHAPE(2 * fc_shape_numel(ts)), FC_DTYPE_F32,
+                                                   x->device)
+                                : NULL;
     if (o->weight && (w = fci_contig_f32(op, o->weight))) c.w = fc_tensor_data(w);
     if (!wt || (is_ce && !lse) || (o->weight && !w)) goto done;
     if (is_ce)

@@ -27,21 +27,21 @@ void fci_cross_entropy_fwd_f32(const fci_class_loss *c, const float *z, float *l
         for (int64_t k = 0; k < C; k++) m = fmaxf(m, zs[k * inner]);
         float e = 0, wz = 0, wsum = 0;
         for (int64_t k = 0; k < C; k++) e += fci_exp_f32(zs[k * inner] - m);
-        float l = m + logf(e);
-        lse[s] = l;
+        float ls = logf(e);
+        lse[2 * s] = m, lse[2 * s + 1] = ls;
         if (ignored(c, t)) {
             loss[s] = wt[s] = 0;
             continue;
         }
         float w_t = c->w ? c->w[t] : 1.0f;
-        float v = (1 - eps) * w_t * (l - zs[t * inner]);
+        float v = (1 - eps) * w_t * (ls - (zs[t * inner] - m));
         if (eps != 0) {
             for (int64_t k = 0; k < C; k++) {
                 float wk = c->w ? c->w[k] : 1.0f;
-                wz += wk * zs[k * inner];
+                wz += wk * (zs[k * inner] - m);
                 wsum += wk;
             }
-            v += eps / (float)C * (wsum * l - wz);
+            v += eps / (float)C * (wsum * ls - wz); /* sum_k w_k (lse - z_k) */
         }
         loss[s] = v;
         wt[s] = w_t;
@@ -62,13 +62,14 @@ void fci_cross_entropy_bwd_f32(const fci_class_loss *c, const float *z, const fl
             for (int64_t k = 0; k < C; k++) gs[k * inner] = 0;
             continue;
         }
-        float gv = g[s * g_stride] * g_scale, w_t = c->w ? c->w[t] : 1.0f, l = lse[s];
+        float gv = g[s * g_stride] * g_scale, w_t = c->w ? c->w[t] : 1.0f;
+        float m = lse[2 * s], ls = lse[2 * s + 1];
         float a = gv * ((1 - eps) * w_t + eps * W / (float)C), b = gv * eps / (float)C;
         if (inner == 1 && !c->w) {
-            for (int64_t k = 0; k < C; k++) gs[k] = a * fci_exp_f32(zs[k] - l) - b;
+            for (int64_t k = 0; k < C; k++) gs[k] = a * fci_exp_f32((zs[k] - m) - ls) - b;
         } else {
             for (int64_t k = 0; k < C; k++)
-                gs[k * inner] = a * fci_exp_f32(zs[k * inner] - l) - b * (c->w ? c->w[k] : 1.0f);
+                gs[k * inner] = a * fci_exp_f32((zs[k * inner] - m) - ls) - b * (c->w ? c->w[k] : 1.0f);
         }
         gs[t * inner] -= gv * (1 - eps) * w_t;
     }

@@ -19,7 +19,8 @@ typedef struct fci_class_loss {
 
 /* Fused log_softmax + nll with label smoothing (torch.nn.functional.cross_entropy): per sample
  * loss[s] = (1 - eps) w_t (lse - z_t) + eps / C * sum_c w_c (lse - z_c), wt[s] = w_t (0 for an
- * ignored sample, whose loss is 0) and lse[s] (kept for backward). */
+ * ignored sample, whose loss is 0) and lse[2s], lse[2s+1] = max_c z_c, log sum exp(z - max) (kept
+ * for backward: splitting them keeps the digits of z - lse for large logits). */
 void fci_cross_entropy_fwd_f32(const fci_class_loss *c, const float *z, float *loss, float *wt,
                                float *lse);
 /* gz = g_s * (((1 - eps) w_t + eps W / C) p_c - (1 - eps) w_t [c == t] - eps w_c / C), W = sum w,

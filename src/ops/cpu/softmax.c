@@ -11,8 +11,8 @@ static void softmax_row(const float *x, float *y, int64_t n, int is_log) {
     float s = 0;
     if (is_log) {
         for (int64_t i = 0; i < n; i++) s += fci_exp_f32(x[i] - m);
-        float lse = m + logf(s);
-        for (int64_t i = 0; i < n; i++) y[i] = x[i] - lse;
+        float ls = logf(s); /* (x - m) - log s: x - (m + log s) loses digits for large x */
+        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;
     } else {
         for (int64_t i = 0; i < n; i++) s += (y[i] = fci_exp_f32(x[i] - m));
         float inv = 1.0f / s;
@@ -33,9 +33,9 @@ static void softmax_cols(const float *x, float *y, int64_t red, int64_t inner, i
             if (!is_log) y[r * inner + i] = e;
         }
     if (is_log) {
-        for (int64_t i = 0; i < n; i++) m[i] += logf(s[i]);
+        for (int64_t i = 0; i < n; i++) s[i] = logf(s[i]);
         for (int64_t r = 0; r < red; r++)
-            for (int64_t i = 0; i < n; i++) y[r * inner + i] = x[r * inner + i] - m[i];
+            for (int64_t i = 0; i < n; i++) y[r * inner + i] = (x[r * inner + i] - m[i]) - s[i];
     } else {
         for (int64_t i = 0; i < n; i++) s[i] = 1.0f / s[i];
         for (int64_t r = 0; r < red; r++)
