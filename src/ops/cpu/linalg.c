@@ -1,0 +1,109 @@
+/* Linear-algebra kernels on OpenBLAS, and the fused LSTM cell. */
+#include "linalg.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void fci_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                  int64_t ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) { /* BLAS would still scale C by beta; make that explicit (beta is 0 or 1 here) */
+        if (beta == 0.0f)
+            for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, sizeof(float) * (size_t)n);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, alpha, a,
+                (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+}
+
+void fci_gemm_batched_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                          const float *a, int64_t lda, const int64_t *off_a, const float *b,
+                          int64_t ldb, const int64_t *off_b, float *c, int64_t n_batch) {
+    /* Below ~2 MFLOP a product gains nothing from BLAS threads: run whole products per thread
+     * instead (OpenBLAS's OpenMP build runs single-threaded inside a parallel region). */
+    int small = (double)m * (double)n * (double)k < 1e6 && n_batch >= 2;
+#pragma omp parallel for if (small) schedule(static)
+    for (int64_t i = 0; i < n_batch; i++)
+        fci_gemm_f32(trans_a, trans_b, m, n, k, 1.0f, a + off_a[i], lda, b + off_b[i], ldb, 0.0f,
+                     c + i * m * n, n);
+}
+
+void fci_rows_fill_f32(float *y, const float *b0, const float *b1, int64_t rows, int64_t cols) {
+#pragma omp parallel for if (rows * cols > 65536) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        float *yr = y + r * cols;
+        if (b1)
+            for (int64_t j = 0; j < cols; j++) yr[j] = b0[j] + b1[j];
+        else
+            memcpy(yr, b0, sizeof(float) * (size_t)cols);
+    }
+}
+
+void fci_col_sum_f32(const float *g, float *out, int64_t rows, int64_t cols, int accumulate) {
+    /* Parallel over column blocks: each thread owns its outputs, rows are read in order. */
+    const int64_t blk = 256;
+#pragma omp parallel for if (rows * cols > 65536) schedule(static)
+    for (int64_t c0 = 0; c0 < cols; c0 += blk) {
+        int64_t c1 = c0 + blk < cols ? c0 + blk : cols;
+        float acc[256];
+        for (int64_t j = c0; j < c1; j++) acc[j - c0] = accumulate ? out[j] : 0.0f;
+        for (int64_t r = 0; r < rows; r++) {
+            const float *gr = g + r * cols;
+            for (int64_t j = c0; j < c1; j++) acc[j - c0] += gr[j];
+        }
+        for (int64_t j = c0; j < c1; j++) out[j] = acc[j - c0];
+    }
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void fci_lstm_cell_fwd_f32(const float *gates, int64_t ldg, const float *c_prev, float *act,
+                           float *h, int64_t ldh, float *c, int64_t batch, int64_t hidden) {
+    int64_t H = hidden;
+#pragma omp parallel for if (batch * H > 16384) schedule(static)
+    for (int64_t b = 0; b < batch; b++) {
+        const float *g = gates + b * ldg;
+        float *a = act + b * 4 * H, *hb = h + b * ldh, *cb = c + b * H;
+        const float *cp = c_prev ? c_prev + b * H : NULL;
+        for (int64_t j = 0; j < H; j++) {
+            float ig = sigmoidf(g[j]), fg = sigmoidf(g[H + j]), gg = tanhf(g[2 * H + j]),
+                  og = sigmoidf(g[3 * H + j]);
+            float cv = ig * gg + (cp ? fg * cp[j] : 0.0f);
+            a[j] = ig;
+            a[H + j] = fg;
+            a[2 * H + j] = gg;
+            a[3 * H + j] = og;
+            cb[j] = cv;
+            hb[j] = og * tanhf(cv);
+        }
+    }
+}
+
+/* c = f c_prev + i g, h = o tanh(c): dc_total = dc + dh o (1 - tanh(c)^2), then each gate's
+ * gradient times its activation's derivative (sigmoid: a (1 - a); tanh: 1 - a^2). */
+void fci_lstm_cell_bwd_f32(const float *act, const float *c_prev, const float *c,
+                           const float *dh, const float *dc, float *dgates, float *dc_prev,
+                           int64_t batch, int64_t hidden) {
+    int64_t H = hidden;
+#pragma omp parallel for if (batch * H > 16384) schedule(static)
+    for (int64_t b = 0; b < batch; b++) {
+        const float *a = act + b * 4 * H, *cb = c + b * H;
+        const float *cp = c_prev ? c_prev + b * H : NULL;
+        const float *dhb = dh ? dh + b * H : NULL, *dcb = dc ? dc + b * H : NULL;
+        float *dg = dgates + b * 4 * H, *dcp = dc_prev ? dc_prev + b * H : NULL;
+        for (int64_t j = 0; j < H; j++) {
+            float ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
+            float tc = tanhf(cb[j]), dhv = dhb ? dhb[j] : 0.0f;
+            float dct = (dcb ? dcb[j] : 0.0f) + dhv * og * (1.0f - tc * tc);
+            float cpv = cp ? cp[j] : 0.0f;
+            dg[j] = dct * gg * ig * (1.0f - ig);
+            dg[H + j] = dct * cpv * fg * (1.0f - fg);
+            dg[2 * H + j] = dct * ig * (1.0f - gg * gg);
+            dg[3 * H + j] = dhv * tc * og * (1.0f - og);
+            if (dcp) dcp[j] = dct * fg;
+        }
+    }
+}
