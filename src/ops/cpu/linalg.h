@@ -1,4 +1,4 @@
-/* CPU kernels for linear algebra and the LSTM: raw pointers and sizes, no tensors or allocation.
+/* CPU kernels for linear algebra: raw pointers and sizes, no tensors or allocation.
  * Matrices are row-major; a transposed operand is a flag plus its leading dimension, as in BLAS. */
 #ifndef FASTC_CPU_LINALG_H
 #define FASTC_CPU_LINALG_H
@@ -18,16 +18,5 @@ void fci_gemm_batched_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_
 void fci_rows_fill_f32(float *y, const float *b0, const float *b1, int64_t rows, int64_t cols);
 /* out[c] (+)= sum_r g[r, c]; accumulate: add to out instead of overwriting it. */
 void fci_col_sum_f32(const float *g, float *out, int64_t rows, int64_t cols, int accumulate);
-
-/* LSTM cell, gate order i, f, g, o (PyTorch). gates [B, 4H] pre-activations (row stride ldg);
- * act [B, 4H] receives sigmoid/tanh of them (may alias gates); c_prev, h, c [B, H] (c_prev NULL:
- * zeros). h may have its own row stride ldh (e.g. a slice of the output sequence). */
-void fci_lstm_cell_fwd_f32(const float *gates, int64_t ldg, const float *c_prev, float *act,
-                           float *h, int64_t ldh, float *c, int64_t batch, int64_t hidden);
-/* Backward of the cell from the activated gates: dh, dc [B, H] (either may be NULL: zero) ->
- * dgates [B, 4H] (pre-activation gradients) and dc_prev [B, H] (may be NULL). */
-void fci_lstm_cell_bwd_f32(const float *act, const float *c_prev, const float *c,
-                           const float *dh, const float *dc, float *dgates, float *dc_prev,
-                           int64_t batch, int64_t hidden);
 
 #endif
