@@ -148,17 +148,19 @@ typedef struct lstm_dims {
 } lstm_dims;
 
 /* Backward through one layer. dy [T, B, H] is the gradient of its outputs (read only); dh, dc
- * [B, H] hold the gradients of h_n, c_n on entry and of h0, c0 on exit. dg [T, B, 4H] is
- * workspace that ends holding the pre-activation gate gradients. */
+ * [B, H] hold the gradients of h_n, c_n on entry and of h0, c0 on exit (dh only when need_dh0).
+ * dg [T, B, 4H] is workspace that ends holding the pre-activation gate gradients. */
 static void layer_backward(const lstm_dims *d, const float *dy, const float *act, const float *c,
-                           const float *c0, const float *w_hh, float *dh, float *dc, float *dg) {
+                           const float *c0, const float *w_hh, float *dh, float *dc, float *dg,
+                           int need_dh0) {
     int64_t B = d->B, H = d->H, G = 4 * H;
     for (int64_t t = d->T - 1; t >= 0; t--) {
         fci_add_inplace_f32(dh, dy + t * B * H, B * H);
         /* dc_prev may alias dc: the kernel reads each element before writing it */
         fci_lstm_cell_bwd_f32(act + t * B * G, t ? c + (t - 1) * B * H : c0, c + t * B * H, dh, dc,
                               dg + t * B * G, dc, B, H);
-        fci_gemm_f32(0, 0, B, H, G, 1.0f, dg + t * B * G, G, w_hh, H, 0.0f, dh, H);
+        if (t > 0 || need_dh0)
+            fci_gemm_f32(0, 0, B, H, G, 1.0f, dg + t * B * G, G, w_hh, H, 0.0f, dh, H);
     }
 }
 
@@ -220,7 +222,8 @@ static fc_status lstm_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
             memcpy(fc_tensor_data(dc), gp + (T + L + l) * BH, sizeof(float) * (size_t)BH);
             const float *c0 = c0c ? f32(c0c) + l * BH : NULL;
             layer_backward(&d, dy, f32(s->act[l]), f32(s->c[l]), c0, f32(w_hh),
-                           fc_tensor_data(dh), fc_tensor_data(dc), fc_tensor_data(dg));
+                           fc_tensor_data(dh), fc_tensor_data(dc), fc_tensor_data(dg),
+                           gx[IN_H0] != NULL);
             if (gx[IN_H0]) memcpy(fc_tensor_data_f32(gx[IN_H0]) + l * BH, f32(dh), sizeof(float) * (size_t)BH);
             if (gx[IN_C0]) memcpy(fc_tensor_data_f32(gx[IN_C0]) + l * BH, f32(dc), sizeof(float) * (size_t)BH);
             int64_t I_l = l ? H : d.I;
