@@ -1,0 +1,21 @@
+/* CPU kernels for the fused LSTM cell: raw pointers and sizes, no tensors or allocation. */
+#ifndef FASTC_CPU_LSTM_H
+#define FASTC_CPU_LSTM_H
+
+#include <stdint.h>
+
+/* LSTM cell, gate order i, f, g, o (PyTorch). gates [B, 4H] pre-activations (row stride ldg);
+ * act [B, 4H] receives sigmoid/tanh of them (may alias gates); c_prev, h, c [B, H] (c_prev NULL:
+ * zeros). h may have its own row stride ldh (e.g. a slice of the output sequence). */
+void fci_lstm_cell_fwd_f32(const float *gates, int64_t ldg, const float *c_prev, float *act,
+                           float *h, int64_t ldh, float *c, int64_t batch, int64_t hidden);
+/* Backward of the cell from the activated gates: dh, dc [B, H] (either may be NULL: zero) ->
+ * dgates [B, 4H] (pre-activation gradients) and dc_prev [B, H] (may be NULL). */
+void fci_lstm_cell_bwd_f32(const float *act, const float *c_prev, const float *c,
+                           const float *dh, const float *dc, float *dgates, float *dc_prev,
+                           int64_t batch, int64_t hidden);
+
+/* dst[i] += src[i] */
+void fci_add_inplace_f32(float *dst, const float *src, int64_t n);
+
+#endif
