@@ -113,3 +113,21 @@ FCT_TEST(test_conv2d_rejects_bad_bias_and_options) {
     FCT_ERROR(FC_ERR_SHAPE, "conv2d: expected input [N, C, H, W] with 4 dims, found 3");
     FCT_NULL(fc_conv2d(NULL, w, NULL));
 }
+
+FCT_TEST(test_conv2d_weight_grad_only_matches_pytorch) {
+    fct_fixture f = fct_load("ops/conv_basic");
+    fc_tensor *x = fct_get(&f, "x"), *w = fct_get(&f, "w"), *b = fct_get(&f, "b");
+    if (!x || !w || !b) return fct_fixture_free(&f);
+    fc_requires_grad(w); /* x and b stay constants: only the weight pass runs */
+    FCT_OK(fc_backward_with(fc_conv2d(x, w, b, .padding = {1, 1}), fct_get(&f, "dy")));
+    FCT_CLOSE(fc_tensor_grad(w), fct_get(&f, "dw"), ATOL, RTOL);
+    FCT_TRUE(fc_tensor_grad(x) == NULL && fc_tensor_grad(b) == NULL);
+    fct_fixture_free(&f);
+}
+
+FCT_TEST(test_conv_transpose2d_rejects_channel_mismatch) {
+    fc_tensor *x = fc_zeros(FC_SHAPE(2, 5, 4, 4)), *w = fc_zeros(FC_SHAPE(4, 3, 3, 3));
+    FCT_NULL(fc_conv_transpose2d(x, w, NULL));
+    FCT_ERROR(FC_ERR_SHAPE, "conv_transpose2d: expected input with 4 channels (weight [4, 3, 3, 3]), "
+                            "found 5 (input [2, 5, 4, 4])");
+}
