@@ -177,3 +177,24 @@ FCT_TEST(test_group_norm_rejects_bad_arguments) {
     FCT_ERROR(FC_ERR_SHAPE, "group_norm: expected bias of shape [6], found [3]");
     FCT_NULL(fc_group_norm(NULL, 2, NULL, NULL, 1e-5));
 }
+
+/* The threaded, column-blocked backward (300 x 300 > 64K elements, D > one 256-column block) must
+ * agree with the serial path run on each half of the rows. */
+FCT_TEST(test_layer_norm_large_matches_halves) {
+    fc_tensor *x = fc_requires_grad(fct_randn(FC_SHAPE(300, 300), 8));
+    fc_tensor *w = fc_requires_grad(fct_randn(FC_SHAPE(300), 9));
+    fc_tensor *dy = fct_randn(FC_SHAPE(300, 300), 10);
+    FCT_OK(fc_backward_with(fc_layer_norm(x, FC_SHAPE(300), w, NULL, 1e-5), dy));
+    fc_tensor *dx_full = fc_clone(fc_tensor_grad(x)), *dw_full = fc_clone(fc_tensor_grad(w));
+    fc_tensor_zero_grad(x);
+    fc_tensor_zero_grad(w);
+    for (int h = 0; h < 2; h++) {
+        fc_tensor *yh = fc_layer_norm(fc_narrow(x, 0, 150 * h, 150), FC_SHAPE(300), w, NULL, 1e-5);
+        FCT_OK(fc_backward_with(yh, fc_contiguous(fc_narrow(dy, 0, 150 * h, 150))));
+    }
+    FCT_CLOSE(fc_tensor_grad(x), dx_full, 1e-5, 1e-5);
+    FCT_CLOSE(fc_tensor_grad(w), dw_full, 1e-4, 1e-5);
+    fc_tensor_free(x);
+    fc_tensor_free(w);
+    fc_tensor_free(dy);
+}
