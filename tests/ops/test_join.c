@@ -151,3 +151,23 @@ FCT_TEST(test_join_gradcheck) {
     FCT_EQ_INT(FCT_GRADCHECK(split_fn, NULL, 1, &x), 0);
     fc_tensor_free(x);
 }
+
+FCT_TEST(test_cat_many_inputs_with_grad) {
+    fc_tensor *x = fc_requires_grad(fct_randn(FC_SHAPE(2, 3), 5));
+    fc_tensor *t[12];
+    for (int i = 0; i < 12; i++) t[i] = fc_mul_scalar(x, i + 1);
+    fc_tensor *y = fc_cat((fc_tensor_list){12, t}, 0);
+    FCT_EQ_INT(fc_tensor_dim(y, 0), 24);
+    FCT_OK(fc_backward(fc_sum(y, FC_ALL_DIMS, 0)));
+    FCT_NEAR(fc_tensor_get(fc_tensor_grad(x), 4), 78.0, 1e-5);
+    fc_tensor_free(x);
+}
+
+FCT_TEST(test_join_passes_null_on) {
+    fc_tensor *x = fc_zeros(FC_SHAPE(2, 3));
+    FCT_NULL(fc_stack(FC_TENSORS(x, fc_reshape(x, FC_SHAPE(7))), 0));
+    FCT_ERROR(FC_ERR_SHAPE, "reshape");
+    FCT_NULL(fc_index_select(NULL, 0, NULL));
+    FCT_NULL(fc_pad(NULL, FC_SHAPE(1, 1), 0));
+    FCT_EQ_INT(fc_error_code(), FC_OK);
+}
