@@ -71,9 +71,44 @@ static fc_status index_select_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
 }
 static const fci_op op_index_select = {"index_select", index_select_bwd};
 
+/* Any dtype other than f32 (labels, masks): a plain row copy; such tensors carry no gradient. */
+static fc_tensor *index_select_bytes(fc_tensor *x, int d, fc_tensor *idx) {
+    fc_tensor *xc = fc_contiguous(x);
+    fc_shape s = fc_tensor_shape(x);
+    s.d[d] = fc_tensor_numel(idx);
+    fc_tensor *y = xc ? fci_tensor_alloc(s, x->dtype, x->device) : NULL;
+    if (y) {
+        int64_t outer, inner;
+        outer_inner(x, d, &outer, &inner);
+        size_t row = (size_t)inner * fc_dtype_size(x->dtype);
+        const int64_t *iv = fc_tensor_data(idx);
+        const char *src = fc_tensor_data(xc);
+        char *dst = fc_tensor_data(y);
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < s.d[d]; i++)
+                memcpy(dst + (size_t)(o * s.d[d] + i) * row,
+                       src + (size_t)(o * x->shape[d] + iv[i]) * row, row);
+    }
+    fc_tensor_free(xc);
+    return y;
+}
+
 fc_tensor *fc_index_select(fc_tensor *x, int dim, fc_tensor *index) {
     if (!x || !index) return NULL;
     const char *op = "index_select";
+    if (x->dtype != FC_DTYPE_F32 && !fc_dtype_is_float(x->dtype) && x->ndim > 0) {
+        int d = fci_wrap_dim(op, dim, x->ndim);
+        if (d < 0 || fci_check_cpu(op, x) || fci_check_same_device(op, x, index)) return NULL;
+        if (index->ndim > 1) {
+            fc_fail(FC_ERR_SHAPE, "index_select: expected a 1-dim index, found shape %s",
+                    fci_tshape(index));
+            return NULL;
+        }
+        fc_tensor *idx = index_i64(op, index, x, d, x->shape[d]);
+        fc_tensor *y = idx ? index_select_bytes(x, d, idx) : NULL;
+        fci_tensor_unref(idx);
+        return y;
+    }
     if (fci_check_float32(op, "x", x) || fci_check_cpu(op, x) ||
         fci_check_same_device(op, x, index))
         return NULL;

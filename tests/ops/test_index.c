@@ -144,3 +144,13 @@ FCT_TEST(test_index_gradcheck) {
         fc_tensor_free(idx[i]);
     }
 }
+
+FCT_TEST(test_index_select_copies_integer_labels) {
+    int64_t v[5] = {10, 11, 12, 13, 14}, i[3] = {4, 0, 4};
+    fc_tensor *y = fc_index_select(fc_from_data(v, FC_SHAPE(5), .dtype = FC_DTYPE_I64), 0,
+                                   fc_from_data(i, FC_SHAPE(3), .dtype = FC_DTYPE_I64));
+    FCT_EQ_INT(fc_tensor_dtype(y), FC_DTYPE_I64);
+    FCT_EQ_INT(fc_tensor_get(y, 0), 14);
+    FCT_EQ_INT(fc_tensor_get(y, 1), 10);
+    FCT_EQ_INT(fc_tensor_get(y, 2), 14);
+}
