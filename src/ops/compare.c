@@ -8,28 +8,6 @@
 
 /* ---- pow, maximum, minimum -------------------------------------------------------------------- */
 
-typedef struct binary_def {
-    const char *name;
-    fci_binary_row row;
-    fci_op op;
-} binary_def;
-
-static fc_tensor *binary(const binary_def *def, fc_tensor *a, fc_tensor *b) {
-    if (!a || !b) return NULL;
-    if (fci_check_float32(def->name, "a", a) || fci_check_float32(def->name, "b", b) ||
-        fci_check_same_device(def->name, a, b) || fci_check_cpu(def->name, a))
-        return NULL;
-    fc_shape s;
-    if (fci_broadcast_shape(def->name, a->ndim, a->shape, b->ndim, b->shape, &s.ndim, s.d))
-        return NULL;
-    fc_tensor *y = fci_tensor_alloc(s, FC_DTYPE_F32, a->device);
-    if (!y) return NULL;
-    fci_binary_loop(y, a, b, def->row, NULL);
-    fc_tensor *in[2] = {a, b};
-    if (fci_grad_needed(2, in) && !fci_record(&def->op, y, 2, in)) return NULL;
-    return y;
-}
-
 /* gx[i] = reduce_to(gy * factor(x, y)) where the factor is a row kernel of (in[xi], in[yi]) */
 static fc_status grad_by_factor(fci_node *n, fc_tensor *gy, fc_tensor **gx, int i,
                                 fci_binary_row factor, int xi, int yi) {
@@ -60,13 +38,18 @@ static fc_status minimum_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     return st ? st : grad_by_factor(n, gy, gx, 1, fci_max_share_row_f32, 0, 1);
 }
 
-static const binary_def def_pow = {"pow", fci_pow_row_f32, {"pow", pow_bwd}},
-                        def_maximum = {"maximum", fci_maximum_row_f32, {"maximum", maximum_bwd}},
-                        def_minimum = {"minimum", fci_minimum_row_f32, {"minimum", minimum_bwd}};
+static const fci_op op_pow = {"pow", pow_bwd}, op_maximum = {"maximum", maximum_bwd},
+                    op_minimum = {"minimum", minimum_bwd};
 
-fc_tensor *fc_pow(fc_tensor *a, fc_tensor *b) { return binary(&def_pow, a, b); }
-fc_tensor *fc_maximum(fc_tensor *a, fc_tensor *b) { return binary(&def_maximum, a, b); }
-fc_tensor *fc_minimum(fc_tensor *a, fc_tensor *b) { return binary(&def_minimum, a, b); }
+fc_tensor *fc_pow(fc_tensor *a, fc_tensor *b) {
+    return fci_binary_op("pow", fci_pow_row_f32, &op_pow, a, b);
+}
+fc_tensor *fc_maximum(fc_tensor *a, fc_tensor *b) {
+    return fci_binary_op("maximum", fci_maximum_row_f32, &op_maximum, a, b);
+}
+fc_tensor *fc_minimum(fc_tensor *a, fc_tensor *b) {
+    return fci_binary_op("minimum", fci_minimum_row_f32, &op_minimum, a, b);
+}
 
 /* ---- a strided loop over up to three broadcast inputs of any dtype ---------------------------- */
 

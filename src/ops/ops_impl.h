@@ -26,6 +26,11 @@ typedef void (*fci_binary_row)(float *out, const float *a, int64_t sa, const flo
 void fci_binary_loop(fc_tensor *out, const fc_tensor *a, const fc_tensor *b, fci_binary_row row,
                      const double *params);
 
+/* out = row(a, b) for f32 CPU tensors with broadcasting, recording op for autograd: the whole
+ * forward of a broadcasting binary op. */
+fc_tensor *fci_binary_op(const char *name, fci_binary_row row, const fci_op *op, fc_tensor *a,
+                         fc_tensor *b);
+
 /* Contiguous f32 version of x: a new reference to x itself when already contiguous, else a copy
  * outside any scope. Release it with fci_tensor_unref (never fc_tensor_free: that would drop x's
  * scope claim). */

@@ -108,6 +108,22 @@ void fci_binary_loop(fc_tensor *out, const fc_tensor *a, const fc_tensor *b, fci
     }
 }
 
+fc_tensor *fci_binary_op(const char *name, fci_binary_row row, const fci_op *op, fc_tensor *a,
+                         fc_tensor *b) {
+    if (!a || !b) return NULL;
+    if (fci_check_float32(name, "a", a) || fci_check_float32(name, "b", b) ||
+        fci_check_same_device(name, a, b) || fci_check_cpu(name, a))
+        return NULL;
+    fc_shape s;
+    if (fci_broadcast_shape(name, a->ndim, a->shape, b->ndim, b->shape, &s.ndim, s.d)) return NULL;
+    fc_tensor *y = fci_tensor_alloc(s, FC_DTYPE_F32, a->device);
+    if (!y) return NULL;
+    fci_binary_loop(y, a, b, row, NULL);
+    fc_tensor *in[2] = {a, b};
+    if (fci_grad_needed(2, in) && !fci_record(op, y, 2, in)) return NULL;
+    return y;
+}
+
 fc_tensor *fci_contig_f32(const char *op, fc_tensor *x) {
     if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x)) return NULL;
     if (fc_tensor_is_contiguous(x)) return fc_tensor_ref(x);

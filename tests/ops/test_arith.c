@@ -1,22 +1,5 @@
 /* Broadcasting arithmetic against PyTorch fixtures, plus gradchecks. */
-#include "fct.h"
-
-typedef fc_tensor *(*binop)(fc_tensor *, fc_tensor *);
-
-static void check_binary(const char *fixture, binop f, int strided) {
-    fct_fixture fx = fct_load(fixture);
-    fc_tensor *a = fct_get(&fx, "a"), *b = fct_get(&fx, "b");
-    if (!a || !b) return fct_fixture_free(&fx);
-    fc_requires_grad(a);
-    fc_requires_grad(b);
-    fc_tensor *ua = strided ? fc_transpose(a, 0, 1) : a;
-    fc_tensor *y = f(ua, b);
-    FCT_CLOSE(y, fct_get(&fx, "y"), 1e-6, 1e-5);
-    FCT_OK(fc_backward_with(y, fct_get(&fx, "dy")));
-    FCT_CLOSE(fc_tensor_grad(a), fct_get(&fx, "da"), 1e-6, 1e-5);
-    FCT_CLOSE(fc_tensor_grad(b), fct_get(&fx, "db"), 1e-6, 1e-5);
-    fct_fixture_free(&fx);
-}
+#include "binary_check.h"
 
 FCT_TEST(test_add_matches_pytorch) {
     check_binary("ops/add_bcast", fc_add, 0);
@@ -34,8 +17,6 @@ FCT_TEST(test_div_matches_pytorch) {
     check_binary("ops/div_bcast", fc_div, 0);
     check_binary("ops/div_strided", fc_div, 1);
 }
-
-static fc_tensor *call2(fc_tensor **in, void *ctx) { return ((binop)ctx)(in[0], in[1]); }
 
 FCT_TEST(test_arith_gradcheck) {
     binop ops[] = {fc_add, fc_sub, fc_mul, fc_div};

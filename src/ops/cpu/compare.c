@@ -3,31 +3,16 @@
 #include <math.h>
 
 #include "compare.h"
+#include "row_kernel.h"
 
-#define ROW_KERNEL(name, expr)                                                                  \
-    void name(float *restrict out, const float *restrict a, int64_t sa, const float *restrict b, \
-              int64_t sb, int64_t n, const double *p) {                                         \
-        (void)p;                                                                                \
-        if (sa == 1 && sb == 1) {                                                               \
-            for (int64_t i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (expr); }      \
-        } else if (sa == 1 && sb == 0) {                                                        \
-            float y = b[0];                                                                     \
-            for (int64_t i = 0; i < n; i++) { float x = a[i]; out[i] = (expr); }                \
-        } else if (sa == 0 && sb == 1) {                                                        \
-            float x = a[0];                                                                     \
-            for (int64_t i = 0; i < n; i++) { float y = b[i]; out[i] = (expr); }                \
-        } else {                                                                                \
-            for (int64_t i = 0; i < n; i++) { float x = a[i * sa], y = b[i * sb]; out[i] = (expr); } \
-        }                                                                                       \
-    }
 
-ROW_KERNEL(fci_pow_row_f32, powf(x, y))
+FCI_ROW_KERNEL(fci_pow_row_f32, powf(x, y))
 /* NaN in either input gives NaN, as torch.maximum / torch.minimum */
-ROW_KERNEL(fci_maximum_row_f32, (x > y || x != x) ? x : y)
-ROW_KERNEL(fci_minimum_row_f32, (x < y || x != x) ? x : y)
-ROW_KERNEL(fci_pow_da_row_f32, y == 0.0f ? 0.0f : y * powf(x, y - 1.0f))
-ROW_KERNEL(fci_pow_db_row_f32, (x == 0.0f && y >= 0.0f) ? 0.0f : powf(x, y) * logf(x))
-ROW_KERNEL(fci_max_share_row_f32, x > y ? 1.0f : (x == y ? 0.5f : 0.0f))
+FCI_ROW_KERNEL(fci_maximum_row_f32, (x > y || x != x) ? x : y)
+FCI_ROW_KERNEL(fci_minimum_row_f32, (x < y || x != x) ? x : y)
+FCI_ROW_KERNEL(fci_pow_da_row_f32, y == 0.0f ? 0.0f : y * powf(x, y - 1.0f))
+FCI_ROW_KERNEL(fci_pow_db_row_f32, (x == 0.0f && y >= 0.0f) ? 0.0f : powf(x, y) * logf(x))
+FCI_ROW_KERNEL(fci_max_share_row_f32, x > y ? 1.0f : (x == y ? 0.5f : 0.0f))
 
 void fci_where_row_f32(float *restrict out, const uint8_t *restrict c, int64_t sc,
                        const float *restrict a, int64_t sa, const float *restrict b, int64_t sb,
