@@ -125,13 +125,8 @@ void fc_tensor_zero_grad(fc_tensor *t) {
     t->grad = NULL;
 }
 
-fc_status fc_tensor_set_grad(fc_tensor *t, const fc_tensor *g) {
-    if (!t) return fc_error_code() ? fc_error_code() : FC_ERR_ARG;
-    fc_tensor_zero_grad(t);
-    if (!g) return FC_OK;
-    if (g->ndim != t->ndim || memcmp(g->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim))
-        return fc_fail(FC_ERR_SHAPE, "set_grad: expected a gradient of shape %s, found %s",
-                       fci_tshape(t), fci_tshape(g));
+/* t->grad = a copy of g in t's dtype, outside any scope (t owns it). */
+static fc_status grad_from_copy(fc_tensor *t, const fc_tensor *g) {
     fc_tensor *c = fci_tensor_alloc(fc_tensor_shape(t), t->dtype, t->device);
     if (!c) return fc_error_code();
     fc_keep(c);
@@ -142,6 +137,16 @@ fc_status fc_tensor_set_grad(fc_tensor *t, const fc_tensor *g) {
     }
     t->grad = c;
     return FC_OK;
+}
+
+fc_status fc_tensor_set_grad(fc_tensor *t, const fc_tensor *g) {
+    if (!t) return fc_error_code() ? fc_error_code() : FC_ERR_ARG;
+    fc_tensor_zero_grad(t);
+    if (!g) return FC_OK;
+    if (g->ndim != t->ndim || memcmp(g->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim))
+        return fc_fail(FC_ERR_SHAPE, "set_grad: expected a gradient of shape %s, found %s",
+                       fci_tshape(t), fci_tshape(g));
+    return grad_from_copy(t, g);
 }
 
 fc_tensor *fc_detach(fc_tensor *t) {
@@ -160,18 +165,7 @@ static fc_status accumulate_leaf(fc_tensor *t, fc_tensor *g) {
     if (!same_shape(g, t->ndim, t->shape))
         return FCI_INTERNAL("gradient of shape %s for a leaf of shape %s", fci_tshape(g),
                             fci_tshape(t));
-    if (!t->grad) {
-        fc_tensor *c = fci_tensor_alloc(fc_tensor_shape(t), t->dtype, t->device);
-        if (!c) return fc_error_code();
-        fc_keep(c);
-        fc_status st = fci_copy_strided(c, g);
-        if (st != FC_OK) {
-            fc_tensor_free(c);
-            return st;
-        }
-        t->grad = c;
-        return FC_OK;
-    }
+    if (!t->grad) return grad_from_copy(t, g);
     fc_tensor *sum = fc_add(t->grad, g);
     if (!sum) return fc_error_code();
     fc_status st = fci_copy_strided(t->grad, sum);
