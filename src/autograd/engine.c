@@ -338,9 +338,11 @@ done:
 fc_status fc_backward_with_(fc_tensor *y, const fc_tensor *grad, const fc_backward_opts *o) {
     if (!y || !grad) return fc_error_code() ? fc_error_code() : FC_ERR_ARG;
     if (!y->requires_grad)
-        return fc_fail(FC_ERR_STATE, "backward: the tensor (shape %s) does not require grad: no "
-                                     "input of the ops that made it had requires_grad set, or it "
-                                     "was made in a no-grad region", fci_tshape(y));
+        return fc_fail(FC_ERR_STATE, "backward: the tensor (shape %s, %s) does not require grad: "
+                                     "it was made by a non-differentiable op (argmax, "
+                                     "comparisons, integer results), from inputs that do not "
+                                     "require grad, or in a no-grad region", fci_tshape(y),
+                       fc_dtype_name(y->dtype));
     if (!same_shape(grad, y->ndim, y->shape))
         return fc_fail(FC_ERR_SHAPE, "backward: expected a gradient of shape %s, found %s",
                        fci_tshape(y), fci_tshape(grad));

@@ -61,3 +61,11 @@ FCT_TEST(test_int_tensor_cannot_require_grad) {
     FCT_NULL(fc_requires_grad(fc_zeros(FC_SHAPE(2), .dtype = FC_DTYPE_I64)));
     FCT_ERROR(FC_ERR_DTYPE, "only float tensors can require grad");
 }
+
+FCT_TEST(test_backward_through_non_differentiable_op_is_a_clear_error) {
+    fc_tensor *x = fc_requires_grad(fc_randn(FC_SHAPE(3, 4)));
+    fc_tensor *i = fc_argmax(x, 1, 0);
+    FCT_TRUE(!fc_tensor_requires_grad(i));
+    FCT_TRUE(fc_backward(fc_sum(fc_to_dtype(i, FC_DTYPE_F32), FC_ALL_DIMS, 0)) == FC_ERR_STATE);
+    FCT_ERROR(FC_ERR_STATE, "non-differentiable op");
+}

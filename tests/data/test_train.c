@@ -95,3 +95,31 @@ FCT_TEST(test_cnn_learns_shapes) {
     FCT_TRUE(acc >= 0.95);
     for (int k = 0; k < 6; k++) fc_tensor_free(p[k]);
 }
+
+/* The caching allocator at work: after two warm-up steps, a full CNN training step (conv, pool,
+ * linear, cross-entropy, backward, SGD update) asks the system for no memory at all. */
+FCT_TEST(test_steady_state_cnn_step_makes_no_system_allocation) {
+    fc_manual_seed(3);
+    fc_tensor *p[6] = {param(FC_SHAPE(8, 1, 3, 3), 9),   param(FC_SHAPE(8), 9),
+                       param(FC_SHAPE(16, 8, 3, 3), 72), param(FC_SHAPE(16), 72),
+                       param(FC_SHAPE(4, 256), 256),      param(FC_SHAPE(4), 256)};
+    fc_tensor *x = fc_keep(fc_rand(FC_SHAPE(32, 1, IMG, IMG)));
+    fc_tensor *y = fc_keep(fc_randint(0, 4, FC_SHAPE(32)));
+    uint64_t sys = 0;
+    for (int step = 0; step < 6; step++) {
+        if (step == 2) sys = fc_alloc_stats_get().n_system_allocs;
+        fc_scope *s = fc_scope_begin();
+        FCT_OK(fc_backward(fc_cross_entropy(cnn(p, x), y)));
+        fc_no_grad_begin();
+        for (int k = 0; k < 6; k++) {
+            FCT_OK(fc_copy_(p[k], fc_sub(p[k], fc_mul_scalar(fc_tensor_grad(p[k]), 0.01))));
+            fc_tensor_zero_grad(p[k]);
+        }
+        fc_no_grad_end();
+        fc_scope_end(s);
+    }
+    FCT_EQ_INT(fc_alloc_stats_get().n_system_allocs - sys, 0);
+    for (int k = 0; k < 6; k++) fc_tensor_free(p[k]);
+    fc_tensor_free(x);
+    fc_tensor_free(y);
+}
