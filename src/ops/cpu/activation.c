@@ -70,6 +70,6 @@ BWD(leaky_relu, v > 0.0f ? g : g * slope)
 
 /* log(1 + exp(beta x)) / beta, linear where beta x > threshold (for stability), as PyTorch */
 #define PARAMS const float beta = (float)p[0], threshold = (float)p[1];
-FWD(softplus, v * beta > threshold ? v : fci_vlog1pf(fci_vexpf(v * beta)) / beta)
+FWD(softplus, v * beta > threshold ? v : fci_vsoftplusf(v * beta) / beta)
 BWD(softplus, v * beta > threshold ? g : g * (1.0f - 1.0f / (1.0f + fci_vexpf(v * beta))))
 #undef PARAMS
