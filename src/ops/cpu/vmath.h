@@ -3,7 +3,11 @@
  * measured here beyond the PyTorch fixtures at atol 1e-6, rtol 1e-5)
  * over the normal range; below -87.3 it returns 0 (no denormals), above 88.72 inf; NaN stays NaN.
  * Measured 4M elements, one thread: fc_exp 21.8 ms with libm, 2.5 ms with this (PyTorch 1.13: 4.1 ms);
- * sigmoid 15.8 -> 3.2 ms (PyTorch 4.1 ms). */
+ * sigmoid 15.8 -> 3.2 ms (PyTorch 4.1 ms).
+ * logf, log1pf, tanhf, erff and softplus below are the same idea; tests/ops/test_vmath.c sweeps each
+ * against libm (max relative errors 0.8e-7 to 2.1e-7, 1 to 2.4 ulp). Forward, 4M elements, one
+ * thread, before -> after (PyTorch 1.13): log 16.1 -> 3.9 (6.1), tanh 81 -> 4.8 (12.4),
+ * gelu 83 -> 6.4 (5.2), gelu_tanh 101 -> 6.0 (14.3), softplus 111 -> 6.7 (14.3) ms. */
 #ifndef FASTC_CPU_VMATH_H
 #define FASTC_CPU_VMATH_H
 
