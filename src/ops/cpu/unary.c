@@ -40,7 +40,7 @@ void fci_neg_f32(const float *x, float *y, int64_t n, const double *p) {
 #define PARAMS
 FWD(exp, fci_vexpf(v))
 BWD(exp, g * r)
-FWD(log, logf(v))
+FWD(log, fci_vlogf(v))
 BWD(log, g / v)
 FWD(sqrt, sqrtf(v))
 BWD(sqrt, g / (2.0f * r))
