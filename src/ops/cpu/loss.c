@@ -26,7 +26,7 @@ void fci_cross_entropy_fwd_f32(const fci_class_loss *c, const float *z, float *l
         float m = -INFINITY;
         for (int64_t k = 0; k < C; k++) m = fmaxf(m, zs[k * inner]);
         float e = 0, wz = 0, wsum = 0;
-        for (int64_t k = 0; k < C; k++) e += fci_exp_f32(zs[k * inner] - m);
+        for (int64_t k = 0; k < C; k++) e += fci_vexpf(zs[k * inner] - m);
         float ls = logf(e);
         lse[2 * s] = m, lse[2 * s + 1] = ls;
         if (ignored(c, t)) {
@@ -66,10 +66,10 @@ void fci_cross_entropy_bwd_f32(const fci_class_loss *c, const float *z, const fl
         float m = lse[2 * s], ls = lse[2 * s + 1];
         float a = gv * ((1 - eps) * w_t + eps * W / (float)C), b = gv * eps / (float)C;
         if (inner == 1 && !c->w) {
-            for (int64_t k = 0; k < C; k++) gs[k] = a * fci_exp_f32((zs[k] - m) - ls) - b;
+            for (int64_t k = 0; k < C; k++) gs[k] = a * fci_vexpf((zs[k] - m) - ls) - b;
         } else {
             for (int64_t k = 0; k < C; k++)
-                gs[k * inner] = a * fci_exp_f32((zs[k * inner] - m) - ls) - b * (c->w ? c->w[k] : 1.0f);
+                gs[k * inner] = a * fci_vexpf((zs[k * inner] - m) - ls) - b * (c->w ? c->w[k] : 1.0f);
         }
         gs[t * inner] -= gv * (1 - eps) * w_t;
     }
@@ -138,7 +138,7 @@ void fci_pw_loss_bwd_f32(fci_pw_loss kind, const float *x, const float *y, int64
 }
 
 /* softplus(-x) = log1p(exp(-|x|)) + max(-x, 0), stable for large |x| */
-static inline float softplus_neg(float x) { return log1pf(fci_exp_f32(-fabsf(x))) + fmaxf(-x, 0); }
+static inline float softplus_neg(float x) { return log1pf(fci_vexpf(-fabsf(x))) + fmaxf(-x, 0); }
 
 double fci_bce_logits_fwd_f32(const float *x, const float *y, const float *w, const float *pw,
                               int64_t n, float *out) {
@@ -162,7 +162,7 @@ void fci_bce_logits_bwd_f32(const float *x, const float *y, const float *w, cons
         float gi = g[i * g_stride] * g_scale * (w ? w[i] : 1.0f);
         float p = pw ? pw[i] : 1.0f, lw = 1 + (p - 1) * y[i];
         /* sigmoid(-x) = exp(-softplus(x)); written from exp(-|x|) to stay finite */
-        float e = fci_exp_f32(-fabsf(x[i])), sig_neg = x[i] >= 0 ? e / (1 + e) : 1 / (1 + e);
+        float e = fci_vexpf(-fabsf(x[i])), sig_neg = x[i] >= 0 ? e / (1 + e) : 1 / (1 + e);
         if (gx) gx[i] = gi * ((1 - y[i]) - lw * sig_neg);
         if (gy) gy[i] = gi * (-x[i] + (p - 1) * softplus_neg(x[i]));
     }

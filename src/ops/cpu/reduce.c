@@ -74,7 +74,7 @@ void fci_logsumexp_axis_f32(const float *x, float *out, int64_t outer, int64_t r
         for (int64_t i = 0; i < n; i++)
             if (isinf(m[i])) m[i] = 0;
         for (int64_t r = 0; r < red; r++)
-            for (int64_t i = 0; i < n; i++) s[i] += fci_exp_f32(base[r * inner + i] - m[i]);
+            for (int64_t i = 0; i < n; i++) s[i] += fci_vexpf(base[r * inner + i] - m[i]);
         for (int64_t i = 0; i < n; i++) out[o * inner + i0 + i] = logf(s[i]) + m[i];
     }
 }

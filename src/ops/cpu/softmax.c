@@ -10,11 +10,11 @@ static void softmax_row(const float *x, float *y, int64_t n, int is_log) {
     for (int64_t i = 0; i < n; i++) m = fmaxf(m, x[i]);
     float s = 0;
     if (is_log) {
-        for (int64_t i = 0; i < n; i++) s += fci_exp_f32(x[i] - m);
+        for (int64_t i = 0; i < n; i++) s += fci_vexpf(x[i] - m);
         float ls = logf(s); /* (x - m) - log s: x - (m + log s) loses digits for large x */
         for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;
     } else {
-        for (int64_t i = 0; i < n; i++) s += (y[i] = fci_exp_f32(x[i] - m));
+        for (int64_t i = 0; i < n; i++) s += (y[i] = fci_vexpf(x[i] - m));
         float inv = 1.0f / s;
         for (int64_t i = 0; i < n; i++) y[i] *= inv;
     }
@@ -28,7 +28,7 @@ static void softmax_cols(const float *x, float *y, int64_t red, int64_t inner, i
         for (int64_t i = 0; i < n; i++) m[i] = fmaxf(m[i], x[r * inner + i]);
     for (int64_t r = 0; r < red; r++)
         for (int64_t i = 0; i < n; i++) {
-            float e = fci_exp_f32(x[r * inner + i] - m[i]);
+            float e = fci_vexpf(x[r * inner + i] - m[i]);
             s[i] += e;
             if (!is_log) y[r * inner + i] = e;
         }
@@ -69,7 +69,7 @@ static void softmax_bwd_cols(const float *y, const float *gy, float *gx, int64_t
     for (int64_t r = 0; r < red; r++)
         for (int64_t i = 0; i < n; i++) {
             int64_t k = r * inner + i;
-            gx[k] = is_log ? gy[k] - fci_exp_f32(y[k]) * s[i] : y[k] * (gy[k] - s[i]);
+            gx[k] = is_log ? gy[k] - fci_vexpf(y[k]) * s[i] : y[k] * (gy[k] - s[i]);
         }
 }
 
@@ -86,7 +86,7 @@ void fci_softmax_bwd_f32(const float *y, const float *gy, float *gx, int64_t out
             float *xr = gx + off;
             if (is_log) {
                 for (int64_t r = 0; r < red; r++) s += gr[r];
-                for (int64_t r = 0; r < red; r++) xr[r] = gr[r] - fci_exp_f32(yr[r]) * s;
+                for (int64_t r = 0; r < red; r++) xr[r] = gr[r] - fci_vexpf(yr[r]) * s;
             } else {
                 for (int64_t r = 0; r < red; r++) s += gr[r] * yr[r];
                 for (int64_t r = 0; r < red; r++) xr[r] = yr[r] * (gr[r] - s);
@@ -99,5 +99,5 @@ void fci_softmax_bwd_f32(const float *y, const float *gy, float *gx, int64_t out
 
 void fci_exp_inplace_f32(float *x, int64_t n) {
 #pragma omp parallel for if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; i++) x[i] = fci_exp_f32(x[i]);
+    for (int64_t i = 0; i < n; i++) x[i] = fci_vexpf(x[i]);
 }
