@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
-N_RUNS = 3
+N_RUNS = 5
 
 
 def bench_row(name, n, c, hw):

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "autograd_impl.h"
+#include "../ops/ops_impl.h" /* summing gradients is an op: the one upward dependency */
 #include "fastc/ops.h"
 
 extern void (*fci_node_unref_hook)(struct fci_node *n);
@@ -166,10 +167,27 @@ static fc_status accumulate_leaf(fc_tensor *t, fc_tensor *g) {
         return FCI_INTERNAL("gradient of shape %s for a leaf of shape %s", fci_tshape(g),
                             fci_tshape(t));
     if (!t->grad) return grad_from_copy(t, g);
+    if (t->grad->dtype == FC_DTYPE_F32 && g->dtype == FC_DTYPE_F32) { /* in place: no temporary */
+        fci_binary_loop(t->grad, t->grad, g, fci_add_row_f32, NULL);
+        return FC_OK;
+    }
     fc_tensor *sum = fc_add(t->grad, g);
     if (!sum) return fc_error_code();
     fc_status st = fci_copy_strided(t->grad, sum);
     fc_tensor_free(sum);
+    return st;
+}
+
+/* As accumulate_leaf, but takes g: a fresh, unshared, contiguous gradient becomes .grad as it is
+ * (no copy: the common case of a parameter's first gradient in a step). */
+static fc_status accumulate_leaf_take(fc_tensor *t, fc_tensor *g) {
+    if (!t->grad && g->refcount == 1 && g->storage->refcount == 1 && g->offset == 0 &&
+        g->dtype == t->dtype && fc_tensor_is_contiguous(g) && same_shape(g, t->ndim, t->shape)) {
+        t->grad = fc_keep(g);
+        return FC_OK;
+    }
+    fc_status st = accumulate_leaf(t, g);
+    fc_tensor_free(g);
     return st;
 }
 
@@ -316,8 +334,8 @@ static fc_status run_backward(fc_tensor *root_t, fc_tensor *grad, int retain) {
                 st = accumulate_node(in->grad_fn, g);
                 if (st == FC_OK && --in->grad_fn->deps == 0) push(&ready, in->grad_fn);
             } else {
-                if (in->requires_grad) st = accumulate_leaf(in, g);
-                fc_tensor_free(g);
+                if (in->requires_grad) st = accumulate_leaf_take(in, g);
+                else fc_tensor_free(g);
             }
         }
         if (gx != gx_stack) fci_free(gx);
