@@ -102,3 +102,23 @@ FCT_TEST(test_cuda_tensor_fails_cleanly) {
     FCT_NULL(fc_zeros(FC_SHAPE(2), .device = FC_CUDA));
     FCT_ERROR(FC_ERR_DEVICE, "cannot allocate on cuda:0");
 }
+
+FCT_TEST(test_set_num_threads_sets_the_one_runtime) {
+    int before = fc_num_threads();
+    fc_set_num_threads(1);
+    FCT_EQ_INT(fc_num_threads(), 1);
+    fc_set_num_threads(2);
+    FCT_EQ_INT(fc_num_threads(), 2);
+    fc_set_num_threads(before);
+}
+
+FCT_TEST(test_random_values_do_not_depend_on_thread_count) {
+    fc_set_num_threads(1);
+    fc_manual_seed(9);
+    fc_tensor *a = fc_randn(FC_SHAPE(300000)); /* large enough for the parallel path */
+    fc_set_num_threads(2);
+    fc_manual_seed(9);
+    fc_tensor *b = fc_randn(FC_SHAPE(300000));
+    FCT_CLOSE(a, b, 0, 0);
+    fc_set_num_threads(0);
+}
