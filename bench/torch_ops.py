@@ -1,5 +1,8 @@
 """PyTorch twin of bench/bench_ops.c: the same rows and names, forward + backward on 2 threads,
-one warm-up then the median of 5. Run: /usr/bin/python3 bench/torch_ops.py"""
+one warm-up then the median of 5. Run: /usr/bin/python3 bench/torch_ops.py
+Note: PyTorch's CPU allocator does not cache, so each fresh 64 MB activation or gradient is a new
+mmap that page-faults on first touch; on the [64, 256, 32, 32] rows that (high sys time) is much of
+PyTorch's time, where fastc's caching allocator reuses its blocks."""
 import time
 
 import torch
