@@ -15,6 +15,10 @@ int64_t fci_first_bad_target(const int64_t *t, int64_t n, int64_t C, int has_ign
 
 static int ignored(const fci_class_loss *c, int64_t t) { return c->has_ignore && t == c->ignore; }
 
+/* max that vectorizes (fmaxf is a libm call without -ffinite-math-only). A NaN logit is skipped
+ * here but still reaches the exp-sum, so the loss comes out NaN as in PyTorch. */
+static inline float max2(float m, float v) { return v > m ? v : m; }
+
 void fci_cross_entropy_fwd_f32(const fci_class_loss *c, const float *z, float *loss, float *wt,
                                float *lse) {
     int64_t C = c->C, inner = c->inner, n = c->outer * inner;
@@ -23,10 +27,16 @@ void fci_cross_entropy_fwd_f32(const fci_class_loss *c, const float *z, float *l
     for (int64_t s = 0; s < n; s++) {
         int64_t o = s / inner, i = s % inner, t = c->t[s];
         const float *zs = z + o * C * inner + i;
-        float m = -INFINITY;
-        for (int64_t k = 0; k < C; k++) m = fmaxf(m, zs[k * inner]);
-        float e = 0, wz = 0, wsum = 0;
-        for (int64_t k = 0; k < C; k++) e += fci_vexpf(zs[k * inner] - m);
+        float m = -INFINITY, e = 0, wz = 0, wsum = 0;
+        if (inner == 1) { /* contiguous rows: vectorized max and exp-sum */
+#pragma omp simd reduction(max : m)
+            for (int64_t k = 0; k < C; k++) m = max2(m, zs[k]);
+#pragma omp simd reduction(+ : e)
+            for (int64_t k = 0; k < C; k++) e += fci_vexpf(zs[k] - m);
+        } else {
+            for (int64_t k = 0; k < C; k++) m = max2(m, zs[k * inner]);
+            for (int64_t k = 0; k < C; k++) e += fci_vexpf(zs[k * inner] - m);
+        }
         float ls = logf(e);
         lse[2 * s] = m, lse[2 * s + 1] = ls;
         if (ignored(c, t)) {

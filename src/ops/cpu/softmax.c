@@ -5,15 +5,22 @@
 
 #define BLK 256
 
+/* max that vectorizes (fmaxf is a libm call without -ffinite-math-only). A NaN input is skipped
+ * here but still reaches the exp-sum, so the row comes out NaN as in PyTorch. */
+static inline float max2(float m, float v) { return v > m ? v : m; }
+
 static void softmax_row(const float *x, float *y, int64_t n, int is_log) {
     float m = -INFINITY;
-    for (int64_t i = 0; i < n; i++) m = fmaxf(m, x[i]);
+#pragma omp simd reduction(max : m)
+    for (int64_t i = 0; i < n; i++) m = max2(m, x[i]);
     float s = 0;
     if (is_log) {
+#pragma omp simd reduction(+ : s)
         for (int64_t i = 0; i < n; i++) s += fci_vexpf(x[i] - m);
         float ls = logf(s); /* (x - m) - log s: x - (m + log s) loses digits for large x */
         for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) - ls;
     } else {
+#pragma omp simd reduction(+ : s)
         for (int64_t i = 0; i < n; i++) s += (y[i] = fci_vexpf(x[i] - m));
         float inv = 1.0f / s;
         for (int64_t i = 0; i < n; i++) y[i] *= inv;
@@ -25,7 +32,7 @@ static void softmax_cols(const float *x, float *y, int64_t red, int64_t inner, i
     float m[BLK], s[BLK];
     for (int64_t i = 0; i < n; i++) m[i] = -INFINITY, s[i] = 0;
     for (int64_t r = 0; r < red; r++)
-        for (int64_t i = 0; i < n; i++) m[i] = fmaxf(m[i], x[r * inner + i]);
+        for (int64_t i = 0; i < n; i++) m[i] = max2(m[i], x[r * inner + i]);
     for (int64_t r = 0; r < red; r++)
         for (int64_t i = 0; i < n; i++) {
             float e = fci_vexpf(x[r * inner + i] - m[i]);
