@@ -347,6 +347,10 @@ void fc_module_train(fc_module *m, int on) {
     for (int i = 0; i < m->n_children; i++) fc_module_train(m->children[i].m, on);
 }
 
+void fci_module_set_training(fc_module *m, int on) {
+    if (m) m->training = !!on;
+}
+
 void fc_module_zero_grad(fc_module *m) {
     if (!m) return;
     for (int i = 0; i < m->n_params; i++) fc_tensor_zero_grad(m->params[i].t);

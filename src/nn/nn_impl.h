@@ -15,6 +15,9 @@ fc_tensor *fci_nn_uniform(fc_shape shape, double bound);
 fc_tensor *fci_nn_normal(fc_shape shape);
 fc_tensor *fci_nn_full(fc_shape shape, double value);
 
+/* Sets m's own training flag (not its children's). */
+void fci_module_set_training(fc_module *m, int on);
+
 char *fci_strdup(const char *s);
 
 /* Pre-order walk: calls fn for m and each descendant with its dotted name ("" for m). */
