@@ -49,7 +49,8 @@ FC_API fc_module *fc_module_child(const fc_module *m, const char *dotted_name);
 FC_API fc_tensor *fc_module_get(const fc_module *m, const char *dotted_name);
 
 /* All parameters of m and its descendants in PyTorch's named_parameters() order, with dotted
- * names ("0.weight"). The name is owned by m and valid until m changes. NULL if i is out of range. */
+ * names ("0.weight"). The name is owned by m, valid until a member is added to any module and m is
+ * listed again. NULL if i is out of range. */
 FC_API int fc_module_n_parameters(fc_module *m);
 FC_API fc_tensor *fc_module_parameter(fc_module *m, int i, const char **name);
 /* The same for buffers (named_buffers(): running_mean, running_var, num_batches_tracked). */

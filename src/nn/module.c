@@ -147,7 +147,7 @@ static fc_tensor *add_tensor(fc_module *m, const char *what, const char *name, f
     }
     *arr = grown;
     (*arr)[(*n)++] = (named_tensor){dup, t};
-    generation++;
+    __atomic_add_fetch(&generation, 1, __ATOMIC_RELAXED);
     return t;
 }
 
@@ -156,10 +156,18 @@ fc_tensor *fc_module_add_parameter(fc_module *m, const char *name, fc_tensor *t)
         fc_tensor_free(fc_keep(t));
         return NULL;
     }
+    if (!m) {
+        fc_tensor_free(fc_keep(t));
+        return NULL;
+    }
     return add_tensor(m, "parameter", name, t, &m->params, &m->n_params);
 }
 
 fc_tensor *fc_module_add_buffer(fc_module *m, const char *name, fc_tensor *t) {
+    if (!m) {
+        fc_tensor_free(fc_keep(t));
+        return NULL;
+    }
     return add_tensor(m, "buffer", name, t, &m->buffers, &m->n_buffers);
 }
 
@@ -181,7 +189,7 @@ fc_module *fc_module_add_child(fc_module *m, const char *name, fc_module *child)
     }
     m->children = grown;
     m->children[m->n_children++] = (named_module){dup, child};
-    generation++;
+    __atomic_add_fetch(&generation, 1, __ATOMIC_RELAXED);
     return child;
 }
 
@@ -281,7 +289,8 @@ static void flat_collect(const fc_module *m, const char *prefix, flat_builder *b
 
 static flat_list *flat_get(fc_module *m, int buffers) {
     flat_list *l = buffers ? &m->flat_buffers : &m->flat_params;
-    if (l->gen == generation) return l;
+    uint64_t gen = __atomic_load_n(&generation, __ATOMIC_RELAXED);
+    if (l->gen == gen) return l;
     flat_clear(l);
     flat_builder b = {.buffers = buffers};
     flat_collect(m, "", &b);
@@ -292,7 +301,7 @@ static flat_list *flat_get(fc_module *m, int buffers) {
     }
     l->items = b.items;
     l->n = b.n;
-    l->gen = generation;
+    l->gen = gen;
     return l;
 }
 
