@@ -43,7 +43,15 @@ FCT_TEST(test_load_pytorch_cnn_matches_outputs) {
     fc_module_eval(m);
     FCT_CLOSE(fc_module_forward(m, fct_get(&f, "x")), fct_get(&f, "y_eval"), 1e-5, 1e-4);
     fc_module_train(m, 1);
-    FCT_CLOSE(fc_module_forward(m, fct_get(&f, "x")), fct_get(&f, "y_train"), 1e-5, 1e-4);
+    fc_tensor *y = fc_module_forward(m, fct_get(&f, "x"));
+    FCT_CLOSE(y, fct_get(&f, "y_train"), 1e-5, 1e-4);
+    FCT_OK(fc_backward_with(y, fct_get(&f, "dy")));
+    static const char *const names[] = {"0.weight", "1.weight", "4.weight", "9.bias"};
+    for (int i = 0; i < 4; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "d%s", names[i]);
+        FCT_CLOSE(fc_tensor_grad(fc_module_get(m, names[i])), fct_get(&f, key), 1e-5, 1e-4);
+    }
     FCT_CLOSE(fc_module_get(m, "1.running_mean"), fct_get(&f, "rm"), 1e-6, 1e-5);
     FCT_CLOSE(fc_module_get(m, "1.running_var"), fct_get(&f, "rv"), 1e-6, 1e-5);
     FCT_NEAR(fc_tensor_item(fc_module_get(m, "1.num_batches_tracked")), 1, 0);
