@@ -211,9 +211,12 @@ fc_module *fc_embedding_new_(int64_t v, int64_t d, const fc_embedding_new_opts *
 
 /* ---- LSTM -------------------------------------------------------------------------------------- */
 
+/* Per-layer weight pointers live on the stack in forward; 32 layers is far past any real LSTM. */
+#define LSTM_MAX_LAYERS 32
+
 static fc_tensor *lstm_fwd(fc_module *m, fc_tensor *x) {
     const fc_lstm_new_opts *o = fc_module_state(m);
-    fc_tensor *w[4][FC_MAX_DIMS * 4]; /* w_ih, w_hh, b_ih, b_hh per layer */
+    fc_tensor *w[4][LSTM_MAX_LAYERS]; /* w_ih, w_hh, b_ih, b_hh per layer */
     static const char *kinds[4] = {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"};
     char name[32];
     for (int k = 0; k < 4; k++)
@@ -231,9 +234,9 @@ static const fc_module_def lstm_def = {.name = "LSTM", .forward = lstm_fwd, .fre
 fc_module *fc_lstm_new_(int64_t in, int64_t h, const fc_lstm_new_opts *opts) {
     fc_lstm_new_opts o = *opts;
     if (!o.n_layers) o.n_layers = 1;
-    if (in <= 0 || h <= 0 || o.n_layers < 0 || o.n_layers > FC_MAX_DIMS * 4) {
+    if (in <= 0 || h <= 0 || o.n_layers < 0 || o.n_layers > LSTM_MAX_LAYERS) {
         fc_fail(FC_ERR_ARG, "lstm_new: expected input_size, hidden_size > 0 and .n_layers in [1, %d], "
-                "found %lld, %lld, %d", FC_MAX_DIMS * 4, (long long)in, (long long)h, o.n_layers);
+                "found %lld, %lld, %d", LSTM_MAX_LAYERS, (long long)in, (long long)h, o.n_layers);
         return NULL;
     }
     if (fc_error_code() != FC_OK) return NULL;
