@@ -4,5 +4,6 @@
 #include "core.h"
 #include "autograd.h"
 #include "ops.h"
+#include "nn.h"
 #include "data.h"
 #endif

@@ -1,0 +1,521 @@
+/* Weights files in the safetensors format (https://github.com/huggingface/safetensors):
+ * u64 little-endian header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [..],
+ * "data_offsets": [begin, end]}, ...} (offsets relative to the end of the header), then the raw
+ * little-endian data. Saving is atomic; loading validates everything before touching the module. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn_impl.h"
+
+static const char *const st_dtypes[FC_DTYPE_COUNT] = {
+    [FC_DTYPE_F32] = "F32", [FC_DTYPE_BF16] = "BF16", [FC_DTYPE_F16] = "F16", [FC_DTYPE_I32] = "I32",
+    [FC_DTYPE_I64] = "I64", [FC_DTYPE_U8] = "U8",     [FC_DTYPE_BOOL] = "BOOL",
+};
+
+/* Parameters then buffers, as one list of (name, tensor). */
+static int n_entries(fc_module *m) { return fc_module_n_parameters(m) + fc_module_n_buffers(m); }
+static fc_tensor *entry(fc_module *m, int i, const char **name) {
+    int np = fc_module_n_parameters(m);
+    return i < np ? fc_module_parameter(m, i, name) : fc_module_buffer(m, i - np, name);
+}
+
+/* ---- a growing string --------------------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int failed;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t len) {
+    if (b->failed) return;
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + len + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+            fc_fail(FC_ERR_NOMEM, "save: out of memory building a header of %zu bytes", cap);
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+    b->p[b->n] = 0;
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) FC_PRINTF(2, 3);
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    sb_put(b, tmp, len < (int)sizeof tmp ? (size_t)len : sizeof tmp - 1);
+}
+
+/* Names are dotted identifiers; escape '"' and '\' anyway so any name round-trips. */
+static void sb_json_string(sbuf *b, const char *s) {
+    sb_put(b, "\"", 1);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') sb_put(b, "\\", 1);
+        if ((unsigned char)*s < 0x20) sb_printf(b, "\\u%04x", (unsigned char)*s);
+        else sb_put(b, s, 1);
+    }
+    sb_put(b, "\"", 1);
+}
+
+/* ---- save --------------------------------------------------------------------------------------- */
+
+static fc_status build_header(fc_module *m, sbuf *h) {
+    uint64_t off = 0;
+    static const char meta[] = "{\"__metadata__\":{\"format\":\"pt\"}";
+    sb_put(h, meta, sizeof meta - 1);
+    for (int i = 0, n = n_entries(m); i < n; i++) {
+        const char *name;
+        fc_tensor *t = entry(m, i, &name);
+        uint64_t nbytes = (uint64_t)fc_tensor_numel(t) * fc_dtype_size(fc_tensor_dtype(t));
+        sb_put(h, ",", 1);
+        sb_json_string(h, name);
+        sb_printf(h, ":{\"dtype\":\"%s\",\"shape\":[", st_dtypes[fc_tensor_dtype(t)]);
+        for (int d = 0; d < fc_tensor_ndim(t); d++)
+            sb_printf(h, "%s%lld", d ? "," : "", (long long)fc_tensor_dim(t, d));
+        sb_printf(h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                  (unsigned long long)(off + nbytes));
+        off += nbytes;
+    }
+    sb_put(h, "}", 1);
+    /* Pad with spaces so the data starts 8-byte aligned, as the reference writer does. */
+    while (!h->failed && (h->n % 8)) sb_put(h, " ", 1);
+    return h->failed ? fc_error_code() : FC_OK;
+}
+
+static fc_status write_all(FILE *f, const char *tmp, const void *p, size_t n) {
+    if (n && fwrite(p, 1, n, f) != n)
+        return fc_fail(FC_ERR_IO, "save: cannot write '%s': %s", tmp, strerror(errno));
+    return FC_OK;
+}
+
+static fc_status write_body(fc_module *m, FILE *f, const char *tmp, const sbuf *h) {
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)h->n >> (8 * i));
+    fc_status st = write_all(f, tmp, len, 8);
+    if (st == FC_OK) st = write_all(f, tmp, h->p, h->n);
+    for (int i = 0, n = n_entries(m); i < n && st == FC_OK; i++) {
+        fc_tensor *t = entry(m, i, NULL);
+        size_t nbytes = (size_t)fc_tensor_numel(t) * fc_dtype_size(fc_tensor_dtype(t));
+        if (fc_tensor_is_contiguous(t)) {
+            st = write_all(f, tmp, fc_tensor_data(t), nbytes);
+            continue;
+        }
+        void *buf = malloc(nbytes ? nbytes : 1);
+        if (!buf) return fc_fail(FC_ERR_NOMEM, "save: out of memory (%zu bytes)", nbytes);
+        st = fc_tensor_copy_out(t, buf, fc_tensor_dtype(t));
+        if (st == FC_OK) st = write_all(f, tmp, buf, nbytes);
+        free(buf);
+    }
+    if (st == FC_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        st = fc_fail(FC_ERR_IO, "save: cannot flush '%s': %s", tmp, strerror(errno));
+    return st;
+}
+
+fc_status fc_module_save(fc_module *m, const char *path) {
+    if (!m || !path) return fc_error_code() != FC_OK ? fc_error_code()
+                                                    : fc_fail(FC_ERR_ARG, "save: NULL module or path");
+    for (int i = 0, n = n_entries(m); i < n; i++) {
+        fc_tensor *t = entry(m, i, NULL);
+        if (fc_tensor_device(t).type != FC_DEVICE_CPU)
+            return fc_fail(FC_ERR_UNSUPPORTED, "save: '%s': only CPU tensors can be saved for now", path);
+    }
+    sbuf h = {0};
+    fc_status st = build_header(m, &h);
+    if (st != FC_OK) {
+        free(h.p);
+        return st;
+    }
+    size_t tlen = strlen(path) + 32;
+    char *tmp = malloc(tlen);
+    if (!tmp) {
+        free(h.p);
+        return fc_fail(FC_ERR_NOMEM, "save: out of memory");
+    }
+    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        st = fc_fail(FC_ERR_IO, "save: cannot create '%s': %s", tmp, strerror(errno));
+        goto fail;
+    }
+    st = write_body(m, f, tmp, &h);
+    if (fclose(f) != 0 && st == FC_OK) st = fc_fail(FC_ERR_IO, "save: cannot close '%s': %s", tmp, strerror(errno));
+    if (st == FC_OK && rename(tmp, path) != 0)
+        st = fc_fail(FC_ERR_IO, "save: cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (st != FC_OK) remove(tmp);
+fail:
+    free(tmp);
+    free(h.p);
+    return st;
+}
+
+/* ---- a minimal JSON reader for the header ------------------------------------------------------- */
+
+typedef struct st_entry {
+    char *name;
+    char dtype[8];
+    int ndim;
+    int64_t shape[FC_MAX_DIMS];
+    uint64_t begin, end;
+    int used;
+} st_entry;
+
+typedef struct jreader {
+    const char *p, *start, *end;
+    const char *path;
+    fc_status st;
+} jreader;
+
+static int jfail(jreader *r, const char *expected) {
+    if (r->st == FC_OK)
+        r->st = fc_fail(FC_ERR_FORMAT, "load: '%s': header is not valid safetensors JSON at byte %ld: "
+                        "expected %s, found '%.12s'", r->path, (long)(r->p - r->start), expected,
+                        r->p < r->end ? r->p : "(end)");
+    return 0;
+}
+
+static void jws(jreader *r) {
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')) r->p++;
+}
+
+static int jlit(jreader *r, char c) {
+    jws(r);
+    if (r->p < r->end && *r->p == c) {
+        r->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static int jexpect(jreader *r, char c) {
+    char what[4] = {'\'', c, '\'', 0};
+    return jlit(r, c) || jfail(r, what);
+}
+
+/* A string into a new malloc'd buffer (escapes decoded; \u to UTF-8, surrogates kept apart). */
+static int jstring(jreader *r, char **out) {
+    jws(r);
+    if (r->p >= r->end || *r->p != '"') return jfail(r, "a string");
+    const char *s = ++r->p;
+    while (r->p < r->end && *r->p != '"') r->p += (*r->p == '\\') ? 2 : 1;
+    if (r->p >= r->end) return jfail(r, "the end of a string");
+    char *d = malloc((size_t)(r->p - s) + 1), *q = d;
+    if (!d) return jfail(r, "memory for a string");
+    for (const char *c = s; c < r->p; c++) {
+        if (*c != '\\') {
+            *q++ = *c;
+            continue;
+        }
+        c++;
+        switch (*c) {
+        case 'n': *q++ = '\n'; break;
+        case 't': *q++ = '\t'; break;
+        case 'r': *q++ = '\r'; break;
+        case 'b': *q++ = '\b'; break;
+        case 'f': *q++ = '\f'; break;
+        case 'u': {
+            unsigned v = 0;
+            for (int k = 1; k <= 4 && c + k < r->p; k++) {
+                char h = c[k];
+                v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
+            }
+            c += 4;
+            if (v < 0x80) *q++ = (char)v;
+            else if (v < 0x800) *q++ = (char)(0xC0 | v >> 6), *q++ = (char)(0x80 | (v & 63));
+            else *q++ = (char)(0xE0 | v >> 12), *q++ = (char)(0x80 | ((v >> 6) & 63)), *q++ = (char)(0x80 | (v & 63));
+            break;
+        }
+        default: *q++ = *c;
+        }
+    }
+    *q = 0;
+    r->p++;
+    *out = d;
+    return 1;
+}
+
+static int juint(jreader *r, uint64_t *out) {
+    jws(r);
+    if (r->p >= r->end || *r->p < '0' || *r->p > '9') return jfail(r, "a non-negative integer");
+    uint64_t v = 0;
+    while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
+        if (v > (UINT64_MAX - 9) / 10) return jfail(r, "an integer below 2^64");
+        v = v * 10 + (uint64_t)(*r->p++ - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* Skips any value (the metadata object, keys we do not know). */
+static int jskip(jreader *r, int depth) {
+    jws(r);
+    if (depth > 64 || r->p >= r->end) return jfail(r, "a value");
+    char c = *r->p;
+    if (c == '"') {
+        char *s;
+        if (!jstring(r, &s)) return 0;
+        free(s);
+        return 1;
+    }
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        r->p++;
+        if (jlit(r, close)) return 1;
+        do {
+            if (c == '{') {
+                char *k;
+                if (!jstring(r, &k)) return 0;
+                free(k);
+                if (!jexpect(r, ':')) return 0;
+            }
+            if (!jskip(r, depth + 1)) return 0;
+        } while (jlit(r, ','));
+        return jexpect(r, close);
+    }
+    const char *s = r->p;
+    while (r->p < r->end && (strchr("+-.eE", *r->p) || (*r->p >= '0' && *r->p <= '9') ||
+                             (*r->p >= 'a' && *r->p <= 'z')))
+        r->p++;
+    return r->p > s || jfail(r, "a value");
+}
+
+/* {"dtype": "F32", "shape": [..], "data_offsets": [b, e]} */
+static int jentry(jreader *r, st_entry *e) {
+    int have = 0;
+    if (!jexpect(r, '{')) return 0;
+    if (jlit(r, '}')) goto check;
+    do {
+        char *key;
+        if (!jstring(r, &key)) return 0;
+        int ok = jexpect(r, ':');
+        if (ok && !strcmp(key, "dtype")) {
+            char *v = NULL;
+            ok = jstring(r, &v);
+            if (ok) snprintf(e->dtype, sizeof e->dtype, "%s", v);
+            free(v);
+            have |= 1;
+        } else if (ok && !strcmp(key, "shape")) {
+            ok = jexpect(r, '[');
+            if (ok && !jlit(r, ']')) {
+                do {
+                    uint64_t d;
+                    ok = juint(r, &d);
+                    if (ok && e->ndim == FC_MAX_DIMS) ok = jfail(r, "at most 8 dims");
+                    if (ok) e->shape[e->ndim++] = (int64_t)d;
+                } while (ok && jlit(r, ','));
+                ok = ok && jexpect(r, ']');
+            }
+            have |= 2;
+        } else if (ok && !strcmp(key, "data_offsets")) {
+            ok = jexpect(r, '[') && juint(r, &e->begin) && jexpect(r, ',') && juint(r, &e->end) &&
+                 jexpect(r, ']');
+            have |= 4;
+        } else if (ok) {
+            ok = jskip(r, 1);
+        }
+        free(key);
+        if (!ok) return 0;
+    } while (jlit(r, ','));
+    if (!jexpect(r, '}')) return 0;
+check:
+    if (have != 7) {
+        if (r->st == FC_OK)
+            r->st = fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': expected keys dtype, shape and "
+                            "data_offsets, found %s%s%s missing", r->path, e->name,
+                            have & 1 ? "" : "dtype ", have & 2 ? "" : "shape ", have & 4 ? "" : "data_offsets");
+        return 0;
+    }
+    return 1;
+}
+
+static void entries_free(st_entry *es, int n) {
+    for (int i = 0; i < n; i++) free(es[i].name);
+    free(es);
+}
+
+/* Parses the header into *out (n entries); the metadata is skipped. */
+static fc_status parse_header(const char *path, const char *h, size_t len, st_entry **out, int *n_out) {
+    jreader r = {h, h, h + len, path, FC_OK};
+    st_entry *es = NULL;
+    int n = 0, cap = 0;
+    if (!jexpect(&r, '{')) goto fail;
+    if (jlit(&r, '}')) goto done;
+    do {
+        char *key;
+        if (!jstring(&r, &key)) goto fail;
+        if (!jexpect(&r, ':')) {
+            free(key);
+            goto fail;
+        }
+        if (!strcmp(key, "__metadata__")) {
+            free(key);
+            if (!jskip(&r, 1)) goto fail;
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            st_entry *p = realloc(es, (size_t)cap * sizeof *p);
+            if (!p) {
+                free(key);
+                r.st = fc_fail(FC_ERR_NOMEM, "load: out of memory reading '%s'", path);
+                goto fail;
+            }
+            es = p;
+        }
+        es[n] = (st_entry){.name = key};
+        if (!jentry(&r, &es[n++])) goto fail;
+    } while (jlit(&r, ','));
+    if (!jexpect(&r, '}')) goto fail;
+done:
+    jws(&r);
+    if (r.p != r.end) {
+        jfail(&r, "the end of the header");
+        goto fail;
+    }
+    *out = es;
+    *n_out = n;
+    return FC_OK;
+fail:
+    entries_free(es, n);
+    return r.st != FC_OK ? r.st : fc_error_code();
+}
+
+/* ---- load --------------------------------------------------------------------------------------- */
+
+static const char *shape_of(const st_entry *e) { return fci_shape_str(e->ndim, e->shape); }
+
+/* Checks one expected tensor against its entry; returns the entry or NULL with the error set. */
+static st_entry *match(const char *path, const char *name, fc_tensor *t, st_entry *es, int n,
+                       uint64_t data_len) {
+    const char *want_dt = st_dtypes[fc_tensor_dtype(t)];
+    st_entry *e = NULL;
+    for (int i = 0; i < n && !e; i++)
+        if (!strcmp(es[i].name, name)) e = &es[i];
+    if (!e) {
+        fc_fail(FC_ERR_FORMAT, "load: '%s': missing tensor '%s' (expected %s %s)", path, name, want_dt,
+                fci_tshape(t));
+        return NULL;
+    }
+    e->used = 1;
+    if (strcmp(e->dtype, want_dt)) {
+        fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': expected dtype %s, found %s", path, name,
+                want_dt, e->dtype);
+        return NULL;
+    }
+    int same = e->ndim == fc_tensor_ndim(t);
+    for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == fc_tensor_dim(t, d);
+    if (!same) {
+        fc_fail(FC_ERR_SHAPE, "load: '%s': tensor '%s': expected shape %s, found %s", path, name,
+                fci_tshape(t), shape_of(e));
+        return NULL;
+    }
+    uint64_t nbytes = (uint64_t)fc_tensor_numel(t) * fc_dtype_size(fc_tensor_dtype(t));
+    if (e->end < e->begin || e->end - e->begin != nbytes) {
+        fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': data_offsets [%llu, %llu] hold %lld bytes, "
+                "expected %llu for %s %s", path, name, (unsigned long long)e->begin,
+                (unsigned long long)e->end, (long long)(e->end - e->begin), (unsigned long long)nbytes,
+                want_dt, fci_tshape(t));
+        return NULL;
+    }
+    if (e->end > data_len) {
+        fc_fail(FC_ERR_FORMAT, "load: '%s' is truncated: tensor '%s' ends at byte %llu of the data, "
+                "found %llu bytes of data", path, name, (unsigned long long)e->end,
+                (unsigned long long)data_len);
+        return NULL;
+    }
+    return e;
+}
+
+/* Reads every expected tensor into a new contiguous temporary (outside any scope). */
+static fc_status read_all(fc_module *m, FILE *f, const char *path, st_entry *es, int n_es,
+                          uint64_t data_start, uint64_t data_len, fc_tensor **tmp) {
+    for (int i = 0, n = n_entries(m); i < n; i++) {
+        const char *name;
+        fc_tensor *t = entry(m, i, &name);
+        st_entry *e = match(path, name, t, es, n_es, data_len);
+        if (!e) return fc_error_code();
+        tmp[i] = fc_keep(fc_empty(fc_tensor_shape(t), .dtype = fc_tensor_dtype(t)));
+        if (!tmp[i]) return fc_error_code();
+        size_t nbytes = (size_t)(e->end - e->begin);
+        if (fseeko(f, (off_t)(data_start + e->begin), SEEK_SET) != 0 ||
+            fread(fc_tensor_data(tmp[i]), 1, nbytes, f) != nbytes)
+            return fc_fail(FC_ERR_IO, "load: '%s': cannot read tensor '%s' (%zu bytes at %llu): %s", path,
+                           name, nbytes, (unsigned long long)(data_start + e->begin),
+                           ferror(f) ? strerror(errno) : "unexpected end of file");
+    }
+    for (int i = 0; i < n_es; i++)
+        if (!es[i].used)
+            return fc_fail(FC_ERR_FORMAT, "load: '%s': unexpected tensor '%s' (%s %s): the module has "
+                           "no parameter or buffer of that name", path, es[i].name, es[i].dtype,
+                           shape_of(&es[i]));
+    return FC_OK;
+}
+
+static fc_status read_header(FILE *f, const char *path, st_entry **es, int *n_es, uint64_t *data_start,
+                             uint64_t *data_len) {
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0) return fc_fail(FC_ERR_IO, "load: cannot stat '%s': %s", path, strerror(errno));
+    uint64_t size = (uint64_t)sb.st_size;
+    uint8_t lb[8];
+    if (size < 8 || fread(lb, 1, 8, f) != 8)
+        return fc_fail(FC_ERR_FORMAT, "load: '%s' is truncated: %llu bytes, expected at least 8 (the "
+                       "header length)", path, (unsigned long long)size);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | lb[i];
+    if (hlen > size - 8 || hlen > (100u << 20))
+        return fc_fail(FC_ERR_FORMAT, "load: '%s': header length %llu does not fit the file (%llu bytes): "
+                       "truncated or not a safetensors file", path, (unsigned long long)hlen,
+                       (unsigned long long)size);
+    char *h = malloc(hlen + 1);
+    if (!h) return fc_fail(FC_ERR_NOMEM, "load: out of memory for a %llu-byte header", (unsigned long long)hlen);
+    fc_status st = FC_OK;
+    if (fread(h, 1, hlen, f) != hlen)
+        st = fc_fail(FC_ERR_IO, "load: '%s': cannot read the %llu-byte header", path, (unsigned long long)hlen);
+    if (st == FC_OK) st = parse_header(path, h, hlen, es, n_es);
+    free(h);
+    *data_start = 8 + hlen;
+    *data_len = size - 8 - hlen;
+    return st;
+}
+
+fc_status fc_module_load(fc_module *m, const char *path) {
+    if (!m || !path) return fc_error_code() != FC_OK ? fc_error_code()
+                                                    : fc_fail(FC_ERR_ARG, "load: NULL module or path");
+    FILE *f = fopen(path, "rb");
+    if (!f) return fc_fail(FC_ERR_IO, "load: cannot open '%s': %s", path, strerror(errno));
+    st_entry *es = NULL;
+    int n_es = 0, n = n_entries(m);
+    uint64_t data_start = 0, data_len = 0;
+    fc_tensor **tmp = calloc((size_t)n + 1, sizeof *tmp);
+    fc_status st = tmp ? read_header(f, path, &es, &n_es, &data_start, &data_len)
+                       : fc_fail(FC_ERR_NOMEM, "load: out of memory");
+    if (st == FC_OK) st = read_all(m, f, path, es, n_es, data_start, data_len, tmp);
+    /* Everything read and checked: only now copy into the module. */
+    for (int i = 0; i < n && st == FC_OK; i++) {
+        fc_tensor *t = entry(m, i, NULL);
+        if (fc_tensor_is_contiguous(t))
+            memcpy(fc_tensor_data(t), fc_tensor_data(tmp[i]),
+                   (size_t)fc_tensor_numel(t) * fc_dtype_size(fc_tensor_dtype(t)));
+        else
+            st = fci_copy_strided(t, tmp[i]);
+    }
+    for (int i = 0; tmp && i < n; i++) fc_tensor_free(tmp[i]);
+    free(tmp);
+    entries_free(es, n_es);
+    fclose(f);
+    return st;
+}
