@@ -18,7 +18,8 @@
 #include <string.h>
 
 static inline float fci_vexpf(float x) {
-    float c = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x); /* NaN passes; handled below */
+    float c = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    c = c == c ? c : 0.0f; /* NaN: compute on 0 (no UB in the int conversion), return NaN below */
     /* round to nearest by the 1.5 * 2^23 trick: rintf and fminf are libm calls without fast-math */
     float n = (c * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = c - n * 0.693359375f + n * 2.12194440e-4f;
@@ -29,7 +30,7 @@ static inline float fci_vexpf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n in [-126, 128] here */
     float s;
     memcpy(&s, &bits, sizeof s);
     float y = p * s;
