@@ -1,6 +1,7 @@
 /* make demo: trains a small CNN on the generated shapes dataset (circles, squares, triangles,
  * crosses) with plain SGD, printing loss and accuracy per epoch. Nothing outside the repo needed.
- * This is the low-level API (tensors, autograd, ops); the Learner will make it three lines. */
+ * The model is built from nn modules; the loop is written by hand with the low-level API
+ * (tensors, autograd, ops). The Learner (issue 3) will make it three lines. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,25 +12,11 @@
 
 enum { IMG = 24, N_TRAIN = 4000, N_VALID = 1000, BATCH = 64 };
 
-/* PyTorch's default init for conv and linear layers: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
-static fc_tensor *param(fc_shape s, int64_t fan_in) {
-    fc_tensor *t = fc_rand(s);
-    double b = 1.0 / sqrt((double)fan_in);
-    float *p = fc_tensor_data(t);
-    for (int64_t i = 0; i < fc_tensor_numel(t); i++) p[i] = (float)((2 * p[i] - 1) * b);
-    return fc_requires_grad(t);
-}
-
-typedef struct cnn {
-    fc_tensor *w1, *b1, *w2, *b2, *w3, *b3;
-} cnn;
-
-static fc_tensor *forward(const cnn *m, fc_tensor *x) {
-    fc_tensor *h = fc_relu(fc_conv2d(x, m->w1, m->b1, .padding = {1, 1}));
-    h = fc_max_pool2d(h, 2, 2);                                  /* [B, 8, 12, 12] */
-    h = fc_relu(fc_conv2d(h, m->w2, m->b2, .padding = {1, 1}));
-    h = fc_max_pool2d(h, 2, 2);                                  /* [B, 16, 6, 6] */
-    return fc_linear(fc_flatten(h, 1, -1), m->w3, m->b3);       /* [B, 4] */
+/* The model: nn modules with PyTorch's layers, names and default init. */
+static fc_module *small_cnn(void) {
+    return fc_sequential(fc_conv2d_new(1, 8, 3, .padding = 1), fc_relu_new(), fc_maxpool2d_new(2),
+                         fc_conv2d_new(8, 16, 3, .padding = 1), fc_relu_new(), fc_maxpool2d_new(2),
+                         fc_flatten_new(), fc_linear_new(16 * 6 * 6, FC_SHAPES_N_CLASSES));
 }
 
 /* SGD with momentum, as torch.optim.SGD: v = mom * v + g; p -= lr * v. */
@@ -68,11 +55,14 @@ int main(int argc, char **argv) {
     printf("fastc demo: a small CNN learns to tell circles, squares, triangles and crosses apart\n");
     printf("data: %d train + %d valid generated %dx%d images, 4 classes; SGD lr %g momentum %g, batch %d\n\n",
            N_TRAIN, N_VALID, IMG, IMG, lr, mom, BATCH);
-    cnn m = {param(FC_SHAPE(8, 1, 3, 3), 9), param(FC_SHAPE(8), 9),
-             param(FC_SHAPE(16, 8, 3, 3), 72), param(FC_SHAPE(16), 72),
-             param(FC_SHAPE(4, 576), 576), param(FC_SHAPE(4), 576)};
-    fc_tensor *ps[6] = {m.w1, m.b1, m.w2, m.b2, m.w3, m.b3}, *vs[6];
-    for (int i = 0; i < 6; i++) vs[i] = fc_zeros(fc_tensor_shape(ps[i])); /* momentum buffers */
+    fc_module *model = small_cnn();
+    if (!model) return fc_report(fc_error_code());
+    fc_module_print_summary(model, FC_SHAPE(BATCH, 1, IMG, IMG), stdout);
+    printf("\n");
+    int n_p = fc_module_n_parameters(model);
+    fc_tensor *ps[16], *vs[16];
+    for (int i = 0; i < n_p && i < 16; i++) ps[i] = fc_module_parameter(model, i, NULL);
+    for (int i = 0; i < n_p; i++) vs[i] = fc_zeros(fc_tensor_shape(ps[i])); /* momentum buffers */
     printf("%5s  %10s  %10s  %8s  %6s\n", "epoch", "train_loss", "valid_loss", "accuracy", "time");
     fc_rng shuffle = fc_rng_new(7);
     int64_t order[N_TRAIN];
@@ -89,32 +79,32 @@ int main(int argc, char **argv) {
         for (int b = 0; b < n_batches && st == FC_OK; b++) {
             fc_scope *s = fc_scope_begin();
             fc_tensor *idx = fc_from_data(order + b * BATCH, FC_SHAPE(BATCH), .dtype = FC_DTYPE_I64);
-            fc_tensor *loss = fc_cross_entropy(forward(&m, fc_index_select(xt, 0, idx)),
+            fc_tensor *loss = fc_cross_entropy(fc_module_forward(model, fc_index_select(xt, 0, idx)),
                                                fc_index_select(yt, 0, idx));
             st = fc_backward(loss);
-            if (st == FC_OK) st = sgd_step(ps, vs, 6, lr, mom);
+            if (st == FC_OK) st = sgd_step(ps, vs, n_p, lr, mom);
             train_loss += fc_tensor_item(loss);
             fc_scope_end(s);
         }
         /* validation, no gradient */
         fc_scope *s = fc_scope_begin();
+        fc_module_eval(model);
         fc_no_grad_begin();
-        fc_tensor *logits = forward(&m, xv);
+        fc_tensor *logits = fc_module_forward(model, xv);
         double valid_loss = fc_tensor_item(fc_cross_entropy(logits, yv));
         fc_tensor *pred = fc_argmax(logits, 1, 0);
         double acc = fc_tensor_item(fc_mean(fc_to_dtype(fc_eq(fc_to_dtype(pred, FC_DTYPE_F32),
                                                               fc_to_dtype(yv, FC_DTYPE_F32)),
                                                         FC_DTYPE_F32), FC_ALL_DIMS, 0));
         fc_no_grad_end();
+        fc_module_train(model, 1);
         fc_scope_end(s);
         if (isnan(acc)) st = fc_error_code();
         else printf("%5d  %10.4f  %10.4f  %8.4f  %5.1fs\n", e, train_loss / n_batches, valid_loss,
                     acc, now() - t0);
     }
-    for (int i = 0; i < 6; i++) {
-        fc_tensor_free(ps[i]);
-        fc_tensor_free(vs[i]);
-    }
+    for (int i = 0; i < n_p; i++) fc_tensor_free(vs[i]);
+    fc_module_free(model);
     fc_tensor_free(xt);
     fc_tensor_free(yt);
     fc_tensor_free(xv);
