@@ -2,6 +2,7 @@
  * Lamb, RAdam, Lookahead and ranger (tests/fixtures/gen_optim.py): the parameters after every
  * step, with per-group lrs and a parameter without grad at step 1. State save/load, errors. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -90,6 +91,7 @@ static fc_optimizer *mk_adam_l2(params2 *r) {
 static fc_optimizer *mk_adam_fastai(params2 *r) {
     return fc_adam_new(one_group(r), .lr = 0.01, .sqr_mom = 0.99, .eps = 1e-5, .wd = 0.01, .decouple_wd = 1);
 }
+static fc_optimizer *mk_adam_big_eps(params2 *r) { return fc_adam_new(one_group(r), .lr = 0.1, .eps = 0.5); }
 static fc_optimizer *mk_adamw(params2 *r) { return fc_adamw_new(one_group(r), .lr = 0.01, .wd = 0.1); }
 static fc_optimizer *mk_adam_groups(params2 *r) {
     fc_optimizer *o = fc_adam_new(two_groups(r), .lr = 0.01);
@@ -130,6 +132,7 @@ static const opt_case cases[] = {
     {"radam", mk_radam, 8},
     {"lookahead_adam", mk_lookahead_adam, 8},
     {"ranger", mk_ranger, 8},
+    {"adam_big_eps", mk_adam_big_eps, 3},
 };
 
 static void run_case(const opt_case *c) {
@@ -169,6 +172,7 @@ CASE_TEST(13, lamb_l2_wd)
 CASE_TEST(14, radam)
 CASE_TEST(15, lookahead_adam)
 CASE_TEST(16, ranger)
+CASE_TEST(17, adam_large_eps)
 
 FCT_TEST(test_hyper_parameters_per_group) {
     fct_fixture f = fct_load("optim/adam");
@@ -369,4 +373,44 @@ FCT_TEST(test_state_load_into_fresh_optimizer_then_step) {
     params_free(&a);
     params_free(&b);
     fct_fixture_free(&f);
+}
+
+/* A parameter past the OpenMP threshold: the parallel update (and Lamb's parallel norms) give the
+ * same result as one thread, to float rounding. */
+static void big_step(int n_threads, fc_optimizer *(*make)(fc_param_groups *), float *out, int64_t n) {
+    fc_set_num_threads(n_threads);
+    fc_tensor *p = fc_requires_grad(fc_keep(fc_rand(FC_SHAPE(n))));
+    fc_tensor *g = fc_keep(fc_randn(FC_SHAPE(n)));
+    fc_param_groups *pg = fc_param_groups_new();
+    fc_param_groups_add(pg, &p, 1);
+    fc_optimizer *o = make(pg);
+    for (int s = 0; s < 3; s++) {
+        FCT_OK(fc_tensor_set_grad(p, g));
+        FCT_OK(fc_optimizer_step(o));
+    }
+    memcpy(out, fc_tensor_data(p), (size_t)n * sizeof(float));
+    fc_optimizer_free(o);
+    fc_tensor_free(p);
+    fc_tensor_free(g);
+}
+static fc_optimizer *big_lamb(fc_param_groups *g) { return fc_lamb_new(g, .lr = 0.01, .wd = 0.1); }
+static fc_optimizer *big_rmsprop(fc_param_groups *g) { return fc_rmsprop_new(g, .mom = 0.9, .centered = 1); }
+
+FCT_TEST(test_large_parameter_parallel_update_matches_one_thread) {
+    enum { N = 200003 };
+    int saved = fc_num_threads();
+    fc_optimizer *(*makes[2])(fc_param_groups *) = {big_lamb, big_rmsprop};
+    for (int m = 0; m < 2; m++) {
+        float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
+        fc_manual_seed(7);
+        big_step(1, makes[m], a, N);
+        fc_manual_seed(7);
+        big_step(2, makes[m], b, N);
+        int bad = 0;
+        for (int i = 0; i < N; i++) bad += fabsf(a[i] - b[i]) > 1e-6f + 1e-5f * fabsf(a[i]);
+        FCT_EQ_INT(bad, 0);
+        free(a);
+        free(b);
+    }
+    fc_set_num_threads(saved);
 }
