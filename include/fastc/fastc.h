@@ -5,5 +5,6 @@
 #include "autograd.h"
 #include "ops.h"
 #include "nn.h"
+#include "optim.h"
 #include "data.h"
 #endif

@@ -1,0 +1,365 @@
+/* Optimizers over parameter groups: construction, per-group hyper-parameters, step, zero_grad,
+ * and fastai's Lookahead wrapper. The update arithmetic is in update.c, the file format in
+ * state_io.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/core_impl.h"
+#include "optim_impl.h"
+
+/* ---- parameter groups ---- */
+
+typedef struct pgroup {
+    int n;
+    fc_tensor **p;
+} pgroup;
+
+struct fc_param_groups {
+    int n;
+    pgroup *g;
+};
+
+fc_param_groups *fc_param_groups_new(void) { return fci_calloc(1, sizeof(fc_param_groups)); }
+
+int fc_param_groups_n(const fc_param_groups *g) { return g ? g->n : 0; }
+
+void fc_param_groups_free(fc_param_groups *g) {
+    if (!g) return;
+    for (int i = 0; i < g->n; i++) {
+        for (int j = 0; j < g->g[i].n; j++) fc_tensor_free(g->g[i].p[j]);
+        fci_free(g->g[i].p);
+    }
+    fci_free(g->g);
+    fci_free(g);
+}
+
+static int in_groups(const fc_param_groups *g, const fc_tensor *t) {
+    for (int i = 0; i < g->n; i++)
+        for (int j = 0; j < g->g[i].n; j++)
+            if (g->g[i].p[j] == t) return 1;
+    return 0;
+}
+
+fc_status fc_param_groups_add(fc_param_groups *g, fc_tensor *const *params, int n) {
+    if (!g) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "param_groups_add: NULL groups");
+    if (n < 0 || (n > 0 && !params))
+        return fc_fail(FC_ERR_ARG, "param_groups_add: expected n >= 0 parameters, found %d%s", n,
+                       params ? "" : " and NULL params");
+    for (int j = 0; j < n; j++) {
+        fc_tensor *t = params[j];
+        if (!t) return fc_fail(FC_ERR_ARG, "param_groups_add: parameter %d of group %d is NULL", j, g->n);
+        if (fc_tensor_dtype(t) != FC_DTYPE_F32)
+            return fc_fail(FC_ERR_DTYPE, "param_groups_add: parameter %d of group %d: expected f32, found %s", j,
+                           g->n, fc_dtype_name(fc_tensor_dtype(t)));
+        if (!fc_tensor_is_contiguous(t))
+            return fc_fail(FC_ERR_ARG, "param_groups_add: parameter %d of group %d: expected a contiguous tensor",
+                           j, g->n);
+        if (in_groups(g, t))
+            return fc_fail(FC_ERR_ARG, "param_groups_add: parameter %d of group %d is already in a group", j, g->n);
+        for (int k = 0; k < j; k++)
+            if (params[k] == t)
+                return fc_fail(FC_ERR_ARG, "param_groups_add: parameter %d of group %d repeats parameter %d", j,
+                               g->n, k);
+    }
+    pgroup *ng = fci_calloc((size_t)g->n + 1, sizeof(pgroup));
+    fc_tensor **p = fci_calloc(n > 0 ? (size_t)n : 1, sizeof(fc_tensor *));
+    if (!ng || !p) {
+        fci_free(ng);
+        fci_free(p);
+        return fc_error_code();
+    }
+    if (g->n) memcpy(ng, g->g, (size_t)g->n * sizeof(pgroup));
+    for (int j = 0; j < n; j++) p[j] = fc_tensor_ref(params[j]);
+    ng[g->n] = (pgroup){n, p};
+    fci_free(g->g);
+    g->g = ng;
+    g->n++;
+    return FC_OK;
+}
+
+fc_param_groups *fc_params_of(fc_module *m) {
+    if (!m) return NULL;
+    int n = fc_module_n_parameters(m);
+    fc_tensor **p = fci_calloc(n > 0 ? (size_t)n : 1, sizeof(fc_tensor *));
+    fc_param_groups *g = fc_param_groups_new();
+    if (!p || !g) goto fail;
+    for (int i = 0; i < n; i++) p[i] = fc_module_parameter(m, i, NULL);
+    if (fc_param_groups_add(g, p, n) != FC_OK) goto fail;
+    fci_free(p);
+    return g;
+fail:
+    fci_free(p);
+    fc_param_groups_free(g);
+    return NULL;
+}
+
+/* ---- construction ---- */
+
+/* Takes groups, even on failure. */
+static fc_optimizer *opt_new(fci_optim_kind kind, const char *name, fc_param_groups *groups, const fci_hp *hp) {
+    if (!groups) return NULL;
+    fc_optimizer *o = fci_calloc(1, sizeof *o);
+    if (!o) goto fail;
+    o->kind = kind;
+    o->name = name;
+    if (groups->n == 0) {
+        fc_fail(FC_ERR_ARG, "%s: expected at least one parameter group, found none", name);
+        goto fail;
+    }
+    int np = 0;
+    for (int i = 0; i < groups->n; i++) np += groups->g[i].n;
+    o->hp = fci_calloc((size_t)groups->n, sizeof(fci_hp));
+    o->ps = fci_calloc(np > 0 ? (size_t)np : 1, sizeof(fci_pstate));
+    if (!o->hp || !o->ps) goto fail;
+    o->n_groups = groups->n;
+    for (int i = 0; i < groups->n; i++) {
+        o->hp[i] = *hp;
+        for (int j = 0; j < groups->g[i].n; j++) {
+            fc_tensor *t = groups->g[i].p[j];
+            groups->g[i].p[j] = NULL; /* the reference moves to the optimizer */
+            o->ps[o->n_params++] = (fci_pstate){.p = t, .group = i, .numel = fc_tensor_numel(t)};
+        }
+        groups->g[i].n = 0;
+    }
+    fc_param_groups_free(groups);
+    return o;
+fail:
+    fc_param_groups_free(groups);
+    fc_optimizer_free(o);
+    return NULL;
+}
+
+static fc_status check_hp(const char *name, const fci_hp *h) {
+    if (!(h->lr >= 0) || !isfinite(h->lr)) return fc_fail(FC_ERR_ARG, "%s: .lr must be >= 0, found %g", name, h->lr);
+    if (!(h->mom >= 0 && h->mom < 1)) return fc_fail(FC_ERR_ARG, "%s: .mom must be in [0, 1), found %g", name, h->mom);
+    if (!(h->sqr_mom >= 0 && h->sqr_mom < 1))
+        return fc_fail(FC_ERR_ARG, "%s: .sqr_mom must be in [0, 1), found %g", name, h->sqr_mom);
+    if (!(h->eps >= 0)) return fc_fail(FC_ERR_ARG, "%s: .eps must be >= 0, found %g", name, h->eps);
+    if (!(h->wd >= 0) || !isfinite(h->wd)) return fc_fail(FC_ERR_ARG, "%s: .wd must be >= 0, found %g", name, h->wd);
+    if (h->nesterov && h->mom <= 0) return fc_fail(FC_ERR_ARG, "%s: .nesterov needs .mom > 0, found %g", name, h->mom);
+    return FC_OK;
+}
+
+static fc_optimizer *make(fci_optim_kind kind, const char *name, fc_param_groups *groups, const fci_hp *h) {
+    if (groups && check_hp(name, h) != FC_OK) {
+        fc_param_groups_free(groups);
+        return NULL;
+    }
+    return opt_new(kind, name, groups, h);
+}
+
+#define OR(x, d) ((x) != 0 ? (x) : (d))
+
+fc_optimizer *fc_sgd_new_(fc_param_groups *groups, const fc_sgd_opts *o) {
+    fci_hp h = {.lr = OR(o->lr, 1e-3), .mom = o->mom, .wd = o->wd, .decouple_wd = !!o->decouple_wd,
+                .nesterov = !!o->nesterov};
+    return make(FCI_OPT_SGD, "sgd", groups, &h);
+}
+
+static fci_hp adam_hp(const fc_adam_opts *o, double wd_default, int decouple) {
+    return (fci_hp){.lr = OR(o->lr, 1e-3), .mom = OR(o->mom, 0.9), .sqr_mom = OR(o->sqr_mom, 0.999),
+                    .eps = OR(o->eps, 1e-8), .wd = o->no_wd ? 0 : OR(o->wd, wd_default), .decouple_wd = decouple};
+}
+fc_optimizer *fc_adam_new_(fc_param_groups *groups, const fc_adam_opts *o) {
+    fci_hp h = adam_hp(o, 0, !!o->decouple_wd);
+    return make(FCI_OPT_ADAM, "adam", groups, &h);
+}
+fc_optimizer *fc_adamw_new_(fc_param_groups *groups, const fc_adam_opts *o) {
+    fci_hp h = adam_hp(o, 0.01, 1);
+    return make(FCI_OPT_ADAM, "adamw", groups, &h);
+}
+
+fc_optimizer *fc_rmsprop_new_(fc_param_groups *groups, const fc_rmsprop_opts *o) {
+    fci_hp h = {.lr = OR(o->lr, 1e-2), .sqr_mom = OR(o->sqr_mom, 0.99), .eps = OR(o->eps, 1e-8), .mom = o->mom,
+                .wd = o->wd, .decouple_wd = !!o->decouple_wd, .centered = !!o->centered};
+    return make(FCI_OPT_RMSPROP, "rmsprop", groups, &h);
+}
+
+static fci_hp lamb_hp(const fc_lamb_opts *o, double mom, double eps, double wd) {
+    return (fci_hp){.lr = OR(o->lr, 1e-3), .mom = OR(o->mom, mom), .sqr_mom = OR(o->sqr_mom, 0.99),
+                    .eps = OR(o->eps, eps), .wd = o->no_wd ? 0 : OR(o->wd, wd), .decouple_wd = !o->l2_wd};
+}
+fc_optimizer *fc_lamb_new_(fc_param_groups *groups, const fc_lamb_opts *o) {
+    fci_hp h = lamb_hp(o, 0.9, 1e-5, 0);
+    return make(FCI_OPT_LAMB, "lamb", groups, &h);
+}
+fc_optimizer *fc_radam_new_(fc_param_groups *groups, const fc_lamb_opts *o) {
+    fci_hp h = lamb_hp(o, 0.9, 1e-5, 0);
+    return make(FCI_OPT_RADAM, "radam", groups, &h);
+}
+fc_optimizer *fc_ranger_new_(fc_param_groups *groups, const fc_lamb_opts *o) {
+    fci_hp h = lamb_hp(o, 0.95, 1e-6, 0.01);
+    return fc_lookahead_new(make(FCI_OPT_RADAM, "radam", groups, &h));
+}
+
+fc_optimizer *fc_lookahead_new_(fc_optimizer *inner, const fc_lookahead_opts *o) {
+    if (!inner) return NULL;
+    int k = o->k ? o->k : 6;
+    double alpha = OR(o->alpha, 0.5);
+    if (k < 1 || !(alpha > 0 && alpha <= 1)) {
+        fc_fail(FC_ERR_ARG, "lookahead: expected .k >= 1 and .alpha in (0, 1], found %d and %g", k, alpha);
+        fc_optimizer_free(inner);
+        return NULL;
+    }
+    fc_optimizer *la = fci_calloc(1, sizeof *la);
+    if (la) la->ps = fci_calloc(inner->n_params > 0 ? (size_t)inner->n_params : 1, sizeof(fci_pstate));
+    if (!la || !la->ps) {
+        if (la) fci_free(la);
+        fc_optimizer_free(inner);
+        return NULL;
+    }
+    la->kind = FCI_OPT_LOOKAHEAD;
+    la->name = "lookahead";
+    la->inner = inner;
+    la->k = k;
+    la->alpha = alpha;
+    la->n_params = inner->n_params;
+    for (int i = 0; i < la->n_params; i++)
+        la->ps[i] = (fci_pstate){.p = fc_tensor_ref(inner->ps[i].p), .numel = inner->ps[i].numel};
+    return la;
+}
+
+void fc_optimizer_free(fc_optimizer *opt) {
+    if (!opt) return;
+    for (int i = 0; i < opt->n_params; i++) {
+        fc_tensor_free(opt->ps[i].p);
+        for (int b = 0; b < FCI_OPT_MAX_BUFS; b++) fci_free(opt->ps[i].buf[b]);
+    }
+    fci_free(opt->ps);
+    fci_free(opt->hp);
+    fc_optimizer_free(opt->inner);
+    fci_free(opt);
+}
+
+const char *fc_optimizer_name(const fc_optimizer *opt) { return opt ? opt->name : "(null)"; }
+
+/* ---- step ---- */
+
+/* Allocates the buffers in mask that ps lacks (zero-filled). */
+fc_status fci_optim_ensure_bufs(fci_pstate *ps, unsigned mask);
+fc_status fci_optim_ensure_bufs(fci_pstate *ps, unsigned mask) {
+    for (int b = 0; b < FCI_OPT_MAX_BUFS; b++)
+        if ((mask >> b & 1u) && !ps->buf[b]) {
+            ps->buf[b] = fci_calloc(ps->numel > 0 ? (size_t)ps->numel : 1, sizeof(float));
+            if (!ps->buf[b]) return fc_error_code();
+        }
+    return FC_OK;
+}
+
+static fc_status step_param(fc_optimizer *o, int i) {
+    fci_pstate *ps = &o->ps[i];
+    fc_tensor *g = fc_tensor_grad(ps->p);
+    if (!g) return FC_OK;
+    if (fc_tensor_device(ps->p).type != FC_DEVICE_CPU)
+        return fc_fail(FC_ERR_UNSUPPORTED, "%s step: parameter %d is on %s; only CPU parameters for now", o->name, i,
+                       fc_device_name(fc_tensor_device(ps->p)));
+    if (fc_tensor_numel(g) != ps->numel || fc_tensor_dtype(g) != FC_DTYPE_F32 || !fc_tensor_is_contiguous(g))
+        return fc_fail(FC_ERR_SHAPE, "%s step: parameter %d: expected a contiguous f32 grad of %lld elements, found %lld (%s)",
+                       o->name, i, (long long)ps->numel, (long long)fc_tensor_numel(g), fc_dtype_name(fc_tensor_dtype(g)));
+    const fci_hp *h = &o->hp[ps->group];
+    fc_status st = fci_optim_ensure_bufs(ps, fci_optim_bufs_needed(o->kind, h));
+    if (st != FC_OK) return st;
+    float *p = fc_tensor_data_f32(ps->p);
+    const float *gd = fc_tensor_data_f32(g);
+    int64_t n = ps->numel, t = ++ps->step;
+    switch (o->kind) {
+    case FCI_OPT_SGD: fci_sgd_update(p, gd, h->mom != 0 ? ps->buf[0] : NULL, n, h); break;
+    case FCI_OPT_ADAM: fci_adam_update(p, gd, ps->buf[0], ps->buf[1], n, t, h); break;
+    case FCI_OPT_RMSPROP:
+        fci_rmsprop_update(p, gd, ps->buf[0], h->mom > 0 ? ps->buf[1] : NULL, h->centered ? ps->buf[2] : NULL, n, h);
+        break;
+    case FCI_OPT_LAMB: fci_lamb_update(p, gd, ps->buf[0], ps->buf[1], n, t, h); break;
+    case FCI_OPT_RADAM: fci_radam_update(p, gd, ps->buf[0], ps->buf[1], n, t, h); break;
+    case FCI_OPT_LOOKAHEAD: return fc_fail(FC_ERR_INTERNAL, "%s:%d: lookahead has no own update", __FILE__, __LINE__);
+    }
+    return FC_OK;
+}
+
+static fc_status lookahead_step(fc_optimizer *o) {
+    for (int i = 0; i < o->n_params; i++) {
+        if (o->ps[i].buf[0]) continue;
+        fc_status st = fci_optim_ensure_bufs(&o->ps[i], 1u);
+        if (st != FC_OK) return st;
+        memcpy(o->ps[i].buf[0], fc_tensor_data(o->ps[i].p), (size_t)o->ps[i].numel * sizeof(float));
+    }
+    fc_status st = fc_optimizer_step(o->inner);
+    if (st != FC_OK) return st;
+    if (++o->count % o->k != 0) return FC_OK;
+    const float a = (float)o->alpha;
+    for (int i = 0; i < o->n_params; i++) {
+        float *slow = o->ps[i].buf[0], *fast = fc_tensor_data_f32(o->ps[i].p);
+        for (int64_t j = 0; j < o->ps[i].numel; j++) {
+            float s = slow[j] + a * (fast[j] - slow[j]);
+            slow[j] = s;
+            fast[j] = s;
+        }
+    }
+    return FC_OK;
+}
+
+fc_status fc_optimizer_step(fc_optimizer *opt) {
+    if (!opt) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "optimizer_step: NULL optimizer");
+    if (opt->kind == FCI_OPT_LOOKAHEAD) return lookahead_step(opt);
+    for (int i = 0; i < opt->n_params; i++) {
+        fc_status st = step_param(opt, i);
+        if (st != FC_OK) return st;
+    }
+    return FC_OK;
+}
+
+void fc_optimizer_zero_grad(fc_optimizer *opt) {
+    if (!opt) return;
+    for (int i = 0; i < opt->n_params; i++) fc_tensor_zero_grad(opt->ps[i].p);
+}
+
+/* ---- hyper-parameters ---- */
+
+static const fc_optimizer *base(const fc_optimizer *o) {
+    while (o && o->inner) o = o->inner;
+    return o;
+}
+
+int fc_optimizer_n_groups(const fc_optimizer *opt) { return opt ? base(opt)->n_groups : 0; }
+
+static fci_hp *group_hp(const fc_optimizer *opt, int group, const char *what) {
+    const fc_optimizer *o = base(opt);
+    if (!o) {
+        if (fc_error_code() == FC_OK) fc_fail(FC_ERR_ARG, "optimizer_%s: NULL optimizer", what);
+        return NULL;
+    }
+    if (group < 0 || group >= o->n_groups) {
+        fc_fail(FC_ERR_ARG, "optimizer_%s: group %d out of range (the optimizer has %d groups)", what, group,
+                o->n_groups);
+        return NULL;
+    }
+    return &o->hp[group];
+}
+
+int fc_optimizer_n_params(const fc_optimizer *opt, int group) {
+    const fc_optimizer *o = base(opt);
+    if (!group_hp(opt, group, "n_params")) return 0;
+    int n = 0;
+    for (int i = 0; i < o->n_params; i++) n += o->ps[i].group == group;
+    return n;
+}
+
+#define HP_ACCESSORS(field, lo, hi_open, hi)                                                                   \
+    double fc_optimizer_##field(const fc_optimizer *opt, int group) {                                         \
+        fci_hp *h = group_hp(opt, group, #field);                                                              \
+        return h ? h->field : NAN;                                                                             \
+    }                                                                                                          \
+    fc_status fc_optimizer_set_##field(fc_optimizer *opt, int group, double v) {                              \
+        fci_hp *h = group_hp(opt, group, "set_" #field);                                                       \
+        if (!h) return fc_error_code();                                                                        \
+        if (!(v >= (lo) && (hi_open ? v < (hi) : v <= (hi))))                                                  \
+            return fc_fail(FC_ERR_ARG, "optimizer_set_" #field ": expected a value in [%g, %g%s, found %g",   \
+                           (double)(lo), (double)(hi), hi_open ? ")" : "]", v);                               \
+        h->field = v;                                                                                          \
+        return FC_OK;                                                                                          \
+    }
+HP_ACCESSORS(lr, 0, 1, INFINITY)
+HP_ACCESSORS(mom, 0, 1, 1)
+HP_ACCESSORS(sqr_mom, 0, 1, 1)
+HP_ACCESSORS(wd, 0, 1, INFINITY)
+HP_ACCESSORS(eps, 0, 1, INFINITY)
