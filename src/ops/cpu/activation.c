@@ -3,32 +3,8 @@
 #include <math.h>
 
 #include "activation.h"
+#include "pointwise_kernel.h"
 #include "vmath.h"
-
-#define PARALLEL_N 65536
-
-/* FWD(name, expr of v): y[i] = expr; BWD(name, expr of v = x, r = y, g = gy): gx[i] = expr */
-#define FWD(name, expr)                                                                   \
-    void fci_##name##_f32(const float *restrict x, float *restrict y, int64_t n,          \
-                          const double *p) {                                              \
-        (void)p;                                                                          \
-        PARAMS                                                                            \
-        _Pragma("omp parallel for if (n > PARALLEL_N)")                                   \
-        for (int64_t i = 0; i < n; i++) { float v = x[i]; y[i] = (expr); }                \
-    }
-#define BWD(name, expr)                                                                   \
-    void fci_##name##_bwd_f32(const float *restrict x, const float *restrict y,           \
-                              const float *restrict gy, float *restrict gx, int64_t n,    \
-                              const double *p) {                                          \
-        (void)p; (void)x; (void)y;                                                        \
-        PARAMS                                                                            \
-        _Pragma("omp parallel for if (n > PARALLEL_N)")                                   \
-        for (int64_t i = 0; i < n; i++) {                                                 \
-            float v = x[i], r = y[i], g = gy[i];                                          \
-            (void)v; (void)r;                                                             \
-            gx[i] = (expr);                                                               \
-        }                                                                                 \
-    }
 
 #define SQRT1_2 0.70710678118654752440f
 #define SQRT2PI_INV 0.39894228040143267794f /* 1 / sqrt(2 pi) */
