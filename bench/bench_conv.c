@@ -6,20 +6,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "fastc/ops.h"
 
 enum { N_RUNS = 5 };
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int bench_row(const char *name, int64_t n, int64_t c, int64_t hw) {
     fc_tensor *x = fc_requires_grad(fc_randn(FC_SHAPE(n, c, hw, hw)));

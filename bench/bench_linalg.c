@@ -6,18 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "fastc/ops.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef void (*bench_fn)(void *ctx);
 
@@ -34,14 +24,6 @@ static void bench(const char *name, double flop, int n_runs, bench_fn f, void *c
     double ms = t[n_runs / 2];
     printf("BENCH name=%s ms=%.3f gflops=%.1f\n", name, ms, flop / (ms * 1e6));
     fflush(stdout);
-}
-
-static int check(int ok) {
-    if (!ok) {
-        fc_report(fc_error_code());
-        exit(1);
-    }
-    return ok;
 }
 
 typedef struct mm_ctx { fc_tensor *a, *b; } mm_ctx;

@@ -13,26 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "fastc/fastc.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int check(int ok) {
-    if (!ok) {
-        fc_report(fc_error_code());
-        exit(1);
-    }
-    return ok;
-}
 
 enum { MAX_PARAMS = 8 };
 
