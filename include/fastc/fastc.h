@@ -6,5 +6,7 @@
 #include "ops.h"
 #include "nn.h"
 #include "optim.h"
+#include "plot.h"
 #include "data.h"
+#include "learner.h"
 #endif

@@ -1,0 +1,438 @@
+/* fastc learner: the training loop of fastai's Learner, extended by callbacks; losses, metrics,
+ * fit / fit_one_cycle / fit_flat_cos / fit_sgdr / fine_tune, lr_find, layer groups and freezing,
+ * checkpoints. The names, defaults and event order are fastai 2.7's. */
+#ifndef FASTC_LEARNER_H
+#define FASTC_LEARNER_H
+
+#include <stdio.h>
+
+#include "data.h"
+#include "nn.h"
+#include "optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fc_learner fc_learner;
+
+/* ---- losses ------------------------------------------------------------------------------------
+ * A loss function with fastai's extras: the activation that turns raw predictions into what a user
+ * reads (softmax, sigmoid) and decodes (argmax, threshold). Passed by value; zero fields default. */
+typedef struct fc_loss_func {
+    const char *name;
+    fc_tensor *(*forward)(const struct fc_loss_func *lf, fc_tensor *pred, fc_tensor *targ);
+    fc_tensor *(*activation)(const struct fc_loss_func *lf, fc_tensor *pred); /* NULL: identity */
+    fc_tensor *(*decodes)(const struct fc_loss_func *lf, fc_tensor *act);     /* NULL: identity */
+    double label_smoothing; /* cross entropy */
+    double thresh;          /* bce decodes: 0 means 0.5 */
+    void *ctx;              /* for a user's own loss */
+} fc_loss_func;
+/* CrossEntropyLossFlat (pred [N, C] or [N, C, ...], targ i64; softmax; argmax), optionally with
+ * label smoothing (fastai's LabelSmoothingCrossEntropyFlat). */
+FC_API fc_loss_func fc_cross_entropy_flat(double label_smoothing);
+FC_API fc_loss_func fc_bce_with_logits_flat(double thresh); /* multi-label; sigmoid; > thresh */
+FC_API fc_loss_func fc_mse_flat(void);
+FC_API fc_loss_func fc_l1_flat(void);
+
+/* ---- metrics -------------------------------------------------------------------------------------
+ * Computed over the whole validation set (accumulate every batch, then value), never as a mean of
+ * batch means. pred is the model's raw output, targ the target batch, loss the batch's mean loss,
+ * bs its size. */
+typedef struct fc_metric_def {
+    const char *name;    /* column name in the progress table: "accuracy", "error_rate" */
+    int lower_is_better; /* for trackers (EarlyStopping, SaveModel, ReduceLROnPlateau)   */
+    void (*reset)(void *state);
+    fc_status (*accumulate)(void *state, fc_tensor *pred, fc_tensor *targ, double loss, int64_t bs);
+    double (*value)(void *state); /* NAN when nothing was accumulated */
+    void (*free_state)(void *state);
+} fc_metric_def;
+typedef struct fc_metric fc_metric;
+FC_API fc_metric *fc_metric_new(const fc_metric_def *def, void *state); /* takes state */
+FC_API void fc_metric_free(fc_metric *m);
+FC_API const char *fc_metric_name(const fc_metric *m);
+FC_API int fc_metric_lower_is_better(const fc_metric *m);
+FC_API void fc_metric_reset(fc_metric *m);
+/* Fails with FC_ERR_SHAPE naming the metric and both shapes when pred and targ do not fit. */
+FC_API fc_status fc_metric_accumulate(fc_metric *m, fc_tensor *pred, fc_tensor *targ, double loss,
+                                      int64_t bs);
+FC_API double fc_metric_value(fc_metric *m);
+
+/* Built-in metrics (fastai's names). Classification takes pred [N, C] (any activation: argmax is
+ * the same) and targ i64 [N]; multi-label pred [N, C] logits and targ [N, C] in {0, 1}; regression
+ * pred and targ of the same numel. */
+FC_API fc_metric *fc_accuracy(void);
+FC_API fc_metric *fc_error_rate(void);
+FC_API fc_metric *fc_top_k_accuracy(int k); /* 0: 5 */
+typedef struct fc_accuracy_multi_opts {
+    int _;
+    double thresh;  /* 0: 0.5                                     */
+    int no_sigmoid; /* 1: pred are probabilities already          */
+} fc_accuracy_multi_opts;
+FC_API fc_metric *fc_accuracy_multi_(const fc_accuracy_multi_opts *o);
+#define fc_accuracy_multi(...) fc_accuracy_multi_(&(fc_accuracy_multi_opts){._ = 0, __VA_ARGS__})
+typedef enum fc_average { FC_AVERAGE_BINARY = 0, FC_AVERAGE_MACRO = 1 } fc_average;
+typedef struct fc_prf_opts {
+    int _;
+    fc_average average; /* binary (default, class pos_label) or macro over classes */
+    int pos_label;      /* 0: class 1 is positive (sklearn's pos_label=1) */
+    int has_pos_label;  /* 1: use pos_label as given (so that 0 can be chosen) */
+} fc_prf_opts;
+FC_API fc_metric *fc_precision_(const fc_prf_opts *o);
+FC_API fc_metric *fc_recall_(const fc_prf_opts *o);
+FC_API fc_metric *fc_f1_score_(const fc_prf_opts *o);
+#define fc_precision(...) fc_precision_(&(fc_prf_opts){._ = 0, __VA_ARGS__})
+#define fc_recall(...) fc_recall_(&(fc_prf_opts){._ = 0, __VA_ARGS__})
+#define fc_f1_score(...) fc_f1_score_(&(fc_prf_opts){._ = 0, __VA_ARGS__})
+FC_API fc_metric *fc_roc_auc_binary(void); /* pred [N, 2] (softmax of col 1) or [N] logits */
+FC_API fc_metric *fc_mse(void);
+FC_API fc_metric *fc_rmse(void);
+FC_API fc_metric *fc_mae(void);
+FC_API fc_metric *fc_r2_score(void);
+FC_API fc_metric *fc_exp_rmspe(void); /* pred and targ are logs (Rossmann) */
+FC_API fc_metric *fc_perplexity(void); /* exp of the mean loss over the set */
+
+/* Lists, taken by what receives them: FC_METRICS(fc_accuracy(), fc_top_k_accuracy(3)). */
+typedef struct fc_metrics {
+    int n;
+    fc_metric **m;
+} fc_metrics;
+#define FC_METRICS(...) \
+    ((fc_metrics){(int)(sizeof((fc_metric *[]){__VA_ARGS__}) / sizeof(fc_metric *)), (fc_metric *[]){__VA_ARGS__}})
+
+/* ---- events and callbacks ------------------------------------------------------------------------ */
+typedef enum fc_event {
+    FC_EVENT_AFTER_CREATE = 0,
+    FC_EVENT_BEFORE_FIT,
+    FC_EVENT_BEFORE_EPOCH,
+    FC_EVENT_BEFORE_TRAIN,
+    FC_EVENT_BEFORE_BATCH,
+    FC_EVENT_AFTER_PRED,
+    FC_EVENT_AFTER_LOSS,
+    FC_EVENT_BEFORE_BACKWARD,
+    FC_EVENT_AFTER_CANCEL_BACKWARD,
+    FC_EVENT_AFTER_BACKWARD,
+    FC_EVENT_BEFORE_STEP,
+    FC_EVENT_AFTER_CANCEL_STEP,
+    FC_EVENT_AFTER_STEP,
+    FC_EVENT_AFTER_CANCEL_BATCH,
+    FC_EVENT_AFTER_BATCH,
+    FC_EVENT_AFTER_CANCEL_TRAIN,
+    FC_EVENT_AFTER_TRAIN,
+    FC_EVENT_BEFORE_VALIDATE,
+    FC_EVENT_AFTER_CANCEL_VALIDATE,
+    FC_EVENT_AFTER_VALIDATE,
+    FC_EVENT_AFTER_CANCEL_EPOCH,
+    FC_EVENT_AFTER_EPOCH,
+    FC_EVENT_AFTER_CANCEL_FIT,
+    FC_EVENT_AFTER_FIT,
+    FC_EVENT_COUNT
+} fc_event;
+FC_API const char *fc_event_name(fc_event e); /* "after_loss" */
+
+/* What a handler returns: go on, or cancel a phase (fastai's Cancel*Exception). To fail, call
+ * fc_fail and return any value: the learner stops the fit and prefixes the message with
+ * "in callback <name>, event <event>: ". */
+enum {
+    FC_CONTINUE = 0,
+    FC_CANCEL_BACKWARD,
+    FC_CANCEL_STEP,
+    FC_CANCEL_BATCH,
+    FC_CANCEL_TRAIN,
+    FC_CANCEL_VALIDATE,
+    FC_CANCEL_EPOCH,
+    FC_CANCEL_FIT,
+};
+typedef int (*fc_cb_fn)(fc_learner *learn, void *state);
+
+/* Orders of the built-in callbacks (lower runs first), as in fastai. */
+enum {
+    FC_ORDER_TRAIN_EVAL = -10,
+    FC_ORDER_DEFAULT = 0,
+    FC_ORDER_GRAD_ACCUM = 6,
+    FC_ORDER_MIXED_PRECISION = 10,
+    FC_ORDER_RECORDER = 50,
+    FC_ORDER_TRACKER = 60, /* EarlyStopping, SaveModel, ReduceLROnPlateau, after the Recorder */
+    FC_ORDER_PROGRESS = 70,
+};
+
+typedef struct fc_callback_def {
+    const char *name;
+    int order;
+    int run_valid_off; /* 1: not called during validation (fastai's run_valid=False) */
+    int run_train_off; /* 1: not called during training (run_train=False)           */
+    void *state;
+    void (*free_state)(void *state);
+    fc_cb_fn after_create, before_fit, before_epoch, before_train, before_batch, after_pred,
+        after_loss, before_backward, after_cancel_backward, after_backward, before_step,
+        after_cancel_step, after_step, after_cancel_batch, after_batch, after_cancel_train,
+        after_train, before_validate, after_cancel_validate, after_validate, after_cancel_epoch,
+        after_epoch, after_cancel_fit, after_fit;
+} fc_callback_def;
+typedef struct fc_callback fc_callback;
+/* A new callback from def (copied) owning def->state (taken, even on failure). */
+FC_API fc_callback *fc_callback_new(const fc_callback_def *def);
+FC_API void fc_callback_free(fc_callback *cb);
+FC_API const char *fc_callback_name(const fc_callback *cb);
+FC_API void *fc_callback_state(const fc_callback *cb);
+typedef struct fc_callbacks {
+    int n;
+    fc_callback **cb;
+} fc_callbacks;
+#define FC_CALLBACKS(...) \
+    ((fc_callbacks){(int)(sizeof((fc_callback *[]){__VA_ARGS__}) / sizeof(fc_callback *)), (fc_callback *[]){__VA_ARGS__}})
+
+/* ---- the learner ------------------------------------------------------------------------------------ */
+
+/* Makes the optimizer for the learner's parameter groups (taken). */
+typedef fc_optimizer *(*fc_opt_func)(fc_param_groups *groups);
+FC_API fc_optimizer *fc_opt_adam(fc_param_groups *g);   /* fastai Adam: .9/.99, eps 1e-5, true wd */
+FC_API fc_optimizer *fc_opt_sgd(fc_param_groups *g);    /* fastai SGD: mom 0.9 (one-cycle moves it) */
+FC_API fc_optimizer *fc_opt_rmsprop(fc_param_groups *g);
+FC_API fc_optimizer *fc_opt_lamb(fc_param_groups *g);
+FC_API fc_optimizer *fc_opt_ranger(fc_param_groups *g);
+/* Splits a model into layer groups (body, head, ...) for discriminative lrs and freezing; writes
+ * each group with fc_param_groups_add. NULL splitter: one group. */
+typedef fc_status (*fc_splitter)(fc_module *model, fc_param_groups *groups);
+
+typedef struct fc_learner_opts {
+    int _;
+    fc_loss_func loss_func; /* zero: fc_cross_entropy_flat(0)                               */
+    fc_opt_func opt_func;   /* NULL: fc_opt_adam                                            */
+    double lr;              /* 0: 1e-3 (fastai's defaults.lr)                               */
+    double wd;              /* 0: 0.01 (true weight decay with Adam)                        */
+    int no_wd;              /* 1: no weight decay                                            */
+    int no_train_bn;        /* 1: frozen groups' BatchNorm parameters freeze too            */
+    fc_metrics metrics;     /* taken                                                         */
+    fc_callbacks cbs;       /* taken; added after the defaults (TrainEval, Recorder, Progress) */
+    fc_splitter splitter;
+    int quiet;              /* 1: no progress table or bar                                   */
+    FILE *log;              /* where the progress table goes; NULL: stdout                   */
+} fc_learner_opts;
+/* A learner training model (taken) on dls (taken), both even on failure. NULL on failure. */
+FC_API fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o);
+#define fc_learner(dls, model, ...) fc_learner_new_((dls), (model), &(fc_learner_opts){._ = 0, __VA_ARGS__})
+FC_API void fc_learner_free(fc_learner *learn);
+/* Adds a callback (taken) for all later fits; fails if one with the same name is there. */
+FC_API fc_status fc_learner_add_cb(fc_learner *learn, fc_callback *cb);
+/* The callback of that name (borrowed) or NULL; removing frees it. */
+FC_API fc_callback *fc_learner_cb(const fc_learner *learn, const char *name);
+FC_API fc_status fc_learner_remove_cb(fc_learner *learn, const char *name);
+
+/* ---- learner state, read and written by callbacks (borrowed pointers, valid during the event) ---- */
+FC_API fc_module *fc_learner_model(const fc_learner *learn);
+FC_API fc_dataloaders *fc_learner_dls(const fc_learner *learn);
+FC_API fc_optimizer *fc_learner_opt(const fc_learner *learn); /* NULL before the first fit */
+FC_API const fc_loss_func *fc_learner_loss_func(const fc_learner *learn);
+FC_API int fc_learner_training(const fc_learner *learn);  /* 1 in the training phase */
+FC_API int fc_learner_epoch(const fc_learner *learn);
+FC_API int fc_learner_n_epoch(const fc_learner *learn);
+FC_API int64_t fc_learner_iter(const fc_learner *learn);      /* batch index within the phase */
+FC_API int64_t fc_learner_n_iter(const fc_learner *learn);    /* batches in the phase         */
+FC_API int64_t fc_learner_train_iter(const fc_learner *learn); /* training batches so far in the fit */
+FC_API double fc_learner_pct_train(const fc_learner *learn);  /* [0, 1) through the fit       */
+FC_API fc_tuple *fc_learner_batch(fc_learner *learn);        /* xb = v[0..n_inp), yb = the rest */
+FC_API fc_tensor *fc_learner_xb(const fc_learner *learn, int i);
+FC_API fc_tensor *fc_learner_yb(const fc_learner *learn, int i);
+FC_API int64_t fc_learner_bs(const fc_learner *learn); /* items in the current batch (fastai find_bs) */
+FC_API fc_tensor *fc_learner_pred(const fc_learner *learn);
+FC_API void fc_learner_set_pred(fc_learner *learn, fc_tensor *pred); /* in the batch's scope */
+/* loss_grad is what backward runs from; loss is its value for logging (fastai's two names). */
+FC_API fc_tensor *fc_learner_loss_grad(const fc_learner *learn);
+FC_API void fc_learner_set_loss_grad(fc_learner *learn, fc_tensor *loss_grad);
+FC_API double fc_learner_loss(const fc_learner *learn);
+FC_API void fc_learner_set_loss(fc_learner *learn, double loss);
+FC_API double fc_learner_smooth_loss(const fc_learner *learn); /* fastai's beta 0.98 */
+/* After an epoch's validation: the mean train and valid loss and the metrics' values. */
+FC_API double fc_learner_train_loss(const fc_learner *learn);
+FC_API double fc_learner_valid_loss(const fc_learner *learn);
+FC_API int fc_learner_n_metrics(const fc_learner *learn);
+FC_API fc_metric *fc_learner_metric(const fc_learner *learn, int i);
+/* The value of "valid_loss", "train_loss" or a metric by name; NAN and FC_ERR_ARG if unknown. */
+FC_API double fc_learner_monitor(const fc_learner *learn, const char *name);
+/* Hyper-parameters of the optimizer's last group (what the progress bar shows) and setters for
+ * every group (keeping the ratios of discriminative lrs). */
+FC_API double fc_learner_lr(const fc_learner *learn);
+FC_API double fc_learner_mom(const fc_learner *learn);
+FC_API fc_status fc_learner_set_lr(fc_learner *learn, double lr);
+
+/* ---- training ------------------------------------------------------------------------------------
+ * Every fit creates the optimizer on first use (or after fc_learner_freeze/unfreeze changes the
+ * groups) and runs: before_fit, per epoch (train, validate), after_fit. Returns FC_OK when the fit
+ * ran or was cancelled by a callback (not an error), the error otherwise. Discriminative lrs:
+ * .lr_lo > 0 spreads lrs geometrically from lr_lo (first group) to the lr (last group), fastai's
+ * slice(lr_lo, lr). */
+typedef struct fc_fit_opts {
+    int _;
+    double lr;        /* 0: the learner's lr */
+    double lr_lo;
+    double wd;        /* 0: the learner's wd */
+    int no_wd;
+    int start_epoch;  /* resume: skip the epochs before it (schedules continue where they were) */
+    fc_callbacks cbs; /* for this fit only (taken) */
+} fc_fit_opts;
+FC_API fc_status fc_fit_(fc_learner *learn, int n_epoch, const fc_fit_opts *o);
+#define fc_fit(learn, n_epoch, ...) fc_fit_((learn), (n_epoch), &(fc_fit_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_fit_one_cycle_opts {
+    int _;
+    double lr_max;    /* 0: the learner's lr                                   */
+    double lr_lo;
+    double div;       /* 0: 25                                                 */
+    double div_final; /* 0: 1e5                                                */
+    double pct_start; /* 0: 0.25                                               */
+    double mom_max;   /* 0: 0.95                                               */
+    double mom_min;   /* 0: 0.85                                               */
+    double wd;
+    int no_wd;
+    int start_epoch;
+    fc_callbacks cbs;
+} fc_fit_one_cycle_opts;
+FC_API fc_status fc_fit_one_cycle_(fc_learner *learn, int n_epoch, const fc_fit_one_cycle_opts *o);
+#define fc_fit_one_cycle(learn, n_epoch, ...) \
+    fc_fit_one_cycle_((learn), (n_epoch), &(fc_fit_one_cycle_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_fit_flat_cos_opts {
+    int _;
+    double lr;
+    double lr_lo;
+    double div_final; /* 0: 1e5  */
+    double pct_start; /* 0: 0.75 */
+    double wd;
+    int no_wd;
+    int start_epoch;
+    fc_callbacks cbs;
+} fc_fit_flat_cos_opts;
+FC_API fc_status fc_fit_flat_cos_(fc_learner *learn, int n_epoch, const fc_fit_flat_cos_opts *o);
+#define fc_fit_flat_cos(learn, n_epoch, ...) \
+    fc_fit_flat_cos_((learn), (n_epoch), &(fc_fit_flat_cos_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_fit_sgdr_opts {
+    int _;
+    double lr_max;
+    double lr_lo;
+    int cycle_mult; /* 0: 2 */
+    double wd;
+    int no_wd;
+    fc_callbacks cbs;
+} fc_fit_sgdr_opts;
+FC_API fc_status fc_fit_sgdr_(fc_learner *learn, int n_cycles, int cycle_len, const fc_fit_sgdr_opts *o);
+#define fc_fit_sgdr(learn, n_cycles, cycle_len, ...) \
+    fc_fit_sgdr_((learn), (n_cycles), (cycle_len), &(fc_fit_sgdr_opts){._ = 0, __VA_ARGS__})
+
+/* fastai's fine_tune: freeze; fit_one_cycle(freeze_epochs, base_lr, pct_start 0.99); base_lr /= 2;
+ * unfreeze; fit_one_cycle(epochs, lr_lo = base_lr/lr_mult, lr_max = base_lr, pct_start, div). */
+typedef struct fc_fine_tune_opts {
+    int _;
+    double base_lr;    /* 0: 2e-3 */
+    int freeze_epochs; /* 0: 1 (use no_freeze for none) */
+    int no_freeze;
+    double lr_mult;    /* 0: 100  */
+    double pct_start;  /* 0: 0.3  */
+    double div;        /* 0: 5    */
+    double wd;
+    int no_wd;
+    fc_callbacks cbs;
+} fc_fine_tune_opts;
+FC_API fc_status fc_fine_tune_(fc_learner *learn, int epochs, const fc_fine_tune_opts *o);
+#define fc_fine_tune(learn, epochs, ...) \
+    fc_fine_tune_((learn), (epochs), &(fc_fine_tune_opts){._ = 0, __VA_ARGS__})
+
+/* Layer groups: freeze trains only the last group (BatchNorm parameters stay trainable unless
+ * .no_train_bn); freeze_to(n) freezes the first n groups (negative counts from the end). */
+FC_API fc_status fc_learner_freeze(fc_learner *learn);
+FC_API fc_status fc_learner_freeze_to(fc_learner *learn, int n);
+FC_API fc_status fc_learner_unfreeze(fc_learner *learn);
+FC_API int fc_learner_n_groups(const fc_learner *learn);
+
+/* Validation loss and metrics over dl (NULL: the valid loader) without training; writes the loss
+ * to *loss and metric i's value to values[i] (values may be NULL). */
+FC_API fc_status fc_learner_validate(fc_learner *learn, fc_dataloader *dl, double *loss, double *values);
+/* Predictions over dl (NULL: valid) in order: activated predictions [N, ...], targets and, if
+ * asked, decoded predictions; new tensors outside any scope (you free them; pointers may be NULL). */
+FC_API fc_status fc_learner_get_preds(fc_learner *learn, fc_dataloader *dl, fc_tensor **preds,
+                                      fc_tensor **targs, fc_tensor **decoded);
+
+/* ---- lr_find ---- */
+typedef struct fc_lr_find_opts {
+    int _;
+    double start_lr;      /* 0: 1e-7 */
+    double end_lr;        /* 0: 10   */
+    int num_it;           /* 0: 100  */
+    int no_stop_div;      /* 1: do not stop when the loss exceeds 4x the minimum */
+    const char *plot_path; /* non-NULL: the loss vs lr plot is written there (PNG) */
+} fc_lr_find_opts;
+typedef struct fc_lr_suggestions {
+    double valley, minimum, steep; /* fastai's SuggestionMethod.Valley, Minimum (min / 10), Steep */
+    int n;                         /* points recorded */
+} fc_lr_suggestions;
+/* Exponential sweep from start_lr to end_lr on training batches, smoothed loss; the weights and
+ * the optimizer state are restored afterwards. */
+FC_API fc_status fc_lr_find_(fc_learner *learn, fc_lr_suggestions *out, const fc_lr_find_opts *o);
+#define fc_lr_find(learn, out, ...) fc_lr_find_((learn), (out), &(fc_lr_find_opts){._ = 0, __VA_ARGS__})
+
+/* ---- the recorder (the callback named "Recorder", always present) ---- */
+FC_API int64_t fc_recorder_n_batches(const fc_learner *learn);  /* training batches of the last fit */
+FC_API const double *fc_recorder_losses(const fc_learner *learn); /* smoothed, per batch */
+FC_API const double *fc_recorder_lrs(const fc_learner *learn);
+FC_API const double *fc_recorder_moms(const fc_learner *learn);
+/* Per epoch: values[epoch * n_cols + col], cols: train_loss, valid_loss, the metrics. */
+FC_API int fc_recorder_n_epochs(const fc_learner *learn);
+FC_API int fc_recorder_n_cols(const fc_learner *learn);
+FC_API const char *fc_recorder_col_name(const fc_learner *learn, int col);
+FC_API const double *fc_recorder_values(const fc_learner *learn);
+/* Training (per batch) and validation (per epoch) losses as a PNG. */
+FC_API fc_status fc_recorder_plot_loss(const fc_learner *learn, const char *path);
+
+/* ---- checkpoints ----
+ * One file (atomic write): model weights, optimizer state, epoch, the RNG state; loading checks
+ * everything first and leaves the learner unchanged on a truncated, corrupt or mismatched file. */
+FC_API fc_status fc_learner_save(fc_learner *learn, const char *path);
+FC_API fc_status fc_learner_load(fc_learner *learn, const char *path);
+FC_API int fc_learner_saved_epoch(const fc_learner *learn); /* epochs done in the loaded file */
+
+/* ---- callbacks shipped with fastc (each takes its options; names as in fastai) ---- */
+typedef struct fc_grad_accum_opts { int _; int64_t n_acc; /* 0: 32 */ } fc_grad_accum_opts;
+FC_API fc_callback *fc_gradient_accumulation_(const fc_grad_accum_opts *o);
+#define fc_gradient_accumulation(...) fc_gradient_accumulation_(&(fc_grad_accum_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_grad_clip_opts { int _; double max_norm; /* 0: 1 */ } fc_grad_clip_opts;
+FC_API fc_callback *fc_gradient_clip_(const fc_grad_clip_opts *o);
+#define fc_gradient_clip(...) fc_gradient_clip_(&(fc_grad_clip_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_tracker_opts {
+    int _;
+    const char *monitor; /* NULL: "valid_loss" */
+    double min_delta;
+    int patience;        /* 0: 1 (EarlyStopping), 0: 1 (ReduceLROnPlateau) */
+    double factor;       /* ReduceLROnPlateau: 0: 10 (lr /= factor) */
+    double min_lr;       /* ReduceLROnPlateau */
+    const char *fname;   /* SaveModel: NULL: "model.fcm" */
+    int every_epoch;     /* SaveModel: 1: save every epoch */
+    int at_end_load_off; /* SaveModel: 1: do not load the best weights after the fit */
+} fc_tracker_opts;
+FC_API fc_callback *fc_early_stopping_(const fc_tracker_opts *o);
+FC_API fc_callback *fc_save_model_(const fc_tracker_opts *o);
+FC_API fc_callback *fc_reduce_lr_on_plateau_(const fc_tracker_opts *o);
+#define fc_early_stopping(...) fc_early_stopping_(&(fc_tracker_opts){._ = 0, __VA_ARGS__})
+#define fc_save_model(...) fc_save_model_(&(fc_tracker_opts){._ = 0, __VA_ARGS__})
+#define fc_reduce_lr_on_plateau(...) fc_reduce_lr_on_plateau_(&(fc_tracker_opts){._ = 0, __VA_ARGS__})
+
+FC_API fc_callback *fc_terminate_on_nan(void);
+typedef struct fc_csv_logger_opts { int _; const char *fname; /* NULL: "history.csv" */ int append; } fc_csv_logger_opts;
+FC_API fc_callback *fc_csv_logger_(const fc_csv_logger_opts *o);
+#define fc_csv_logger(...) fc_csv_logger_(&(fc_csv_logger_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_mixed_precision_opts {
+    int _;
+    fc_dtype dtype;        /* 0 (f32) means bf16; or FC_DTYPE_F16 (dynamic loss scaling)   */
+    double init_scale;     /* f16: 0: 65536                                                 */
+    int growth_interval;   /* f16: 0: 2000 steps without overflow double the scale           */
+} fc_mixed_precision_opts;
+FC_API fc_callback *fc_mixed_precision_(const fc_mixed_precision_opts *o);
+#define fc_mixed_precision(...) fc_mixed_precision_(&(fc_mixed_precision_opts){._ = 0, __VA_ARGS__})
+
+#ifdef __cplusplus
+}
+#endif
+#endif
