@@ -394,25 +394,25 @@ typedef struct fc_splits {
     int64_t *valid, n_valid;
 } fc_splits;
 FC_API void fc_splits_free(fc_splits *s); /* and zeroes it */
-typedef fc_status (*fc_splitter_fn)(void *ctx, const fc_items *items, fc_splits *out);
-typedef struct fc_splitter fc_splitter;
-FC_API fc_splitter *fc_splitter_new(const char *name, fc_splitter_fn fn, void *ctx,
+typedef fc_status (*fc_data_splitter_fn)(void *ctx, const fc_items *items, fc_splits *out);
+typedef struct fc_data_splitter fc_data_splitter;
+FC_API fc_data_splitter *fc_data_splitter_new(const char *name, fc_data_splitter_fn fn, void *ctx,
                                     void (*free_ctx)(void *));
-FC_API void fc_splitter_free(fc_splitter *s);
-FC_API const char *fc_splitter_name(const fc_splitter *s);
+FC_API void fc_data_splitter_free(fc_data_splitter *s);
+FC_API const char *fc_data_splitter_name(const fc_data_splitter *s);
 /* Splits items into *out (free with fc_splits_free); every index appears at most once. */
-FC_API fc_status fc_splitter_split(const fc_splitter *s, const fc_items *items, fc_splits *out);
+FC_API fc_status fc_data_splitter_split(const fc_data_splitter *s, const fc_items *items, fc_splits *out);
 /* RandomSplitter: a seeded permutation; its first int(valid_pct * n) items are valid. */
-FC_API fc_splitter *fc_random_splitter(double valid_pct, uint64_t seed);
+FC_API fc_data_splitter *fc_random_splitter(double valid_pct, uint64_t seed);
 /* GrandparentSplitter: items whose grandparent folder is train_name / valid_name (NULL: "train",
  * "valid"); others are in neither. */
-FC_API fc_splitter *fc_grandparent_splitter(const char *train_name, const char *valid_name);
+FC_API fc_data_splitter *fc_grandparent_splitter(const char *train_name, const char *valid_name);
 /* IndexSplitter: idx[n] (copied) are valid, the rest train. */
-FC_API fc_splitter *fc_index_splitter(const int64_t *idx, int64_t n);
+FC_API fc_data_splitter *fc_index_splitter(const int64_t *idx, int64_t n);
 /* ColSplitter: CSV column col (NULL: "is_valid") true (1, true, True, yes) means valid. */
-FC_API fc_splitter *fc_col_splitter(const char *col);
+FC_API fc_data_splitter *fc_col_splitter(const char *col);
 /* FuncSplitter: fn(ctx, items, i) returns 1 for valid, 0 for train, negative to fail. */
-FC_API fc_splitter *fc_func_splitter(int (*fn)(void *ctx, const fc_items *items, int64_t i), void *ctx);
+FC_API fc_data_splitter *fc_func_splitter(int (*fn)(void *ctx, const fc_items *items, int64_t i), void *ctx);
 /* TrainTestSplitter (sklearn's train_test_split): round(test_size * n) seeded-random items are
  * valid; with stratify (taken; a getter of labels) each label keeps its share in both. */
 typedef struct fc_train_test_splitter_opts {
@@ -420,7 +420,7 @@ typedef struct fc_train_test_splitter_opts {
     uint64_t seed;
     fc_getter *stratify;
 } fc_train_test_splitter_opts;
-FC_API fc_splitter *fc_train_test_splitter_(double test_size, const fc_train_test_splitter_opts *o);
+FC_API fc_data_splitter *fc_train_test_splitter_(double test_size, const fc_train_test_splitter_opts *o);
 #define fc_train_test_splitter(test_size, ...) \
     fc_train_test_splitter_((test_size), &(fc_train_test_splitter_opts){._ = 0, __VA_ARGS__})
 
@@ -433,7 +433,7 @@ typedef struct fc_datasets_opts {
     fc_getter *getters[FC_MAX_TUPLE];  /* value j of item i (taken); NULL: the item's text as a path */
     fc_pipeline *tfms[FC_MAX_TUPLE];   /* type transforms of value j (taken; NULL: none)      */
     fc_tfms item_tfms;                 /* run on the whole tuple after (taken)               */
-    fc_splitter *splitter;             /* taken; NULL: every item is train, none valid        */
+    fc_data_splitter *splitter;             /* taken; NULL: every item is train, none valid        */
     int skip_bad_items; /* 1: an item that fails to load is dropped with a warning on stderr */
 } fc_datasets_opts;
 /* Takes items (zeroed) and everything in o, even on failure. Splits, then sets up each pipeline on
@@ -500,7 +500,7 @@ typedef struct fc_datablock_opts {
     int no_recurse;
     fc_getter *get_x;          /* taken; inputs; NULL: the item's text (as the block's kind) */
     fc_getter *get_y;          /* taken; targets; NULL: the item's text                    */
-    fc_splitter *splitter;     /* taken; NULL: fc_random_splitter(0.2, 42)                  */
+    fc_data_splitter *splitter;     /* taken; NULL: fc_random_splitter(0.2, 42)                  */
     fc_tfms item_tfms;         /* taken; after the blocks' item_tfms                        */
     fc_tfms batch_tfms;        /* taken; after the blocks' batch_tfms                       */
     int skip_bad_items;        /* 1: items that fail are dropped with a warning on stderr   */

@@ -31,7 +31,7 @@ struct fc_datablock {
     owned_names extensions, folders;
     int no_recurse, skip_bad_items;
     fc_getter *get_x, *get_y;
-    fc_splitter *splitter;
+    fc_data_splitter *splitter;
 };
 
 /* ---- blocks ---- */
@@ -79,7 +79,7 @@ static void db_unref(void *p) {
     names_free(&db->folders);
     fc_getter_free(db->get_x);
     fc_getter_free(db->get_y);
-    fc_splitter_free(db->splitter);
+    fc_data_splitter_free(db->splitter);
     free(db);
 }
 static void db_ref(void *p) { atomic_fetch_add(&((fc_datablock *)p)->refcount, 1); }
@@ -157,7 +157,7 @@ fc_datablock *fc_datablock_new_(const fc_datablock_opts *o) {
     } else {
         fc_getter_free(o->get_x);
         fc_getter_free(o->get_y);
-        fc_splitter_free(o->splitter);
+        fc_data_splitter_free(o->splitter);
     }
     if (st == FC_OK && !db->splitter && !(db->splitter = fc_random_splitter(0.2, 42))) st = fc_error_code();
     if (st != FC_OK) {
@@ -220,7 +220,7 @@ static fc_datasets *build(fc_datablock *db, fc_items *items) {
         free(t);
         if (st == FC_OK && (!o.getters[j] || !o.tfms[j])) st = fc_error_code() ? fc_error_code() : FC_ERR_NOMEM;
     }
-    o.splitter = fci_splitter_ref(db->splitter);
+    o.splitter = fci_data_splitter_ref(db->splitter);
     if (st != FC_OK) { /* datasets_new still takes everything; make it fail on purpose */
         o.n = 0;
     }
@@ -466,8 +466,8 @@ fc_status fc_datablock_summary(fc_datablock *db, const char *source, FILE *f) {
     if (st != FC_OK) return failed(f, "collecting items", source);
     fprintf(f, "%lld items, first '%s'\n", (long long)items.n, items.text[0]);
     fc_splits sp;
-    fprintf(f, "2. Splitting with %s: ", fc_splitter_name(db->splitter));
-    if ((st = fc_splitter_split(db->splitter, &items, &sp)) != FC_OK) {
+    fprintf(f, "2. Splitting with %s: ", fc_data_splitter_name(db->splitter));
+    if ((st = fc_data_splitter_split(db->splitter, &items, &sp)) != FC_OK) {
         fc_items_free(&items);
         return failed(f, "splitting", NULL);
     }

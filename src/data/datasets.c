@@ -235,7 +235,7 @@ fc_datasets *fc_datasets_new_(fc_items *items, const fc_datasets_opts *o) {
         for (int i = 0; i < o->item_tfms.n; i++) fc_transform_free(o->item_tfms.t[i]);
     }
     if (items) *items = (fc_items){0};
-    fc_splitter *splitter = o->splitter;
+    fc_data_splitter *splitter = o->splitter;
     fc_status st = d ? FC_OK : FC_ERR_NOMEM;
     if (st == FC_OK && !d->item_tfms) st = fc_error_code();
     if (st == FC_OK && (o->n < 1 || o->n > FC_MAX_TUPLE || d->n_inp > o->n))
@@ -247,7 +247,7 @@ fc_datasets *fc_datasets_new_(fc_items *items, const fc_datasets_opts *o) {
     if (st == FC_OK && !bad) st = fc_fail(FC_ERR_NOMEM, "datasets_new: out of memory");
     if (st == FC_OK && splitter) {
         fc_splits sp;
-        st = fc_splitter_split(splitter, &d->items, &sp);
+        st = fc_data_splitter_split(splitter, &d->items, &sp);
         d->idx[0] = sp.train;
         d->n_idx[0] = sp.n_train;
         d->idx[1] = sp.valid;
@@ -261,11 +261,11 @@ fc_datasets *fc_datasets_new_(fc_items *items, const fc_datasets_opts *o) {
     }
     if (st == FC_OK && d->n_idx[0] == 0)
         st = fc_fail(FC_ERR_ARG, "datasets_new: %s put none of the %lld items in the training set",
-                     fc_splitter_name(splitter), (long long)d->items.n);
+                     fc_data_splitter_name(splitter), (long long)d->items.n);
     if (st == FC_OK) st = setup_pipelines(d, bad, o->skip_bad_items);
     if (st == FC_OK && o->skip_bad_items) st = check_items(d, bad);
     free(bad);
-    fc_splitter_free(splitter);
+    fc_data_splitter_free(splitter);
     if (st != FC_OK) {
         datasets_unref(d);
         return NULL;

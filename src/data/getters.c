@@ -369,16 +369,16 @@ fc_getter *fc_col_reader_(const char *col, const fc_col_reader_opts *o) {
 }
 
 /* ---- splitters ---- */
-struct fc_splitter {
+struct fc_data_splitter {
     char *name;
-    fc_splitter_fn fn;
+    fc_data_splitter_fn fn;
     void *ctx;
     void (*free_ctx)(void *);
     atomic_int refcount;
 };
 
-fc_splitter *fc_splitter_new(const char *name, fc_splitter_fn fn, void *ctx, void (*free_ctx)(void *)) {
-    fc_splitter *s = calloc(1, sizeof *s);
+fc_data_splitter *fc_data_splitter_new(const char *name, fc_data_splitter_fn fn, void *ctx, void (*free_ctx)(void *)) {
+    fc_data_splitter *s = calloc(1, sizeof *s);
     if (s) s->name = strdup(name ? name : "splitter");
     if (!s || !s->name || !fn) {
         if (free_ctx) free_ctx(ctx);
@@ -395,19 +395,19 @@ fc_splitter *fc_splitter_new(const char *name, fc_splitter_fn fn, void *ctx, voi
     return s;
 }
 
-fc_splitter *fci_splitter_ref(fc_splitter *s) {
+fc_data_splitter *fci_data_splitter_ref(fc_data_splitter *s) {
     if (s) atomic_fetch_add(&s->refcount, 1);
     return s;
 }
 
-void fc_splitter_free(fc_splitter *s) {
+void fc_data_splitter_free(fc_data_splitter *s) {
     if (!s || atomic_fetch_sub(&s->refcount, 1) != 1) return;
     if (s->free_ctx) s->free_ctx(s->ctx);
     free(s->name);
     free(s);
 }
 
-const char *fc_splitter_name(const fc_splitter *s) { return s ? s->name : "(none)"; }
+const char *fc_data_splitter_name(const fc_data_splitter *s) { return s ? s->name : "(none)"; }
 
 void fc_splits_free(fc_splits *s) {
     if (!s) return;
@@ -426,7 +426,7 @@ static fc_status split_alloc(fc_splits *out, int64_t n_train, int64_t n_valid) {
     return FC_OK;
 }
 
-fc_status fc_splitter_split(const fc_splitter *s, const fc_items *items, fc_splits *out) {
+fc_status fc_data_splitter_split(const fc_data_splitter *s, const fc_items *items, fc_splits *out) {
     if (!out) return fc_fail(FC_ERR_ARG, "splitter_split: out is NULL");
     *out = (fc_splits){0};
     if (!s || !items) return fc_fail(FC_ERR_ARG, "splitter_split: splitter or items is NULL");
@@ -498,7 +498,7 @@ static fc_status random_split(void *ctx, const fc_items *items, fc_splits *out) 
     return FC_OK;
 }
 
-fc_splitter *fc_random_splitter(double valid_pct, uint64_t seed) {
+fc_data_splitter *fc_random_splitter(double valid_pct, uint64_t seed) {
     if (!(valid_pct >= 0 && valid_pct < 1)) {
         fc_fail(FC_ERR_ARG, "random_splitter: expected valid_pct in [0, 1), found %g", valid_pct);
         return NULL;
@@ -509,7 +509,7 @@ fc_splitter *fc_random_splitter(double valid_pct, uint64_t seed) {
         return NULL;
     }
     *r = (random_ctx){valid_pct, seed};
-    return fc_splitter_new("RandomSplitter", random_split, r, free);
+    return fc_data_splitter_new("RandomSplitter", random_split, r, free);
 }
 
 /* Splits by a per-item decision: 1 valid, 0 train, -1 neither, other negatives fail. */
@@ -546,7 +546,7 @@ static int grandparent_decide(void *ctx, const fc_items *items, int64_t i) {
 static fc_status grandparent_split(void *ctx, const fc_items *items, fc_splits *out) {
     return split_by(items, grandparent_decide, ctx, out);
 }
-fc_splitter *fc_grandparent_splitter(const char *train_name, const char *valid_name) {
+fc_data_splitter *fc_grandparent_splitter(const char *train_name, const char *valid_name) {
     names2 *n = calloc(1, sizeof *n);
     if (!n || !(n->train = strdup(train_name ? train_name : "train")) ||
         !(n->valid = strdup(valid_name ? valid_name : "valid"))) {
@@ -554,7 +554,7 @@ fc_splitter *fc_grandparent_splitter(const char *train_name, const char *valid_n
         fc_fail(FC_ERR_NOMEM, "grandparent_splitter: out of memory");
         return NULL;
     }
-    return fc_splitter_new("GrandparentSplitter", grandparent_split, n, names2_free);
+    return fc_data_splitter_new("GrandparentSplitter", grandparent_split, n, names2_free);
 }
 
 typedef struct index_ctx {
@@ -585,7 +585,7 @@ static fc_status index_split(void *ctx, const fc_items *items, fc_splits *out) {
     free(valid);
     return st;
 }
-fc_splitter *fc_index_splitter(const int64_t *idx, int64_t n) {
+fc_data_splitter *fc_index_splitter(const int64_t *idx, int64_t n) {
     if (n < 0 || (n > 0 && !idx)) {
         fc_fail(FC_ERR_ARG, "index_splitter: expected idx with n >= 0, found n %lld", (long long)n);
         return NULL;
@@ -597,7 +597,7 @@ fc_splitter *fc_index_splitter(const int64_t *idx, int64_t n) {
     }
     c->n = n;
     if (n) memcpy(c->idx, idx, (size_t)n * sizeof *idx);
-    return fc_splitter_new("IndexSplitter", index_split, c, free);
+    return fc_data_splitter_new("IndexSplitter", index_split, c, free);
 }
 
 static fc_status col_split(void *ctx, const fc_items *items, fc_splits *out) {
@@ -620,13 +620,13 @@ static fc_status col_split(void *ctx, const fc_items *items, fc_splits *out) {
     }
     return FC_OK;
 }
-fc_splitter *fc_col_splitter(const char *col) {
+fc_data_splitter *fc_col_splitter(const char *col) {
     char *c = strdup(col ? col : "is_valid");
     if (!c) {
         fc_fail(FC_ERR_NOMEM, "col_splitter: out of memory");
         return NULL;
     }
-    return fc_splitter_new("ColSplitter", col_split, c, free);
+    return fc_data_splitter_new("ColSplitter", col_split, c, free);
 }
 
 typedef struct func_ctx {
@@ -646,7 +646,7 @@ static int func_decide(void *ctx, const fc_items *items, int64_t i) {
 static fc_status func_split(void *ctx, const fc_items *items, fc_splits *out) {
     return split_by(items, func_decide, ctx, out);
 }
-fc_splitter *fc_func_splitter(int (*fn)(void *ctx, const fc_items *items, int64_t i), void *ctx) {
+fc_data_splitter *fc_func_splitter(int (*fn)(void *ctx, const fc_items *items, int64_t i), void *ctx) {
     func_ctx *f = malloc(sizeof *f);
     if (!f || !fn) {
         free(f);
@@ -654,7 +654,7 @@ fc_splitter *fc_func_splitter(int (*fn)(void *ctx, const fc_items *items, int64_
         return NULL;
     }
     *f = (func_ctx){fn, ctx};
-    return fc_splitter_new("FuncSplitter", func_split, f, free);
+    return fc_data_splitter_new("FuncSplitter", func_split, f, free);
 }
 
 typedef struct tts_ctx {
@@ -724,7 +724,7 @@ static fc_status tts_split(void *ctx, const fc_items *items, fc_splits *out) {
     return st;
 }
 
-fc_splitter *fc_train_test_splitter_(double test_size, const fc_train_test_splitter_opts *o) {
+fc_data_splitter *fc_train_test_splitter_(double test_size, const fc_train_test_splitter_opts *o) {
     if (!(test_size > 0 && test_size < 1)) {
         fc_getter_free(o->stratify);
         fc_fail(FC_ERR_ARG, "train_test_splitter: expected test_size in (0, 1), found %g", test_size);
@@ -737,5 +737,5 @@ fc_splitter *fc_train_test_splitter_(double test_size, const fc_train_test_split
         return NULL;
     }
     *t = (tts_ctx){test_size, o->seed, o->stratify};
-    return fc_splitter_new("TrainTestSplitter", tts_split, t, tts_free);
+    return fc_data_splitter_new("TrainTestSplitter", tts_split, t, tts_free);
 }

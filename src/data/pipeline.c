@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/core_impl.h"
+#include "data_impl.h"
 #include "pipeline_impl.h"
+
+const fc_transform_def *fci_transform_def(const fc_transform *tf) { return tf->def; }
+void *fci_transform_state(const fc_transform *tf) { return tf->state; }
 
 struct fc_pipeline {
     int n, cap;

@@ -23,7 +23,7 @@ const fc_transform *fci_transform_unproxy(const fc_transform *tf);
 
 /* One more owner of a getter / splitter (freed by the last fc_*_free). */
 fc_getter *fci_getter_ref(fc_getter *g);
-fc_splitter *fci_splitter_ref(fc_splitter *s);
+fc_data_splitter *fci_data_splitter_ref(fc_data_splitter *s);
 
 /* Is tf (through proxies) a Categorize or MultiCategorize? */
 int fci_is_categorize(const fc_transform *tf);
