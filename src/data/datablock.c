@@ -389,7 +389,7 @@ static fc_status summary_sample(FILE *f, fc_datablock *db, fc_datasets *d, fc_tu
         fc_getter *own = g ? NULL : fc_item_getter(db->kind[j]);
         char buf[160], what[128];
         fc_status st = fc_getter_get(g ? g : own, items, src, &tup->v[j]);
-        fprintf(f, "   value %d (%s, %s)\n      %-18s          ", j, db->block_name[j],
+        fprintf(f, "   value %d (%s, %s)\n      %-18s           ", j, db->block_name[j],
                 j < db->n_inp ? "input" : "target", g ? fc_getter_name(g) : "(the item)");
         fc_getter_free(own);
         snprintf(what, sizeof what, "value %d (%s), %s", j, db->block_name[j], role);
@@ -432,8 +432,16 @@ static fc_status summary_batch(FILE *f, fc_datablock *db, fc_datasets *d) {
                 fprintf(f, "      item %lld value %d: %s\n", (long long)k, j, fc_value_str(&items[k].v[j], buf, sizeof buf));
         st = failed(f, "collating (fc_collate: values of one kind must have equal shapes to stack)", NULL);
     }
-    for (int j = 0; st == FC_OK && j < batch.n; j++)
+    for (int j = 0; st == FC_OK && j < batch.n; j++) {
         fprintf(f, "   value %d: %s\n", j, fc_value_str(&batch.v[j], buf, sizeof buf));
+        if (batch.v[j].n_list == 0) continue;
+        /* fc_collate lists values of unequal shapes (fastai's detection case); say so */
+        fprintf(f, "      note: the items' value %d differ in shape, so the batch holds a list, not "
+                   "one stacked tensor:\n", j);
+        for (int64_t k = 0; k < n; k++)
+            fprintf(f, "         item %lld '%s': %s\n", (long long)k, fc_datasets_item_name(d, FC_SPLIT_TRAIN, k),
+                    fc_value_str(&items[k].v[j], buf, sizeof buf));
+    }
     for (int64_t k = 0; k < n; k++) fc_tuple_free(&items[k]);
     if (st == FC_OK) {
         fprintf(f, "6. Batch transforms (%d)\n", db->batch.n);
