@@ -308,6 +308,14 @@ fc_dataloaders *fc_datablock_dataloaders_(fc_datablock *db, const char *source,
     }
     fc_transform **ta, **va;
     fc_tfms tb = batch_tfms(db, &ta), vb = batch_tfms(db, &va);
+    if (db->batch.n > 0 && (!ta || !va)) {
+        for (int i = 0; i < tb.n; i++) fc_transform_free(tb.t[i]);
+        for (int i = 0; i < vb.n; i++) fc_transform_free(vb.t[i]);
+        free(ta);
+        free(va);
+        fc_datasets_free(d);
+        return NULL;
+    }
     fc_dataloader *train = fc_dataloader_new(fc_datasets_subset(d, FC_SPLIT_TRAIN), .bs = bs, .shuffle = 1,
                                              .drop_last = o->drop_last, .seed = seed,
                                              .n_workers = o->n_workers, .split = FC_SPLIT_TRAIN,

@@ -526,3 +526,41 @@ FCT_TEST(test_datablock_from_a_csv_with_col_splitter) {
     fc_datablock_free(db);
     tree_end();
 }
+
+/* An item transform adding 100 on the training set only (fastai's split_idx = 0). */
+static fc_status add_100(void *s, fc_value *v, const fc_tfm_ctx *ctx) {
+    fc_value_set_tensor(v, NULL, fc_keep(fc_add_scalar(v->t, 100.0)));
+    return v->t ? FC_OK : fc_error_code();
+}
+static const fc_kind *const tensor_kind[] = {fc_kind_tensor, NULL};
+static const fc_transform_def add_100_def = {.name = "add_100", .order = 0, .split_idx = FC_SPLIT_TRAIN,
+                                             .kinds = tensor_kind, .encodes = add_100};
+
+FCT_TEST(test_datablock_train_only_item_tfm_and_workers) {
+    tree_begin();
+    numbers_tree();
+    fc_datablock *db = fc_datablock_new(.blocks = FC_BLOCKS(fc_transform_block(), fc_category_block()),
+                                        .extensions = FC_NAMES(".txt"),
+                                        .get_x = fc_getter_new("read_numbers", read_numbers, NULL, NULL),
+                                        .get_y = fc_parent_label(), .splitter = fc_grandparent_splitter(NULL, NULL),
+                                        .item_tfms = FC_TFMS(fc_transform_new(&add_100_def, NULL)));
+    fc_dataloaders *a = fc_datablock_dataloaders(db, root, .bs = 3, .seed = 5);
+    fc_dataloaders *b = fc_datablock_dataloaders(db, root, .bs = 3, .seed = 5, .n_workers = 2);
+    if (FCT_NOTNULL(a) && FCT_NOTNULL(b)) {
+        fc_tuple ba, bb;
+        FCT_OK(fc_dataloader_one_batch(a->train, &ba));
+        FCT_OK(fc_dataloader_one_batch(b->train, &bb));
+        FCT_CLOSE(bb.v[0].t, ba.v[0].t, 0, 0); /* threads give the same batch */
+        for (int k = 0; k < 3; k++) FCT_TRUE(fc_tensor_get(ba.v[0].t, 3 * k + 2) > 100); /* train: +100 */
+        fc_tuple_free(&ba);
+        fc_tuple_free(&bb);
+        FCT_OK(fc_dataloader_one_batch(a->valid, &ba));
+        FCT_NEAR(fc_tensor_get(ba.v[0].t, 0), 6, 0); /* valid: unchanged */
+        FCT_NEAR(fc_tensor_get(ba.v[0].t, 2), 1, 0);
+        fc_tuple_free(&ba);
+    }
+    fc_dataloaders_free(a);
+    fc_dataloaders_free(b);
+    fc_datablock_free(db);
+    tree_end();
+}
