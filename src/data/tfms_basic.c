@@ -172,12 +172,18 @@ static fc_status categorize_setup(void *s, const fc_value *values, int64_t n) {
             if (u > 0 && !strcmp(all[i], all[u - 1])) free(all[i]);
             else all[u++] = all[i];
         }
-        vocab_clear(c);
-        c->vocab = all;
-        c->n = u;
-        all = NULL;
-        m = 0;
-        st = index_vocab(c, who);
+        int same = u == c->n;
+        for (int64_t i = 0; same && i < u; i++) same = !strcmp(all[i], c->vocab[i]);
+        if (same) { /* keep the strings loaders built earlier may still point to */
+            m = u;
+        } else {
+            vocab_clear(c);
+            c->vocab = all;
+            c->n = u;
+            all = NULL;
+            m = 0;
+            st = index_vocab(c, who);
+        }
     }
     for (int64_t i = 0; i < m; i++) free(all[i]);
     free(all);
@@ -373,6 +379,7 @@ fc_transform *fc_regression_setup(void) { return fc_transform_new(&regression_de
 typedef struct normalize {
     float *mean, *std;
     int c;
+    int fixed; /* stats given by the user: setup keeps them */
 } normalize;
 
 static void normalize_free(void *s) {
@@ -407,7 +414,7 @@ static fc_status need_f32(const char *who, const fc_value *v) {
 
 static fc_status normalize_setup(void *s, const fc_value *values, int64_t n) {
     normalize *st = s;
-    if (st->mean) return FC_OK; /* stats given */
+    if (st->fixed) return FC_OK;
     double *sum = NULL, *sq = NULL;
     int64_t c = -1, count = 0;
     fc_status rc = FC_OK;
@@ -446,10 +453,14 @@ static fc_status normalize_setup(void *s, const fc_value *values, int64_t n) {
     if (rc == FC_OK && count < 2)
         rc = fc_fail(FC_ERR_ARG, "Normalize: setup expected training images with 2 or more pixels "
                      "per channel to compute mean and std, found %lld", (long long)count);
-    if (rc == FC_OK) {
+    if (rc == FC_OK && st->c != (int)c) { /* same channels: overwrite in place, keeping pointers */
+        free(st->mean);
+        free(st->std);
         st->mean = malloc((size_t)c * sizeof *st->mean);
         st->std = malloc((size_t)c * sizeof *st->std);
         if (!st->mean || !st->std) rc = fc_fail(FC_ERR_NOMEM, "Normalize: out of memory");
+    }
+    if (rc == FC_OK) {
         for (int64_t ch = 0; rc == FC_OK && ch < c; ch++) {
             double m = sum[ch] / (double)count;
             double var = (sq[ch] - sum[ch] * m) / (double)(count - 1); /* unbiased, as torch.std */
@@ -462,6 +473,7 @@ static fc_status normalize_setup(void *s, const fc_value *values, int64_t n) {
         free(st->mean);
         free(st->std);
         st->mean = st->std = NULL;
+        st->c = 0;
     }
     free(sum);
     free(sq);
@@ -531,6 +543,7 @@ fc_transform *fc_normalize_(const fc_normalize_opts *o) {
                 return NULL;
             }
         st->c = o->n_channels;
+        st->fixed = 1;
         st->mean = malloc((size_t)st->c * sizeof *st->mean);
         st->std = malloc((size_t)st->c * sizeof *st->std);
         if (!st->mean || !st->std) {

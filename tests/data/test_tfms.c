@@ -48,9 +48,19 @@ FCT_TEST(test_categorize_vocab_is_sorted_unique_and_round_trips) {
         FCT_STR(v.text, labels[i]);
         fc_value_free(&v);
     }
+    fc_value again[2] = {fc_value_text(fc_kind_label, "cat"), fc_value_text(fc_kind_label, "dog")};
+    FCT_OK(fc_pipeline_setup(p, again, 2)); /* new labels: a new vocab */
+    FCT_EQ_INT(n, 3);
+    vocab = fc_categorize_vocab(fc_pipeline_at(p, 0), &n);
+    FCT_EQ_INT(n, 2);
+    const char *const *v2 = vocab;
+    FCT_OK(fc_pipeline_setup(p, again, 2)); /* the same labels: the same strings stay */
+    FCT_TRUE(fc_categorize_vocab(fc_pipeline_at(p, 0), &n) == v2);
+    fc_value_free(&again[0]);
+    fc_value_free(&again[1]);
     fc_value v = fc_value_text(fc_kind_label, "zebra");
     FCT_TRUE(fc_pipeline_encode(p, &v, NULL) != FC_OK);
-    FCT_ERROR(FC_ERR_ARG, "Categorize: label 'zebra' is not in the vocab of 3 (first 'bird', last 'dog')");
+    FCT_ERROR(FC_ERR_ARG, "Categorize: label 'zebra' is not in the vocab of 2 (first 'cat', last 'dog')");
     fc_value_free(&v);
     fc_pipeline_free(p);
 }
@@ -204,6 +214,15 @@ FCT_TEST(test_normalize_setup_computes_unbiased_channel_stats) {
         FCT_NEAR(mean[ch], m, 1e-5);
         FCT_NEAR(sd[ch], sqrt(ss / (n - 1)), 1e-5); /* torch.std: unbiased */
     }
+    /* a second setup (a DataBlock built again) recomputes the stats in place */
+    float m0 = mean[0];
+    fc_value other = fc_value_tensor(fc_kind_image, fc_keep(fc_full(FC_SHAPE(2, 2, 2), 7.0)));
+    FCT_OK(fc_pipeline_setup(p, &other, 1));
+    FCT_TRUE(fc_normalize_mean(fc_pipeline_at(p, 0), &c) == mean);
+    FCT_NEAR(mean[0], 7.0, 1e-6);
+    FCT_OK(fc_pipeline_setup(p, vals, 2));
+    FCT_NEAR(mean[0], m0, 0);
+    fc_value_free(&other);
     /* after normalizing, the training values have mean 0 and std 1 per channel */
     FCT_OK(fc_pipeline_encode(p, &vals[0], NULL));
     FCT_OK(fc_pipeline_encode(p, &vals[1], NULL));
