@@ -506,7 +506,8 @@ typedef struct fc_datablock_opts {
     int skip_bad_items;        /* 1: items that fail are dropped with a warning on stderr   */
 } fc_datablock_opts;
 /* A DataBlock (takes everything in o, even on failure). Its transforms are shared by the
- * DataLoaders it builds: building again re-runs their setup (as in fastai). */
+ * DataLoaders it builds: building again re-runs their setup (as in fastai). A NULL getter or
+ * splitter with an error pending (its constructor failed) fails with that error. */
 FC_API fc_datablock *fc_datablock_new_(const fc_datablock_opts *o);
 #define fc_datablock_new(...) fc_datablock_new_(&(fc_datablock_opts){._ = 0, __VA_ARGS__})
 FC_API void fc_datablock_free(fc_datablock *db); /* loaders built from it stay valid */

@@ -159,6 +159,10 @@ fc_datablock *fc_datablock_new_(const fc_datablock_opts *o) {
         fc_getter_free(o->get_y);
         fc_data_splitter_free(o->splitter);
     }
+    /* A NULL getter or splitter means "the default" unless its constructor just failed: then the
+     * pending error is the root cause, and going on with the default would hide it. */
+    if (st == FC_OK && (!o->get_x || !o->get_y || !o->splitter) && fc_error_code() != FC_OK)
+        st = fc_error_code();
     if (st == FC_OK && !db->splitter && !(db->splitter = fc_random_splitter(0.2, 42))) st = fc_error_code();
     if (st != FC_OK) {
         db_unref(db);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "fastc/data.h"
@@ -456,6 +457,14 @@ FCT_TEST(test_datablock_bad_items_fail_by_default_and_skip_on_request) {
     }
     fc_dataloaders_free(bad);
     fc_datablock_free(db);
+    /* a labeller failing on one item: the error names the labeller and the item */
+    db = fc_datablock_new(.blocks = FC_BLOCKS(fc_transform_block(), fc_category_block()),
+                          .extensions = FC_NAMES(".txt"), .get_x = fc_getter_new("read_numbers", read_numbers, NULL, NULL),
+                          .get_y = fc_regex_labeller("/([a-z]+)/[1-57]\\.txt$"), .splitter = fc_grandparent_splitter(NULL, NULL));
+    FCT_NULL(fc_datablock_dataloaders(db, root, .bs = 2));
+    FCT_HAS(fc_error_message(), "/train/b/6.txt' (RegexLabeller on item 5 '");
+    FCT_ERROR(FC_ERR_ARG, "(reading value 1 of train item 5 for setup) (setting up the pipeline of value 1)");
+    fc_datablock_free(db);
     db = numbers_block(1);
     fflush(stderr); /* a warning on stderr names the item */
     fc_dataloaders *dls = fc_datablock_dataloaders(db, root, .bs = 2);
@@ -561,6 +570,92 @@ FCT_TEST(test_datablock_train_only_item_tfm_and_workers) {
     }
     fc_dataloaders_free(a);
     fc_dataloaders_free(b);
+    fc_datablock_free(db);
+    tree_end();
+}
+
+FCT_TEST(test_datablock_new_reports_a_failed_constructor) {
+    FCT_NULL(fc_datablock_new(.blocks = FC_BLOCKS(fc_transform_block(), fc_category_block()),
+                              .get_y = fc_regex_labeller("([a-z"))); /* not "use the default getter" */
+    FCT_ERROR(FC_ERR_ARG, "regex_labeller: cannot compile '([a-z'");
+    FCT_NULL(fc_datablock_new(.blocks = FC_BLOCKS(fc_transform_block(), fc_category_block(.vocab = (const char *[]){"a", "a"}, .n_vocab = 2))));
+    FCT_ERROR(FC_ERR_ARG, "found 'a' twice");
+    FCT_NULL(fc_datablock_new(.blocks = FC_BLOCKS(fc_transform_block()), .n_inp = 2));
+    FCT_ERROR(FC_ERR_ARG, "datablock_new: expected .n_inp in [1, 1], found 2");
+}
+
+/* get_x: 4 numbers in 0..255 as a u8 image [2, 2] (ToTensor adds the channel). */
+static fc_status read_tiny_image(void *ctx, const fc_items *items, int64_t i, fc_value *out) {
+    FILE *f = fopen(items->text[i], "r");
+    if (!f) return fc_fail(FC_ERR_IO, "read_tiny_image: cannot open '%s'", items->text[i]);
+    uint8_t px[4];
+    int n = 0, x;
+    while (n < 4 && fscanf(f, "%d", &x) == 1) px[n++] = (uint8_t)x;
+    fclose(f);
+    if (n != 4) return fc_fail(FC_ERR_FORMAT, "read_tiny_image: expected 4 pixels, found %d", n);
+    *out = fc_value_tensor(fc_kind_image, fc_keep(fc_from_data(px, FC_SHAPE(2, 2), .dtype = FC_DTYPE_U8)));
+    return FC_OK;
+}
+
+FCT_TEST(test_datablock_image_kind_with_batch_normalize_from_one_batch) {
+    tree_begin();
+    int px[6][4];
+    for (int i = 0; i < 6; i++) {
+        char rel[64], c[64];
+        for (int k = 0; k < 4; k++) px[i][k] = (37 * i + 61 * k) % 256;
+        snprintf(rel, sizeof rel, "%s/%c/%d.txt", i < 4 ? "train" : "valid", i % 2 ? 'b' : 'a', i);
+        snprintf(c, sizeof c, "%d %d %d %d", px[i][0], px[i][1], px[i][2], px[i][3]);
+        put(rel, c);
+    }
+    fc_transform *norm = fc_normalize();
+    fc_datablock *db = fc_datablock_new(
+        .blocks = FC_BLOCKS(fc_transform_block(.kind = fc_kind_image, .type_tfms = FC_TFMS(fc_to_tensor()),
+                                               .batch_tfms = FC_TFMS(norm, fc_int_to_float())),
+                            fc_category_block()),
+        .get_x = fc_getter_new("read_tiny_image", read_tiny_image, NULL, NULL), .get_y = fc_parent_label(),
+        .splitter = fc_grandparent_splitter(NULL, NULL));
+    fc_dataloaders *dls = fc_datablock_dataloaders(db, root, .bs = 4);
+    if (FCT_NOTNULL(dls)) {
+        /* Normalize's setup saw the first training batch (all 4 train items), after IntToFloat */
+        double s = 0, ss = 0;
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < 4; k++) s += px[i][k] / 255.0;
+        double m = s / 16;
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < 4; k++) ss += (px[i][k] / 255.0 - m) * (px[i][k] / 255.0 - m);
+        int c;
+        const float *mean = fc_normalize_mean(norm, &c), *sd = fc_normalize_std(norm, &c);
+        FCT_EQ_INT(c, 1);
+        if (mean) {
+            FCT_NEAR(mean[0], m, 1e-6);
+            FCT_NEAR(sd[0], sqrt(ss / 15), 1e-6);
+        }
+        fc_tuple b;
+        FCT_OK(fc_dataloader_one_batch(dls->valid, &b));
+        FCT_EQ_INT(fc_tensor_dtype(b.v[0].t), FC_DTYPE_F32);
+        FCT_EQ_INT(fc_tensor_ndim(b.v[0].t), 4);
+        if (mean) FCT_NEAR(fc_tensor_get(b.v[0].t, 1), (px[4][1] / 255.0 - m) / sd[0], 1e-5);
+        fc_tuple *items;
+        int64_t n;
+        FCT_OK(fc_dataloader_decode_batch(dls->valid, &b, &items, &n));
+        FCT_EQ_INT(n, 2);
+        for (int64_t i = 0; i < n; i++) { /* back to the u8 pixels and the label */
+            FCT_EQ_INT(fc_tensor_dtype(items[i].v[0].t), FC_DTYPE_U8);
+            for (int k = 0; k < 4; k++) FCT_EQ_INT(fc_tensor_get(items[i].v[0].t, k), px[4 + i][k]);
+            FCT_STR(items[i].v[1].text, i ? "b" : "a");
+            fc_tuple_free(&items[i]);
+        }
+        free(items);
+        fc_tuple_free(&b);
+    }
+    fc_status st;
+    char *s = summary_text(db, root, &st);
+    FCT_OK(st);
+    FCT_HAS(s, "ToTensor           order 5   -> image u8 [1, 2, 2]");
+    FCT_HAS(s, "IntToFloatTensor   order 10  -> image f32 [4, 1, 2, 2]");
+    FCT_HAS(s, "Normalize          order 99  -> image f32 [4, 1, 2, 2]");
+    free(s);
+    fc_dataloaders_free(dls);
     fc_datablock_free(db);
     tree_end();
 }
