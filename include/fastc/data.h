@@ -437,7 +437,8 @@ typedef struct fc_datasets_opts {
     int skip_bad_items; /* 1: an item that fails to load is dropped with a warning on stderr */
 } fc_datasets_opts;
 /* Takes items (zeroed) and everything in o, even on failure. Splits, then sets up each pipeline on
- * the training items. NULL on failure, naming the step and the item. */
+ * the training items. NULL on failure, naming the step and the item (a NULL getter or pipeline with
+ * an error pending is taken as a failed constructor). */
 FC_API fc_datasets *fc_datasets_new_(fc_items *items, const fc_datasets_opts *o);
 #define fc_datasets_new(items, ...) fc_datasets_new_((items), &(fc_datasets_opts){._ = 0, __VA_ARGS__})
 FC_API void fc_datasets_free(fc_datasets *d); /* the subsets made from it stay valid */

@@ -66,6 +66,14 @@ static fc_status load(fc_datasets *d, int64_t item, const fc_tfm_ctx *ctx, fc_tu
     return st;
 }
 
+/* Says which item failed to load, naming its path unless the message does already. */
+static fc_status loading_context(fc_status st, const fc_datasets *d, fc_split_idx split, int64_t i) {
+    const char *name = d->items.text[d->idx[slot(split)][i]];
+    if (name[0] && strstr(fc_error_message(), name))
+        return fci_error_context(st, "loading %s item %lld", split_name(split), (long long)i);
+    return fci_error_context(st, "loading %s item %lld: '%s'", split_name(split), (long long)i, name);
+}
+
 const char *fc_datasets_item_name(const fc_datasets *d, fc_split_idx split, int64_t i) {
     if (!d || i < 0 || i >= d->n_idx[slot(split)]) return NULL;
     return d->items.text[d->idx[slot(split)][i]];
@@ -82,10 +90,7 @@ fc_status fc_datasets_get(fc_datasets *d, fc_split_idx split, int64_t i, fc_tupl
     fc_rng rng = fc_rng_new((uint64_t)i);
     fc_tfm_ctx ctx = {.split = s ? FC_SPLIT_VALID : FC_SPLIT_TRAIN, .index = i, .rng = &rng};
     fc_status st = load(d, d->idx[s][i], &ctx, out);
-    if (st != FC_OK)
-        return fci_error_context(st, "loading %s item %lld: '%s'", split_name(split), (long long)i,
-                                 d->items.text[d->idx[s][i]]);
-    return FC_OK;
+    return st == FC_OK ? FC_OK : loading_context(st, d, split, i);
 }
 
 /* ---- subsets as fc_dataset ---- */
@@ -107,10 +112,7 @@ static fc_status subset_get(void *s, int64_t i, const fc_tfm_ctx *ctx, fc_tuple 
     fc_tfm_ctx c = ctx ? *ctx : (fc_tfm_ctx){.index = i};
     c.split = u->split; /* the subset decides which split_idx transforms run */
     fc_status st = load(u->d, u->d->idx[k][i], &c, out);
-    if (st != FC_OK)
-        return fci_error_context(st, "loading %s item %lld: '%s'", split_name(u->split), (long long)i,
-                                 u->d->items.text[u->d->idx[k][i]]);
-    return FC_OK;
+    return st == FC_OK ? FC_OK : loading_context(st, u->d, u->split, i);
 }
 static fc_status subset_decode(void *s, fc_tuple *item) {
     subset *u = s;
@@ -185,8 +187,8 @@ static fc_status setup_pipelines(fc_datasets *d, unsigned char *bad, int skip) {
                 fci_error_context(st, "reading value %d of train item %lld for setup", j, (long long)k);
             }
         }
-        if (st == FC_OK) st = fc_pipeline_setup(d->tfms[j], vals, m);
-        if (st != FC_OK) fci_error_context(st, "setting up the pipeline of value %d", j);
+        if (st == FC_OK && (st = fc_pipeline_setup(d->tfms[j], vals, m)) != FC_OK)
+            fci_error_context(st, "value %d of the items", j);
         for (int64_t k = 0; k < m; k++) fc_value_free(&vals[k]);
         free(vals);
     }
@@ -241,6 +243,8 @@ fc_datasets *fc_datasets_new_(fc_items *items, const fc_datasets_opts *o) {
     if (st == FC_OK && (o->n < 1 || o->n > FC_MAX_TUPLE || d->n_inp > o->n))
         st = fc_fail(FC_ERR_ARG, "datasets_new: expected 1 <= .n <= %d and .n_inp <= .n, found n %d, n_inp %d",
                      FC_MAX_TUPLE, o->n, d->n_inp);
+    for (int j = 0; st == FC_OK && j < o->n && j < FC_MAX_TUPLE; j++) /* NULL from a failed constructor */
+        if ((!o->getters[j] || !o->tfms[j]) && fc_error_code() != FC_OK) st = fc_error_code();
     if (st == FC_OK && (!items || d->items.n == 0))
         st = fc_fail(FC_ERR_ARG, "datasets_new: expected items, found none");
     unsigned char *bad = st == FC_OK ? calloc((size_t)d->items.n + 1, 1) : NULL;

@@ -217,6 +217,8 @@ fc_status fc_getter_get(const fc_getter *g, const fc_items *items, int64_t i, fc
     fc_status st = g->fn(g->ctx, items, i, out);
     if (st != FC_OK) {
         fc_value_free(out);
+        if (items->text[i][0] && strstr(fc_error_message(), items->text[i])) /* named already */
+            return fci_error_context(st, "%s on item %lld", g->name, (long long)i);
         return fci_error_context(st, "%s on item %lld '%s'", g->name, (long long)i, items->text[i]);
     }
     return FC_OK;

@@ -110,7 +110,7 @@ FCT_TEST(test_labellers_parent_regex_and_errors_naming_the_item) {
     FCT_STR(v.text, "cat");
     fc_value_free(&v);
     FCT_TRUE(fc_getter_get(parent, &it, 1, &v) != FC_OK);
-    FCT_ERROR(FC_ERR_ARG, "parent_label: expected a path inside a folder, found 'dog_3.jpg' (parent_label on item 1 'dog_3.jpg')");
+    FCT_ERROR(FC_ERR_ARG, "parent_label: expected a path inside a folder, found 'dog_3.jpg' (parent_label on item 1)");
     FCT_OK(fc_getter_get(re, &it, 2, &v));
     FCT_STR(v.text, "Abyssinian");
     fc_value_free(&v);
@@ -462,8 +462,7 @@ FCT_TEST(test_datablock_bad_items_fail_by_default_and_skip_on_request) {
                           .extensions = FC_NAMES(".txt"), .get_x = fc_getter_new("read_numbers", read_numbers, NULL, NULL),
                           .get_y = fc_regex_labeller("/([a-z]+)/[1-57]\\.txt$"), .splitter = fc_grandparent_splitter(NULL, NULL));
     FCT_NULL(fc_datablock_dataloaders(db, root, .bs = 2));
-    FCT_HAS(fc_error_message(), "/train/b/6.txt' (RegexLabeller on item 5 '");
-    FCT_ERROR(FC_ERR_ARG, "(reading value 1 of train item 5 for setup) (setting up the pipeline of value 1)");
+    FCT_ERROR(FC_ERR_ARG, "/train/b/6.txt' (RegexLabeller on item 5) (reading value 1 of train item 5 for setup)");
     fc_datablock_free(db);
     db = numbers_block(1);
     fflush(stderr); /* a warning on stderr names the item */
