@@ -28,7 +28,7 @@ static void rec_free(void *p) {
     free(r->lrs);
     free(r->moms);
     free(r->values);
-    free(r);
+    fci_free(r);
 }
 
 static int rec_before_fit(fc_learner *learn, void *s) {
