@@ -206,8 +206,11 @@ fc_status fci_learner_restore(fc_learner *learn, const unsigned char *d, size_t 
         memcpy(&epoch, d + 8, 4);
         memcpy(&seed, d + 12, 8);
         memcpy(&offset, d + 20, 8);
-        learn->saved_epoch = epoch;
-        if (restore_rng) fci_rng_set_state(seed, offset);
+        learn->epochs_done = epoch;
+        if (restore_rng) { /* a load (lr_find's own snapshot keeps the RNG and saved_epoch) */
+            learn->saved_epoch = epoch;
+            fci_rng_set_state(seed, offset);
+        }
     } else {
         fci_error_prefix("learner_load: '%s': ", name);
     }

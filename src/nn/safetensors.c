@@ -535,6 +535,11 @@ fc_status fc_module_load_matching(fc_module *m, const char *path, int *n_loaded)
     fc_tensor **tmp = calloc((size_t)n + 1, sizeof *tmp);
     fc_status st = tmp ? read_header(f, path, &es, &n_es, &data_start, &data_len)
                        : fc_fail(FC_ERR_NOMEM, "load_matching: out of memory");
+    for (int j = 0; j < n_es && st == FC_OK; j++) /* a truncated file fails even where nothing matches */
+        if (es[j].end > data_len || es[j].end < es[j].begin)
+            st = fc_fail(FC_ERR_FORMAT, "load_matching: '%s' is truncated or corrupt: tensor '%s' ends at byte %llu "
+                         "of the data, found %llu bytes of data", path, es[j].name, (unsigned long long)es[j].end,
+                         (unsigned long long)data_len);
     for (int i = 0; i < n && st == FC_OK; i++) {
         const char *name;
         fc_tensor *t = entry(m, i, &name);
