@@ -234,7 +234,8 @@ fc_status fc_learner_save(fc_learner *learn, const char *path) {
 fc_status fc_learner_load(fc_learner *learn, const char *path) {
     if (!learn || !path)
         return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner_load: NULL learner or path");
-    if (learn->in_fit) return fc_fail(FC_ERR_STATE, "learner_load: cannot load during a fit");
+    /* between batches (a saver's after_fit, as fastai's SaveModelCallback) is fine */
+    if (learn->has_batch) return fc_fail(FC_ERR_STATE, "learner_load: cannot load during a batch");
     unsigned char *d = NULL;
     size_t n = 0;
     fc_status st = read_all("learner_load", path, &d, &n);
