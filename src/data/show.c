@@ -62,7 +62,10 @@ static void add_tensor(sbuf *b, const fc_value *v, const fc_show_opts *o) {
                fc_dtype_name(fc_tensor_dtype(t)), fc_device_name(fc_tensor_device(t)));
         return;
     }
-    if (k == fc_kind_category && n == 1) {
+    /* A plain integer scalar is read as a category index when a vocab is given (fc_tensor_dls
+     * leaves its targets as plain tensors). */
+    int index_like = k == fc_kind_tensor && o && o->vocab && n == 1 && !fc_dtype_is_float(fc_tensor_dtype(t));
+    if ((k == fc_kind_category || index_like) && n == 1) {
         add_index(b, o, (int64_t)fc_tensor_get(t, 0));
     } else if (k == fc_kind_multi_category) {
         int first = 1;
