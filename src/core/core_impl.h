@@ -56,7 +56,12 @@ void fci_scope_adopt(fc_tensor *t);
 typedef void (*fci_scope_hook)(void *item);
 /* Calls release(item) when the innermost scope ends (used by autograd for graph nodes). */
 void fci_scope_on_end(void *item, fci_scope_hook release);
+/* Drops one reference without touching scope ownership: for internal holders of fc_tensor_ref. */
+void fci_tensor_unref(fc_tensor *t);
 int fci_in_scope(void);
+/* Hides this thread's open scopes (new tensors belong to their maker) until fci_scope_resume. */
+fc_scope *fci_scope_suspend(void);
+void fci_scope_resume(fc_scope *s);
 
 /* Shape formatting into a thread-local ring of buffers (valid for a few calls). */
 const char *fci_shape_str(int ndim, const int64_t *shape);
