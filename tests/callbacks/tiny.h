@@ -10,9 +10,10 @@
 #include "fastc/learner.h"
 #include "fct.h"
 
-static fc_optimizer *tiny_sgd(fc_param_groups *g) { return fc_sgd_new(g, .lr = 0.1); }
+static inline fc_optimizer *tiny_sgd(fc_param_groups *g) { return fc_sgd_new(g, .lr = 0.1); }
 
 typedef struct tiny_opts {
+    int _;
     int64_t bs;        /* 0: 8 */
     int64_t n_train;   /* 0: 64 */
     double lr;         /* 0: 0.05 */
@@ -22,7 +23,7 @@ typedef struct tiny_opts {
 } tiny_opts;
 
 /* The same data and initial weights for the same seed. */
-static fc_learner *tiny_learner_(uint64_t seed, const tiny_opts *o) {
+static inline fc_learner *tiny_learner_(uint64_t seed, const tiny_opts *o) {
     int64_t bs = o->bs ? o->bs : 8, n = o->n_train ? o->n_train : 64, nv = 16;
     double scale = o->y_scale ? o->y_scale : 1;
     fc_tensor *x = fct_randn(FC_SHAPE(n + nv, 3), seed), *noise = fct_randn(FC_SHAPE(n + nv, 1), seed + 1);
@@ -39,10 +40,10 @@ static fc_learner *tiny_learner_(uint64_t seed, const tiny_opts *o) {
     return fc_learner(dls, model, .loss_func = fc_mse_flat(), .opt_func = tiny_sgd, .lr = o->lr ? o->lr : 0.05,
                       .no_wd = 1, .quiet = 1, .metrics = o->metrics);
 }
-#define tiny_learner(seed, ...) tiny_learner_((seed), &(tiny_opts){.bs = 0, __VA_ARGS__})
+#define tiny_learner(seed, ...) tiny_learner_((seed), &(tiny_opts){._ = 0, __VA_ARGS__})
 
 /* The model's parameters flattened (weight [1, 3] then bias [1]). */
-static void tiny_weights(fc_learner *learn, float out[4]) {
+static inline void tiny_weights(fc_learner *learn, float out[4]) {
     fc_module *m = fc_learner_model(learn);
     int k = 0;
     for (int i = 0; i < fc_module_n_parameters(m); i++) {
@@ -53,7 +54,7 @@ static void tiny_weights(fc_learner *learn, float out[4]) {
     }
 }
 
-static double tiny_grad_norm(fc_learner *learn) {
+static inline double tiny_grad_norm(fc_learner *learn) {
     fc_module *m = fc_learner_model(learn);
     double sq = 0;
     for (int i = 0; i < fc_module_n_parameters(m); i++) {
@@ -78,19 +79,19 @@ typedef struct probe {
     int64_t nan_iter;      /* ... and training batch */
 } probe;
 
-static int probe_before_epoch(fc_learner *learn, void *state) {
+static inline int probe_before_epoch(fc_learner *learn, void *state) {
     probe *p = state;
     p->epoch = fc_learner_epoch(learn);
     if (p->epoch < 64) p->lr[p->epoch] = fc_learner_lr(learn);
     return FC_CONTINUE;
 }
-static int probe_after_loss(fc_learner *learn, void *state) {
+static inline int probe_after_loss(fc_learner *learn, void *state) {
     probe *p = state;
     if (p->inject_nan && fc_learner_training(learn) && p->epoch == p->nan_epoch && fc_learner_iter(learn) == p->nan_iter)
         fc_learner_set_loss(learn, NAN);
     return FC_CONTINUE;
 }
-static int probe_before_step(fc_learner *learn, void *state) {
+static inline int probe_before_step(fc_learner *learn, void *state) {
     probe *p = state;
     double n = tiny_grad_norm(learn);
     p->max_norm = p->n_steps ? fmax(p->max_norm, n) : n;
@@ -98,12 +99,12 @@ static int probe_before_step(fc_learner *learn, void *state) {
     p->n_steps++;
     return FC_CONTINUE;
 }
-static int probe_after_batch(fc_learner *learn, void *state) {
+static inline int probe_after_batch(fc_learner *learn, void *state) {
     probe *p = state;
     p->n_batches += fc_learner_training(learn);
     return FC_CONTINUE;
 }
-static int probe_after_epoch(fc_learner *learn, void *state) {
+static inline int probe_after_epoch(fc_learner *learn, void *state) {
     probe *p = state;
     if (p->epoch < 64) tiny_weights(learn, p->w[p->epoch]);
     p->n_epochs++;
@@ -111,7 +112,7 @@ static int probe_after_epoch(fc_learner *learn, void *state) {
 }
 
 /* A probe callback (state borrowed from the test) running at the given order. */
-static fc_callback *probe_cb(const char *name, int order, probe *p) {
+static inline fc_callback *probe_cb(const char *name, int order, probe *p) {
     return fc_callback_new(&(fc_callback_def){
         .name = name, .order = order, .state = p, .before_epoch = probe_before_epoch,
         .after_loss = probe_after_loss, .before_step = probe_before_step, .after_batch = probe_after_batch,
@@ -120,13 +121,13 @@ static fc_callback *probe_cb(const char *name, int order, probe *p) {
 }
 
 /* A metric "score" (higher is better) whose value at epoch e is script[e]. */
-static void score_reset(void *state) { (void)state; }
-static fc_status score_acc(void *state, fc_tensor *pred, fc_tensor *targ, double loss, int64_t bs) { return FC_OK; }
-static double score_value(void *state) {
+static inline void score_reset(void *state) { (void)state; }
+static inline fc_status score_acc(void *state, fc_tensor *pred, fc_tensor *targ, double loss, int64_t bs) { return FC_OK; }
+static inline double score_value(void *state) {
     probe *p = state;
     return p->script[p->epoch];
 }
-static fc_metric *score_metric(probe *p, const char *name, int lower_is_better) {
+static inline fc_metric *score_metric(probe *p, const char *name, int lower_is_better) {
     return fc_metric_new(&(fc_metric_def){.name = name, .lower_is_better = lower_is_better, .reset = score_reset,
                                           .accumulate = score_acc, .value = score_value},
                          p);
