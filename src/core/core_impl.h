@@ -35,6 +35,14 @@ struct fc_tensor {
 #define FCI_INTERNAL(...) fci_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 fc_status fci_fail_at(const char *file, int line, const char *fmt, ...) FC_PRINTF(3, 4);
 
+/* Prepends text to the pending error's message (the learner names the callback and event that
+ * failed); returns the pending code (FC_OK, and nothing changes, when none is pending). */
+fc_status fci_error_prefix(const char *fmt, ...) FC_PRINTF(1, 2);
+
+/* The global generator's state (checkpoints save and restore it). */
+void fci_rng_get_state(uint64_t *seed, uint64_t *offset);
+void fci_rng_set_state(uint64_t seed, uint64_t offset);
+
 /* Memory: the caching allocator (64-byte aligned). fci_alloc fails with FC_ERR_NOMEM set. */
 void *fci_alloc(size_t nbytes);
 void fci_release(void *p, size_t nbytes);
