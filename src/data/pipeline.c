@@ -10,8 +10,6 @@
 #include "data_impl.h"
 #include "pipeline_impl.h"
 
-const fc_transform_def *fci_transform_def(const fc_transform *tf) { return tf->def; }
-void *fci_transform_state(const fc_transform *tf) { return tf->state; }
 
 struct fc_pipeline {
     int n, cap;
@@ -29,31 +27,6 @@ char *fci_strdup_printf(const char *fmt, ...) {
     vsnprintf(s, (size_t)len + 1, fmt, ap);
     va_end(ap);
     return s;
-}
-
-int fci_transform_acts_on(const fc_transform_def *def, const fc_kind *kind) {
-    if (!def->kinds) return 1;
-    for (const fc_kind *const *k = def->kinds; *k; k++)
-        if (*k == kind) return 1;
-    return 0;
-}
-
-fc_status fci_value_copy(const fc_value *v, fc_value *out) {
-    *out = (fc_value){.kind = v->kind};
-    if (v->t) out->t = fc_tensor_ref(v->t);
-    if (v->text && !(out->text = strdup(v->text)))
-        return fc_fail(FC_ERR_NOMEM, "value copy: out of memory for %zu bytes", strlen(v->text) + 1);
-    if (v->n_list > 0) {
-        out->list = calloc((size_t)v->n_list, sizeof *out->list);
-        if (!out->list) {
-            fc_value_free(out);
-            return fc_fail(FC_ERR_NOMEM, "value copy: out of memory for a list of %lld",
-                           (long long)v->n_list);
-        }
-        out->n_list = v->n_list;
-        for (int64_t k = 0; k < v->n_list; k++) out->list[k] = fc_tensor_ref(v->list[k]);
-    }
-    return FC_OK;
 }
 
 const char *fc_value_str(const fc_value *v, char *buf, size_t n) {
@@ -148,28 +121,8 @@ fc_status fc_pipeline_add(fc_pipeline *p, fc_transform *tf) {
     return FC_OK;
 }
 
-static int runs_on(const fc_transform_def *def, const fc_value *v, fc_split_idx split) {
-    if (!fci_transform_acts_on(def, v->kind)) return 0;
-    return def->split_idx == FC_SPLIT_BOTH || def->split_idx == split;
-}
-
-/* Applies one transform's encodes (decode: its decodes) to v, a list value item by item. */
-static fc_status apply(const fc_transform *tf, fc_value *v, const fc_tfm_ctx *ctx, int decode) {
-    const fc_transform_def *def = fci_transform_def(tf);
-    void *state = fci_transform_state(tf);
-    if (v->n_list == 0)
-        return decode ? def->decodes(state, v) : def->encodes(state, v, ctx);
-    const fc_kind *kind = v->kind;
-    for (int64_t k = 0; k < v->n_list; k++) {
-        fc_value item = {.kind = v->kind, .t = v->list[k]};
-        fc_status st = decode ? def->decodes(state, &item) : def->encodes(state, &item, ctx);
-        v->list[k] = item.t;
-        free(item.text);
-        if (st != FC_OK) return st;
-        kind = item.kind;
-    }
-    v->kind = kind;
-    return FC_OK;
+static int runs_on(const fc_transform *tf, const fc_value *v, fc_split_idx split) {
+    return fci_tfm_applies(tf, v->kind, split);
 }
 
 fc_status fc_pipeline_encode(fc_pipeline *p, fc_value *v, const fc_tfm_ctx *ctx) {
@@ -177,10 +130,10 @@ fc_status fc_pipeline_encode(fc_pipeline *p, fc_value *v, const fc_tfm_ctx *ctx)
     fc_split_idx split = ctx ? ctx->split : FC_SPLIT_BOTH;
     for (int i = 0; i < p->n; i++) {
         const fc_transform_def *def = fci_transform_def(p->t[i]);
-        if (!def->encodes || !runs_on(def, v, split)) continue;
+        if (!def->encodes || !runs_on(p->t[i], v, split)) continue;
         char before[160];
         fc_value_str(v, before, sizeof before);
-        fc_status st = apply(p->t[i], v, ctx, 0);
+        fc_status st = fci_tfm_apply(p->t[i], v, ctx, 0);
         if (st != FC_OK)
             return fci_error_context(st, "in transform %d of %d, %s, encoding %s", i + 1, p->n,
                                fc_transform_name(p->t[i]), before);
@@ -192,9 +145,9 @@ fc_status fci_pipeline_encode_step(fc_pipeline *p, int i, fc_value *v, const fc_
     *ran = 0;
     if (!p || i < 0 || i >= p->n) return fc_fail(FC_ERR_ARG, "pipeline step %d out of range", i);
     const fc_transform_def *def = fci_transform_def(p->t[i]);
-    if (!def->encodes || !runs_on(def, v, ctx ? ctx->split : FC_SPLIT_BOTH)) return FC_OK;
+    if (!def->encodes || !runs_on(p->t[i], v, ctx ? ctx->split : FC_SPLIT_BOTH)) return FC_OK;
     *ran = 1;
-    return apply(p->t[i], v, ctx, 0);
+    return fci_tfm_apply(p->t[i], v, ctx, 0);
 }
 
 fc_status fc_pipeline_decode(fc_pipeline *p, fc_value *v) {
@@ -204,7 +157,7 @@ fc_status fc_pipeline_decode(fc_pipeline *p, fc_value *v) {
         if (!def->decodes || !fci_transform_acts_on(def, v->kind)) continue;
         char before[160];
         fc_value_str(v, before, sizeof before);
-        fc_status st = apply(p->t[i], v, NULL, 1);
+        fc_status st = fci_tfm_apply(p->t[i], v, NULL, 1);
         if (st != FC_OK)
             return fci_error_context(st, "in transform %d of %d, %s, decoding %s", i + 1, p->n,
                                fc_transform_name(p->t[i]), before);
@@ -235,7 +188,7 @@ static fc_status setup_one(fc_pipeline *p, int i, fc_value *vals, int64_t n, fc_
     const fc_transform_def *def = fci_transform_def(p->t[i]);
     int64_t m = 0;
     for (int64_t k = 0; k < n; k++)
-        if (runs_on(def, &vals[k], FC_SPLIT_TRAIN)) sel[m++] = vals[k];
+        if (runs_on(p->t[i], &vals[k], FC_SPLIT_TRAIN)) sel[m++] = vals[k];
     fc_status st = def->setup(fci_transform_state(p->t[i]), sel, m);
     if (st != FC_OK)
         return fci_error_context(st, "setting up transform %d of %d, %s, on %lld training values", i + 1,
@@ -257,12 +210,12 @@ fc_status fc_pipeline_setup(fc_pipeline *p, const fc_value *values, int64_t n) {
         if (def->setup) st = setup_one(p, i, vals, n, sel);
         if (i == last || !def->encodes) continue;
         for (int64_t k = 0; k < n && st == FC_OK; k++) {
-            if (!runs_on(def, &vals[k], FC_SPLIT_TRAIN)) continue;
+            if (!runs_on(p->t[i], &vals[k], FC_SPLIT_TRAIN)) continue;
             fc_rng rng = fc_rng_new((uint64_t)k);
             fc_tfm_ctx ctx = {.split = FC_SPLIT_TRAIN, .index = k, .rng = &rng};
             char before[160];
             fc_value_str(&vals[k], before, sizeof before);
-            st = apply(p->t[i], &vals[k], &ctx, 0);
+            st = fci_tfm_apply(p->t[i], &vals[k], &ctx, 0);
             if (st != FC_OK)
                 fci_error_context(st, "in transform %d of %d, %s, encoding training value %lld, %s, for setup",
                             i + 1, p->n, fc_transform_name(p->t[i]), (long long)k, before);

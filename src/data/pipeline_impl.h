@@ -2,16 +2,9 @@
 #ifndef FASTC_PIPELINE_IMPL_H
 #define FASTC_PIPELINE_IMPL_H
 
-#include "fastc/data.h"
+#include "data_impl.h"
 
-/* The def and state a transform was made with (borrowed; implemented beside fc_transform_new). */
-const fc_transform_def *fci_transform_def(const fc_transform *tf);
-void *fci_transform_state(const fc_transform *tf);
-
-/* A deep copy of v: one more reference to each tensor, a copy of the text. Zero on failure. */
-fc_status fci_value_copy(const fc_value *v, fc_value *out);
-/* Is kind in the transform's kinds (a NULL list means every kind)? */
-int fci_transform_acts_on(const fc_transform_def *def, const fc_kind *kind);
+/* fci_transform_def/state, fci_transform_acts_on, fci_tfm_apply, fci_value_copy: data_impl.h */
 
 /* A transform running inner (borrowed) under inner's name, keeping owner alive: ref(owner) now,
  * unref(owner) when freed. Lets one transform serve several pipelines (train and valid loaders). */
