@@ -13,12 +13,6 @@
 #include "fastc/data.h"
 #include "fct.h"
 
-#define FCT_STR(got, want)                                                                       \
-    do {                                                                                         \
-        const char *g_ = (got), *w_ = (want);                                                    \
-        fct_check(g_ && !strcmp(g_, w_), __FILE__, __LINE__, "%s: expected '%s', found '%s'", \
-                  #got, w_, g_ ? g_ : "(null)");                                                 \
-    } while (0)
 #define FCT_HAS(text, frag)                                                                        \
     fct_check((text) && strstr((text), (frag)) != NULL, __FILE__, __LINE__,                      \
               "expected '%s' in:\n%s", (frag), (text) ? (text) : "(null)")

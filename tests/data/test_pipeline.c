@@ -7,13 +7,6 @@
 #include "fastc/data.h"
 #include "fct.h"
 
-#define FCT_STR(got, want)                                                                       \
-    do {                                                                                         \
-        const char *g_ = (got), *w_ = (want);                                                    \
-        fct_check(g_ && !strcmp(g_, w_), __FILE__, __LINE__, "%s: expected '%s', found '%s'", \
-                  #got, w_, g_ ? g_ : "(null)");                                                 \
-    } while (0)
-
 /* A transform appending its letter to a text value (encode) and removing it (decode). */
 static fc_status append_enc(void *s, fc_value *v, const fc_tfm_ctx *ctx) {
     size_t n = strlen(v->text);

@@ -9,13 +9,6 @@
 #include "fastc/data.h"
 #include "fct.h"
 
-#define FCT_STR(got, want)                                                                       \
-    do {                                                                                         \
-        const char *g_ = (got), *w_ = (want);                                                    \
-        fct_check(g_ && !strcmp(g_, w_), __FILE__, __LINE__, "%s: expected '%s', found '%s'", \
-                  #got, w_, g_ ? g_ : "(null)");                                                 \
-    } while (0)
-
 static fc_pipeline *setup_labels(fc_transform *tf, const char *const *labels, int n) {
     fc_pipeline *p = fc_pipeline_new(FC_TFMS(tf));
     fc_value v[16];
