@@ -555,6 +555,36 @@ FC_API char *fc_show_value_str(const fc_value *v, const fc_show_opts *o, char *b
 /* Prints fc_show_value_str(v) and a newline to f (NULL: stdout). o may be NULL. */
 FC_API fc_status fc_show_value(const fc_value *v, FILE *f, const fc_show_opts *o);
 
+/* ---- datasets on disk and images (h-untar: src/data/untar.c, src/data/image_io.c) -------------- */
+
+typedef struct fc_untar_opts {
+    int _;
+    const char *data_dir; /* archives (and downloads); NULL: $FASTC_DATA, else ~/.fastc/data       */
+    const char *dest;     /* where the folder is extracted; NULL: $FASTC_EXTRACT, else data_dir     */
+    int force;            /* 1: extract again even when a complete folder is there                 */
+    int no_download;      /* 1: never download; a missing archive is an error naming where to put it */
+    const char *base_url; /* mirror of the archives (base_url/<file>); NULL: $FASTC_DATA_URL, else
+                           * fastai's URL (packaged differently: its checksum does not match)     */
+} fc_untar_opts;
+/* fastai's untar_data: the path of the extracted folder of dataset 'name' (e.g. "mnist_sample"; the
+ * names are those of the shared data folder's README). Extracts <data_dir>/<name>.tar.gz (or .tgz)
+ * once, after checking its SHA-256, atomically (a marker file inside says the folder is complete);
+ * downloads the archive first when it is missing. The returned string is interned: owned by fastc,
+ * valid until the process exits, never freed by you. NULL on failure: FC_ERR_ARG (unknown name),
+ * FC_ERR_IO (no archive: says where it looked and what to put there), FC_ERR_FORMAT (checksum
+ * mismatch, with both checksums; an unsafe or corrupt archive). */
+FC_API const char *fc_untar_data_(const char *name, const fc_untar_opts *o);
+#define fc_untar_data(name, ...) fc_untar_data_((name), &(fc_untar_opts){._ = 0, __VA_ARGS__})
+
+/* Reads a PNG or JPEG (chosen by its first bytes, not its name) as a new u8 tensor [C, H, W] outside
+ * any scope (you free it): C = 1 for grayscale, 3 for colour; alpha is dropped, palettes expanded,
+ * 16-bit samples reduced to 8. NULL on failure: FC_ERR_IO (cannot open/read: path and reason),
+ * FC_ERR_FORMAT (not a PNG/JPEG, corrupt or truncated: path and what). Thread-safe. */
+FC_API fc_tensor *fc_image_read(const char *path);
+/* Writes img (u8 [C, H, W], C = 1 or 3, or [H, W] grayscale) as a PNG, atomically (temporary file,
+ * fsync, rename). FC_ERR_DTYPE / FC_ERR_SHAPE for other tensors, FC_ERR_IO naming the path. */
+FC_API fc_status fc_image_write_png(const fc_tensor *img, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
