@@ -432,6 +432,11 @@ typedef struct fc_mixed_precision_opts {
 FC_API fc_callback *fc_mixed_precision_(const fc_mixed_precision_opts *o);
 #define fc_mixed_precision(...) fc_mixed_precision_(&(fc_mixed_precision_opts){._ = 0, __VA_ARGS__})
 
+/* ---- added by the mixed precision work (h-amp) ---- */
+/* The loss scale of a MixedPrecision callback (f16: GradScaler.get_scale(); 1 for bf16 or a cb
+ * that is not MixedPrecision's). Autocast itself is fc_autocast_begin/end in ops.h. */
+FC_API double fc_mixed_precision_scale(const fc_callback *cb);
+
 #ifdef __cplusplus
 }
 #endif
