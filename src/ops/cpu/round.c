@@ -11,7 +11,10 @@
 
 #include "fastc/core.h"
 
-#define PARALLEL_N 65536
+/* Threads only from 1M elements: rounding streams at memory speed (~0.1 ms per 256k floats on one
+ * core), so below that a parallel region costs more than it saves, and far more when the cores are
+ * shared (each region waits for its slowest thread: amp_train's 2-thread steps, bench/RESULTS.md). */
+#define PARALLEL_N (1 << 20)
 
 void fci_round_bf16_f32(const float *x, float *y, int64_t n) {
 #pragma omp parallel for simd if (n > PARALLEL_N)
