@@ -12,6 +12,7 @@
 
 #include "bench_util.h"
 #include "callbacks/grad_scaler_impl.h"
+#include "ops/autocast_impl.h"
 #include "fastc/fastc.h"
 
 enum { IMG = 24, N_TRAIN = 4000, N_VALID = 1000, BATCH = 64 };
@@ -153,6 +154,54 @@ static void step_bench(fc_tensor *xt, fc_tensor *yt) {
     fc_module_free(model);
 }
 
+/* The same for one larger layer, conv3x3 64->64 on [32, 64, 32, 32] (a ResNet stage), where the
+ * GEMM work per rounded element is 9 * 64 * 2 flops; and the rounding kernel alone. */
+static void layer_bench(void) {
+    enum { ROUNDS = 15 };
+    static const fc_dtype dts[3] = {FC_DTYPE_F32, FC_DTYPE_BF16, FC_DTYPE_F16};
+    static const char *names[3] = {"f32", "bf16", "f16"};
+    static double ms[3][ROUNDS];
+    fc_manual_seed(0);
+    fc_tensor *x = fc_keep(fc_randn(FC_SHAPE(32, 64, 32, 32)));
+    fc_tensor *w = fc_keep(fc_requires_grad(fc_mul_scalar(fc_randn(FC_SHAPE(64, 64, 3, 3)), 0.05)));
+    fc_tensor_set_requires_grad(x, 1);
+    for (int r = -2; r < ROUNDS; r++) {
+        for (int m = 0; m < 3; m++) {
+            double t0 = now_ms();
+            fc_scope *s = fc_scope_begin();
+            if (m) check(fc_autocast_begin(dts[m]) == FC_OK);
+            fc_tensor *y = fc_conv2d(x, w, NULL, .padding = {1, 1});
+            if (m) check(fc_autocast_end() == FC_OK);
+            check(fc_backward(fc_sum(y, FC_ALL_DIMS, 0)) == FC_OK);
+            fc_scope_end(s);
+            fc_tensor_zero_grad(x);
+            fc_tensor_zero_grad(w);
+            if (r >= 0) ms[m][r] = now_ms() - t0;
+        }
+    }
+    for (int m = 0; m < 3; m++) {
+        qsort(ms[m], ROUNDS, sizeof(double), cmp);
+        printf("LAYER %-5s conv3x3 64->64 [32,64,32,32] fwd+bwd median %.1f ms  min %.1f ms\n",
+               names[m], ms[m][ROUNDS / 2], ms[m][0]);
+    }
+    int64_t n = fc_tensor_numel(x);
+    fc_tensor *rx = NULL;
+    double best = 1e30;
+    for (int r = 0; r < 20; r++) {
+        double t0 = now_ms();
+        fc_no_grad_begin();
+        rx = fci_autocast_round(x, FC_DTYPE_BF16);
+        fc_no_grad_end();
+        double t = now_ms() - t0;
+        fc_tensor_free(rx);
+        if (t < best) best = t;
+    }
+    printf("ROUND bf16 %lld floats: %.2f ms (%.1f GB/s read+write)\n", (long long)n, best,
+           8.0 * (double)n / best * 1e-6);
+    fc_tensor_free(x);
+    fc_tensor_free(w);
+}
+
 int main(int argc, char **argv) {
     int epochs = argc > 1 ? atoi(argv[1]) : 8;
     const char *modes = argc > 2 ? argv[2] : "f32,bf16,f16";
@@ -163,6 +212,7 @@ int main(int argc, char **argv) {
     snprintf(buf, sizeof buf, "%s", modes);
     for (char *m = strtok(buf, ","); m; m = strtok(NULL, ",")) train(m, epochs, xt, yt, xv, yv);
     step_bench(xt, yt);
+    layer_bench();
     fc_tensor_free(xt);
     fc_tensor_free(yt);
     fc_tensor_free(xv);
