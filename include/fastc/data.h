@@ -239,6 +239,30 @@ FC_API fc_dataloaders *fc_tensor_dls_(fc_tensor *x_train, fc_tensor *y_train, fc
 #define fc_tensor_dls(xt, yt, xv, yv, ...) \
     fc_tensor_dls_((xt), (yt), (xv), (yv), &(fc_tensor_dls_opts){._ = 0, __VA_ARGS__})
 
+/* ---- show (src/data/show.c): batches as images or as a text table -------------------------------
+ * (section added by h-plot) */
+#include <stdio.h>
+typedef struct fc_show_opts {
+    int _;
+    int max_n;                 /* 0: 9 items                                                      */
+    int ncols;                 /* image grids; 0: ceil(sqrt(n))                                   */
+    const char *const *vocab;  /* names for category indices a decode left as numbers; NULL: the number */
+    int64_t n_vocab;
+    FILE *out;                 /* text kinds with a NULL path are printed here; NULL: stdout       */
+} fc_show_opts;
+/* Takes the first batch of dl (fc_dataloader_one_batch), decodes it and shows up to max_n items:
+ * items with an image (and mask / points / bbox overlays) as a PNG grid at path titled with their
+ * labels (category name, "a;b" for multi-category, the number for regression); other kinds (text,
+ * tokens, tabular) as an aligned text table written to path, or to .out when path is NULL. */
+FC_API fc_status fc_show_batch_(fc_dataloader *dl, const char *path, const fc_show_opts *o);
+#define fc_show_batch(dl, path, ...) fc_show_batch_((dl), (path), &(fc_show_opts){._ = 0, __VA_ARGS__})
+/* One decoded value as text into buf[n] (always terminated; returns buf): text as is, a category
+ * index by its vocab name, a multi-category one-hot as "a;b", a one-element tensor as a number,
+ * tokens and tabular rows as their numbers, anything larger as "image [1, 28, 28] f32". */
+FC_API char *fc_show_value_str(const fc_value *v, const fc_show_opts *o, char *buf, size_t n);
+/* Prints fc_show_value_str(v) and a newline to f (NULL: stdout). o may be NULL. */
+FC_API fc_status fc_show_value(const fc_value *v, FILE *f, const fc_show_opts *o);
+
 #ifdef __cplusplus
 }
 #endif
