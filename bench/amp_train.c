@@ -4,7 +4,9 @@
  * PyTorch twin: torch's CPU autocast would run its own bf16 kernels, not comparable).
  * Then times single steps (forward + backward of one batch of 64) of each mode interleaved, 300
  * rounds, and prints the medians: on a shared 2-core VM this is steadier than epoch times.
- * Usage: amp_train [epochs=8] [modes=f32,bf16,f16] */
+ * Usage: amp_train [epochs=8] [modes=f32,bf16,f16]
+ *        amp_train learner [epochs=5]: the same through the Learner, fit_one_cycle(epochs, 1e-2)
+ *        (Adam) as `make demo`, without and with fc_mixed_precision() (bf16) and (.dtype = f16). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,17 +204,47 @@ static void layer_bench(void) {
     fc_tensor_free(w);
 }
 
+/* fastc_demo's training with and without MixedPrecision; f32 first, then bf16, then f16. */
+static void learner_bench(int epochs, fc_tensor *xt, fc_tensor *yt, fc_tensor *xv, fc_tensor *yv) {
+    static const char *names[3] = {"f32", "bf16", "f16"};
+    for (int m = 0; m < 3; m++) {
+        fc_manual_seed(0);
+        fc_dataloaders *dls = fc_tensor_dls(xt, yt, xv, yv, .bs = BATCH);
+        fc_callback *mp = m == 0 ? NULL
+                          : fc_mixed_precision(.dtype = m == 1 ? FC_DTYPE_BF16 : FC_DTYPE_F16);
+        fc_learner *learn = fc_learner(dls, small_cnn(), .quiet = 1,
+                                       .metrics = FC_METRICS(fc_accuracy()));
+        check(learn != NULL);
+        if (mp) check(fc_learner_add_cb(learn, mp) == FC_OK);
+        double t0 = now_ms();
+        check(fc_fit_one_cycle(learn, epochs, 1e-2) == FC_OK);
+        double ms = now_ms() - t0, loss, acc;
+        check(fc_learner_validate(learn, NULL, &loss, &acc) == FC_OK);
+        printf("LEARNER %-5s fit_one_cycle(%d, 1e-2): valid_loss %.4f  accuracy %.4f  %.0f ms/epoch"
+               " (train + valid)  loss_scale %g\n", names[m], epochs, loss, acc, ms / epochs,
+               fc_mixed_precision_scale(fc_learner_cb(learn, "MixedPrecision")));
+        fc_learner_free(learn);
+    }
+}
+
 int main(int argc, char **argv) {
-    int epochs = argc > 1 ? atoi(argv[1]) : 8;
+    int use_learner = argc > 1 && !strcmp(argv[1], "learner");
+    int epochs = argc > 1 + use_learner ? atoi(argv[1 + use_learner]) : use_learner ? 5 : 8;
     const char *modes = argc > 2 ? argv[2] : "f32,bf16,f16";
     fc_tensor *xt, *yt, *xv, *yv;
     check(fc_shapes_dataset(N_TRAIN, IMG, 1, &xt, &yt) == FC_OK);
     check(fc_shapes_dataset(N_VALID, IMG, 2, &xv, &yv) == FC_OK);
+    if (use_learner) {
+        learner_bench(epochs, xt, yt, xv, yv);
+        modes = "";
+    }
     char buf[64];
     snprintf(buf, sizeof buf, "%s", modes);
     for (char *m = strtok(buf, ","); m; m = strtok(NULL, ",")) train(m, epochs, xt, yt, xv, yv);
-    step_bench(xt, yt);
-    layer_bench();
+    if (!use_learner) {
+        step_bench(xt, yt);
+        layer_bench();
+    }
     fc_tensor_free(xt);
     fc_tensor_free(yt);
     fc_tensor_free(xv);
