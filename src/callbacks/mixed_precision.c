@@ -45,9 +45,12 @@ static int mp_before_backward(fc_learner *learn, void *state) {
     return FC_CONTINUE;
 }
 
-/* Unscaled right after backward, so that callbacks at before_step (gradient clipping) see the true
- * gradients (torch's recipe: scaler.unscale_(opt) before clip_grad_norm_). */
-static int mp_after_backward(fc_learner *learn, void *state) {
+/* GradScaler.unscale_ + step + update, all at before_step: once per real step, so gradients that
+ * GradientAccumulation (order 6, cancels before us) sums over several backwards are unscaled once,
+ * and GradientClip (order 11, after us) clips the true gradients. The scale moves whether or not the
+ * step runs; an overflowed step is cancelled (fastai raises CancelStepException) and the learner
+ * zeroes the gradients as usual. */
+static int mp_before_step(fc_learner *learn, void *state) {
     mixed_precision *s = state;
     if (!s->use_scaler) return FC_CONTINUE;
     fc_module *model = fc_learner_model(learn);
@@ -57,15 +60,7 @@ static int mp_after_backward(fc_learner *learn, void *state) {
     for (int i = 0; i < n; i++) grads[i] = fc_tensor_grad(fc_module_parameter(model, i, NULL));
     fc_status st = fci_grad_scaler_unscale(&s->scaler, grads, n);
     fci_free(grads);
-    return st == FC_OK ? FC_CONTINUE : FC_CANCEL_FIT;
-}
-
-/* GradScaler.step + update: the scale moves whether or not the step runs; an overflowed step is
- * cancelled (fastai raises CancelStepException), and the learner zeroes the gradients as usual. */
-static int mp_before_step(fc_learner *learn, void *state) {
-    (void)learn;
-    mixed_precision *s = state;
-    if (!s->use_scaler) return FC_CONTINUE;
+    if (st != FC_OK) return FC_CANCEL_FIT;
     int skip = s->scaler.found_inf;
     fci_grad_scaler_update(&s->scaler);
     return skip ? FC_CANCEL_STEP : FC_CONTINUE;
@@ -91,8 +86,7 @@ fc_callback *fc_mixed_precision_(const fc_mixed_precision_opts *o) {
         .name = "MixedPrecision", .order = FC_ORDER_MIXED_PRECISION, .state = s, .free_state = fci_free,
         .before_batch = mp_before_batch, .after_pred = mp_leave, .after_loss = mp_leave,
         .after_cancel_batch = mp_leave, .after_batch = mp_leave, .after_cancel_fit = mp_leave,
-        .after_fit = mp_leave, .before_backward = mp_before_backward,
-        .after_backward = mp_after_backward, .before_step = mp_before_step,
+        .after_fit = mp_leave, .before_backward = mp_before_backward, .before_step = mp_before_step,
     });
 }
 
