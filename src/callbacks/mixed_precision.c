@@ -1,7 +1,7 @@
 /* MixedPrecision (fastai 2.7's callback): forward passes run under autocast, the loss in f32; in
- * f16 mode a GradScaler scales the loss before backward, unscales the gradients after it, skips the
- * step when they overflowed and adapts the scale. bf16 has f32's range, so it needs no scaling
- * (fastai and torch enable the scaler for fp16 only). */
+ * f16 mode a GradScaler scales the loss before backward, unscales the gradients before the step,
+ * skips the step when they overflowed and adapts the scale. bf16 has f32's range, so it needs no
+ * scaling (fastai and torch enable the scaler for fp16 only). */
 #include <string.h>
 
 #include "../core/core_impl.h"
