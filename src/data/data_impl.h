@@ -16,8 +16,15 @@ struct fc_dataset {
     void *state;
 };
 
+/* The def and state a transform was made with (borrowed). */
+const fc_transform_def *fci_transform_def(const fc_transform *tf);
+void *fci_transform_state(const fc_transform *tf);
+/* Is kind in the transform's kinds (a NULL list means every kind)? */
+int fci_transform_acts_on(const fc_transform_def *def, const fc_kind *kind);
 /* 1 when tf acts on a value of this kind in this subset (kinds list and split_idx). */
 int fci_tfm_applies(const fc_transform *tf, const fc_kind *kind, fc_split_idx split);
+/* Runs tf's encodes (decode: decodes) on v without checks, a list value item by item. */
+fc_status fci_tfm_apply(const fc_transform *tf, fc_value *v, const fc_tfm_ctx *ctx, int decode);
 /* Encodes one value (a list value item by item) with tf when it applies; errors name tf. */
 fc_status fci_tfm_encode(const fc_transform *tf, fc_value *v, const fc_tfm_ctx *ctx);
 fc_status fci_tfm_decode(const fc_transform *tf, fc_value *v);
@@ -25,7 +32,7 @@ fc_status fci_tfm_decode(const fc_transform *tf, fc_value *v);
 fc_status fci_tfms_encode_tuple(fc_transform *const *tfs, int n, fc_tuple *tup, const fc_tfm_ctx *ctx);
 fc_status fci_tfms_decode_tuple(fc_transform *const *tfs, int n, fc_tuple *tup);
 /* A copy of v sharing its tensors (new references) and copying its text. */
-fc_status fci_value_share(const fc_value *v, fc_value *out);
+fc_status fci_value_copy(const fc_value *v, fc_value *out);
 /* Sorts tfs[n] by order, keeping the given order among equals. */
 void fci_tfms_sort(fc_transform **tfs, int n);
 

@@ -287,7 +287,7 @@ fc_status fc_dataloader_decode_batch(fc_dataloader *dl, const fc_tuple *batch, f
     fc_scope *outer = fci_scope_suspend();
     fc_tuple copy = {.n = batch->n, .n_inp = batch->n_inp};
     fc_status st = FC_OK;
-    for (int j = 0; j < batch->n && st == FC_OK; j++) st = fci_value_share(&batch->v[j], &copy.v[j]);
+    for (int j = 0; j < batch->n && st == FC_OK; j++) st = fci_value_copy(&batch->v[j], &copy.v[j]);
     if (st == FC_OK) st = fci_tfms_decode_tuple(dl->after, dl->n_after, &copy);
     if (st == FC_OK) st = fci_uncollate(&copy, items, n);
     fc_tuple_free(&copy);

@@ -61,22 +61,25 @@ void fc_tuple_free(fc_tuple *tup) {
     tup->n = tup->n_inp = 0;
 }
 
-fc_status fci_value_share(const fc_value *v, fc_value *out) {
+fc_status fci_value_copy(const fc_value *v, fc_value *out) {
     *out = (fc_value){.kind = v->kind};
     if (v->t) out->t = fc_tensor_ref(v->t);
     if (v->text) {
-        *out = fc_value_text(v->kind, v->text);
-        if (!out->text) return fc_error_code();
-        out->t = v->t ? fc_tensor_ref(v->t) : NULL;
+        size_t n = strlen(v->text) + 1;
+        if (!(out->text = malloc(n))) {
+            fc_value_free(out);
+            return fc_fail(FC_ERR_NOMEM, "value copy: out of memory for %zu bytes", n);
+        }
+        memcpy(out->text, v->text, n);
     }
-    if (v->n_list) {
-        out->list = malloc((size_t)v->n_list * sizeof *out->list);
+    if (v->n_list > 0) {
+        out->list = calloc((size_t)v->n_list, sizeof *out->list);
         if (!out->list) {
             fc_value_free(out);
-            return fc_fail(FC_ERR_NOMEM, "value: cannot allocate a list of %lld", (long long)v->n_list);
+            return fc_fail(FC_ERR_NOMEM, "value copy: out of memory for a list of %lld", (long long)v->n_list);
         }
-        for (int64_t i = 0; i < v->n_list; i++) out->list[i] = fc_tensor_ref(v->list[i]);
         out->n_list = v->n_list;
+        for (int64_t k = 0; k < v->n_list; k++) out->list[k] = fc_tensor_ref(v->list[k]);
     }
     return FC_OK;
 }
@@ -105,36 +108,44 @@ const char *fc_transform_name(const fc_transform *tf) {
     return tf && tf->def->name ? tf->def->name : "transform";
 }
 
-int fci_tfm_applies(const fc_transform *tf, const fc_kind *kind, fc_split_idx split) {
-    fc_split_idx only = tf->def->split_idx;
-    if (only != FC_SPLIT_BOTH && split != FC_SPLIT_BOTH && only != split) return 0;
-    if (!tf->def->kinds) return 1;
-    for (const fc_kind *const *k = tf->def->kinds; *k; k++)
+const fc_transform_def *fci_transform_def(const fc_transform *tf) { return tf->def; }
+void *fci_transform_state(const fc_transform *tf) { return tf->state; }
+
+int fci_transform_acts_on(const fc_transform_def *def, const fc_kind *kind) {
+    if (!def->kinds) return 1;
+    for (const fc_kind *const *k = def->kinds; *k; k++)
         if (*k == kind) return 1;
     return 0;
 }
 
-/* Runs fn on v, or on each item of a list value wrapped as a value of the list's kind. */
-static fc_status each_item(const fc_transform *tf, fc_value *v, const fc_tfm_ctx *ctx, int decode) {
-    if (!v->n_list) {
-        if (decode) return tf->def->decodes ? tf->def->decodes(tf->state, v) : FC_OK;
-        return tf->def->encodes ? tf->def->encodes(tf->state, v, ctx) : FC_OK;
-    }
-    for (int64_t i = 0; i < v->n_list; i++) {
-        fc_value item = {.kind = v->kind, .t = v->list[i]};
-        fc_status st = decode ? (tf->def->decodes ? tf->def->decodes(tf->state, &item) : FC_OK)
-                              : (tf->def->encodes ? tf->def->encodes(tf->state, &item, ctx) : FC_OK);
-        v->list[i] = item.t; /* the transform may have replaced (and freed) the item's tensor */
+/* fastai's rule: a transform with a split_idx runs only when called for that subset. */
+int fci_tfm_applies(const fc_transform *tf, const fc_kind *kind, fc_split_idx split) {
+    fc_split_idx only = tf->def->split_idx;
+    if (only != FC_SPLIT_BOTH && only != split) return 0;
+    return fci_transform_acts_on(tf->def, kind);
+}
+
+fc_status fci_tfm_apply(const fc_transform *tf, fc_value *v, const fc_tfm_ctx *ctx, int decode) {
+    const fc_transform_def *def = tf->def;
+    if (decode ? !def->decodes : !def->encodes) return FC_OK;
+    if (v->n_list == 0) return decode ? def->decodes(tf->state, v) : def->encodes(tf->state, v, ctx);
+    const fc_kind *kind = v->kind;
+    for (int64_t k = 0; k < v->n_list; k++) { /* a list value (variably-sized items): item by item */
+        fc_value item = {.kind = v->kind, .t = v->list[k]};
+        fc_status st = decode ? def->decodes(tf->state, &item) : def->encodes(tf->state, &item, ctx);
+        v->list[k] = item.t; /* the transform may have replaced (and freed) the item's tensor */
+        free(item.text);
         if (st != FC_OK) return st;
-        if (item.text) free(item.text);
+        kind = item.kind;
     }
+    v->kind = kind;
     return FC_OK;
 }
 
 fc_status fci_tfm_encode(const fc_transform *tf, fc_value *v, const fc_tfm_ctx *ctx) {
     fc_split_idx split = ctx ? ctx->split : FC_SPLIT_BOTH;
     if (!v->kind || !fci_tfm_applies(tf, v->kind, split)) return FC_OK;
-    fc_status st = each_item(tf, v, ctx, 0);
+    fc_status st = fci_tfm_apply(tf, v, ctx, 0);
     if (st != FC_OK && fc_error_code() == FC_OK)
         return fc_fail(st, "%s: encodes failed on a %s value without saying why", fc_transform_name(tf),
                        v->kind->name);
@@ -142,8 +153,8 @@ fc_status fci_tfm_encode(const fc_transform *tf, fc_value *v, const fc_tfm_ctx *
 }
 
 fc_status fci_tfm_decode(const fc_transform *tf, fc_value *v) {
-    if (!v->kind || !fci_tfm_applies(tf, v->kind, FC_SPLIT_BOTH)) return FC_OK;
-    fc_status st = each_item(tf, v, NULL, 1);
+    if (!v->kind || !fci_transform_acts_on(tf->def, v->kind)) return FC_OK;
+    fc_status st = fci_tfm_apply(tf, v, NULL, 1);
     if (st != FC_OK && fc_error_code() == FC_OK)
         return fc_fail(st, "%s: decodes failed on a %s value without saying why", fc_transform_name(tf),
                        v->kind->name);

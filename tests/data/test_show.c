@@ -10,13 +10,6 @@
 #include "fastc/data.h"
 #include "fct.h"
 
-#define FCT_STR(got, want)                                                                       \
-    do {                                                                                         \
-        const char *g_ = (got), *w_ = (want);                                                    \
-        fct_check(g_ && !strcmp(g_, w_), __FILE__, __LINE__, "%s: expected '%s', found '%s'", \
-                  #got, w_, g_ ? g_ : "(null)");                                                 \
-    } while (0)
-
 static const char *const shape_names[4] = {"circle", "square", "triangle", "cross"};
 
 static const char *out(const char *name) {
