@@ -448,6 +448,11 @@ FC_API fc_status fc_show_results_(fc_learner *learn, const char *path, const fc_
 #define fc_show_results(learn, path, ...) \
     fc_show_results_((learn), (path), &(fc_show_results_opts){._ = 0, __VA_ARGS__})
 
+/* ---- added by the mixed precision work (h-amp) ---- */
+/* The loss scale of a MixedPrecision callback (f16: GradScaler.get_scale(); 1 for bf16 or a cb
+ * that is not MixedPrecision's). Autocast itself is fc_autocast_begin/end in ops.h. */
+FC_API double fc_mixed_precision_scale(const fc_callback *cb);
+
 #ifdef __cplusplus
 }
 #endif
