@@ -585,6 +585,15 @@ FC_API fc_tensor *fc_image_read(const char *path);
  * fsync, rename). FC_ERR_DTYPE / FC_ERR_SHAPE for other tensors, FC_ERR_IO naming the path. */
 FC_API fc_status fc_image_write_png(const fc_tensor *img, const char *path);
 
+/* ---- ImageBlock (src/data/image_block.c) ---- */
+/* A transform reading a path value as an image value (u8 [C, H, W]) with fc_image_read. */
+FC_API fc_transform *fc_image_reader(void);
+/* fastai's ImageBlock: items are paths read as images; IntToFloat on batches (u8 -> f32 / 255).
+ * A macro so the batch transform list lives in the caller's expression (FC_BLOCKS(...)). */
+#define fc_image_block() \
+    ((fc_block){.name = "ImageBlock", .kind = fc_kind_path, .type_tfm = fc_image_reader(), \
+                .batch_tfms = FC_TFMS(fc_int_to_float())})
+
 #ifdef __cplusplus
 }
 #endif
