@@ -568,8 +568,8 @@ typedef struct fc_untar_opts {
 } fc_untar_opts;
 /* fastai's untar_data: the path of the extracted folder of dataset 'name' (e.g. "mnist_sample"; the
  * names are those of the shared data folder's README). Extracts <data_dir>/<name>.tar.gz (or .tgz)
- * once, after checking its SHA-256, atomically (a marker file inside says the folder is complete);
- * downloads the archive first when it is missing. The returned string is interned: owned by fastc,
+ * once, after checking its SHA-256, atomically (a marker file inside says the folder is complete; a
+ * folder there without it is replaced); downloads the archive first when it is missing. The returned string is interned: owned by fastc,
  * valid until the process exits, never freed by you. NULL on failure: FC_ERR_ARG (unknown name),
  * FC_ERR_IO (no archive: says where it looked and what to put there), FC_ERR_FORMAT (checksum
  * mismatch, with both checksums; an unsafe or corrupt archive). */

@@ -296,7 +296,13 @@ static fc_status download(const char *url, const char *dst, const char *file) {
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the string forms */
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS | CURLPROTO_FILE));
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, tty ? 0L : 1L);
     if (tty) {
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, show_progress);
@@ -384,7 +390,7 @@ static fc_status verify(const dataset_entry *d, const char *archive, const char 
 
 /* Extracts the verified archive into dest/<folder> atomically. */
 static fc_status extract_into(const dataset_entry *d, const char *archive, const char *dest,
-                              const char *folder) {
+                              const char *folder, int force) {
     fc_status st = make_dirs(dest);
     if (st != FC_OK) return st;
     char *tmp = str_printf("%s/.%s.untar-XXXXXX", dest, d->folder);
@@ -402,10 +408,12 @@ static fc_status extract_into(const dataset_entry *d, const char *archive, const
     if (st == FC_OK && !is_dir(inner))
         st = fc_fail(FC_ERR_FORMAT, "untar_data: archive '%s' has no folder '%s'", archive, d->folder);
     if (st == FC_OK) st = write_marker(inner, d->sha256);
+    /* Another process may have finished the same extraction meanwhile: keep its folder. */
+    int done_elsewhere = st == FC_OK && !force && is_complete(folder, d->sha256);
     /* An incomplete, stale or forced folder in the way is moved aside first, then removed. */
-    if (st == FC_OK && is_dir(folder) && rename(folder, old) != 0)
+    if (st == FC_OK && !done_elsewhere && is_dir(folder) && rename(folder, old) != 0)
         st = fc_fail(FC_ERR_IO, "untar_data: cannot move the old '%s' aside: %s", folder, strerror(errno));
-    if (st == FC_OK && rename(inner, folder) != 0) {
+    if (st == FC_OK && !done_elsewhere && rename(inner, folder) != 0) {
         int e = errno;
         /* Another process finished the same extraction first: its result is as good as ours. */
         if (!is_complete(folder, d->sha256))
@@ -420,14 +428,20 @@ static fc_status extract_into(const dataset_entry *d, const char *archive, const
 }
 
 /* What to do when the archive is not there: where we looked, what to put there, where to get it. */
-static void missing_archive(const dataset_entry *d, const char *data_dir, const char *url,
-                            const char *why) {
+static void missing_archive(const dataset_entry *d, const char *data_dir, const char *base,
+                            const char *url, const char *why) {
+    char how[1024];
+    if (base)
+        snprintf(how, sizeof how, "or download it from %s (the mirror named by .base_url or $FASTC_DATA_URL)", url);
+    else
+        snprintf(how, sizeof how, "or set $FASTC_DATA_URL (or .base_url) to a mirror of fastc's archives "
+                 "and allow downloads; fastai distributes this dataset at %s, packaged differently "
+                 "(another checksum)", d->url);
     fc_fail(FC_ERR_IO,
             "untar_data: dataset '%s': %s%s'%s' and '%s.tgz' not found in '%s'; put %s (sha256 %s, "
-            "%lld bytes) there, or download it from a mirror of fastc's packaging ($FASTC_DATA_URL, "
-            "now %s); fastai distributes this dataset, packaged differently, at %s",
+            "%lld bytes) there, %s",
             d->name, why ? why : "", why ? "; " : "", d->file, d->name, data_dir, d->file, d->sha256,
-            (long long)d->size, url, d->url);
+            (long long)d->size, how);
 }
 
 const char *fc_untar_data_(const char *name, const fc_untar_opts *o) {
@@ -466,7 +480,7 @@ const char *fc_untar_data_(const char *name, const fc_untar_opts *o) {
     const char *src = is_file(archive) ? archive : is_file(tgz) ? tgz : NULL;
     if (!src) {
         if (o->no_download) {
-            missing_archive(d, data_dir, url, "downloads are off (.no_download)");
+            missing_archive(d, data_dir, base, url, "downloads are off (.no_download)");
             goto done;
         }
         if (make_dirs(data_dir) != FC_OK || download(url, archive, d->file) != FC_OK) {
@@ -474,7 +488,7 @@ const char *fc_untar_data_(const char *name, const fc_untar_opts *o) {
             char why[1024];
             snprintf(why, sizeof why, "%s", fc_error_message());
             fc_error_clear();
-            missing_archive(d, data_dir, url, why);
+            missing_archive(d, data_dir, base, url, why);
             goto done;
         }
         if (verify(d, archive, url) != FC_OK) {
@@ -485,7 +499,7 @@ const char *fc_untar_data_(const char *name, const fc_untar_opts *o) {
     } else if (verify(d, src, NULL) != FC_OK) {
         goto done;
     }
-    if (extract_into(d, src, dest, folder) == FC_OK) result = intern(folder);
+    if (extract_into(d, src, dest, folder, o->force) == FC_OK) result = intern(folder);
 done:
     free(tgz);
     free(archive);
