@@ -3,6 +3,8 @@
 #ifndef FASTC_DATA_H
 #define FASTC_DATA_H
 
+#include <stdio.h>
+
 #include "ops.h"
 
 #ifdef __cplusplus
@@ -239,6 +241,320 @@ FC_API fc_dataloaders *fc_tensor_dls_(fc_tensor *x_train, fc_tensor *y_train, fc
 #define fc_tensor_dls(xt, yt, xv, yv, ...) \
     fc_tensor_dls_((xt), (yt), (xv), (yv), &(fc_tensor_dls_opts){._ = 0, __VA_ARGS__})
 
+
+/* ==== data pipeline: Pipeline, built-in transforms, Datasets, DataBlock (src/data/pipeline.c,
+ * tfms_basic.c, datasets.c, datablock.c, getters.c) ================================================ */
+
+/* A list of names: FC_NAMES(".txt", ".csv"). Borrowed for the call. */
+typedef struct fc_names {
+    int n;
+    const char *const *s;
+} fc_names;
+#define FC_NAMES(...) \
+    ((fc_names){(int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), (const char *[]){__VA_ARGS__}})
+
+/* ---- Pipeline: transforms in order (fastai's Pipeline) ---- */
+typedef struct fc_pipeline fc_pipeline;
+/* A pipeline of tfms (taken, even on failure), sorted by order (stable: equal orders keep theirs). */
+FC_API fc_pipeline *fc_pipeline_new(fc_tfms tfms);
+FC_API void fc_pipeline_free(fc_pipeline *p);
+FC_API int fc_pipeline_n(const fc_pipeline *p);
+FC_API fc_transform *fc_pipeline_at(const fc_pipeline *p, int i); /* borrowed, i-th in run order */
+/* Adds tf (taken, even on failure) at its place by order, after the equal ones. */
+FC_API fc_status fc_pipeline_add(fc_pipeline *p, fc_transform *tf);
+/* Encodes v in order; a transform is skipped when v's kind is not in its kinds or its split_idx is
+ * not ctx->split (ctx NULL: FC_SPLIT_BOTH, only split-free transforms run). A list value (n_list > 0)
+ * is encoded item by item. The error names the transform and the value's kind and shape. */
+FC_API fc_status fc_pipeline_encode(fc_pipeline *p, fc_value *v, const fc_tfm_ctx *ctx);
+/* Runs the decodes in reverse order (kinds filter as for encode, split_idx ignored). */
+FC_API fc_status fc_pipeline_decode(fc_pipeline *p, fc_value *v);
+/* Every value of a tuple. */
+FC_API fc_status fc_pipeline_encode_tuple(fc_pipeline *p, fc_tuple *t, const fc_tfm_ctx *ctx);
+FC_API fc_status fc_pipeline_decode_tuple(fc_pipeline *p, fc_tuple *t);
+/* fastai's Pipeline.setup: each transform's setup sees values[n] (the training values, borrowed)
+ * as encoded by the transforms before it (ctx split FC_SPLIT_TRAIN, index = position). */
+FC_API fc_status fc_pipeline_setup(fc_pipeline *p, const fc_value *values, int64_t n);
+/* Short text of a value for messages and summaries: "image u8 [3, 28, 28]", "label 'cat'". */
+FC_API const char *fc_value_str(const fc_value *v, char *buf, size_t n);
+
+/* ---- built-in transforms (src/data/tfms_basic.c) ---- */
+typedef struct fc_categorize_opts {
+    int _;
+    const char *const *vocab; /* NULL: learned in setup (sorted unique training labels)    */
+    int64_t n_vocab;
+} fc_categorize_opts;
+/* Categorize (order 1): label text -> category (0-dim i64 index into the vocabulary); decodes
+ * back to the label. A label outside the vocabulary fails naming it. */
+FC_API fc_transform *fc_categorize_(const fc_categorize_opts *o);
+#define fc_categorize(...) fc_categorize_(&(fc_categorize_opts){._ = 0, __VA_ARGS__})
+/* The vocabulary of a Categorize or MultiCategorize (borrowed; NULL with *n = 0 before setup). */
+FC_API const char *const *fc_categorize_vocab(const fc_transform *tf, int64_t *n);
+
+typedef struct fc_multi_categorize_opts {
+    int _;
+    char delim;               /* 0: ';' — labels in one text are separated by it           */
+    const char *const *vocab; /* NULL: learned in setup (sorted unique training labels)    */
+    int64_t n_vocab;
+} fc_multi_categorize_opts;
+/* MultiCategorize + OneHotEncode (order 1): "cat;dog" -> [n_vocab] f32 one-hot (kind
+ * multi_category); decodes to the labels present (> 0.5) joined by delim in vocab order. */
+FC_API fc_transform *fc_multi_categorize_(const fc_multi_categorize_opts *o);
+#define fc_multi_categorize(...) fc_multi_categorize_(&(fc_multi_categorize_opts){._ = 0, __VA_ARGS__})
+
+/* RegressionSetup (order 1): label text of one or more numbers ("2.5", "1 2 3") -> f32 0-dim or
+ * [k] (kind tensor); decodes back to the numbers as text ("%g", space separated). */
+FC_API fc_transform *fc_regression_setup(void);
+
+typedef struct fc_normalize_opts {
+    int _;
+    const float *mean; /* n_channels per-channel means; NULL: computed in setup           */
+    const float *std;  /* n_channels per-channel standard deviations                     */
+    int n_channels;
+} fc_normalize_opts;
+/* Normalize (order 99): float image [C, H, W] or batch [N, C, H, W] -> (x - mean) / std per
+ * channel; decodes x * std + mean. Without stats, setup computes them from the training values
+ * (unbiased std over every pixel, like torch.std). */
+FC_API fc_transform *fc_normalize_(const fc_normalize_opts *o);
+#define fc_normalize(...) fc_normalize_(&(fc_normalize_opts){._ = 0, __VA_ARGS__})
+/* The stats in use (borrowed; NULL before setup). */
+FC_API const float *fc_normalize_mean(const fc_transform *tf, int *n_channels);
+FC_API const float *fc_normalize_std(const fc_transform *tf, int *n_channels);
+/* ToTensor (order 5): an image [H, W] becomes [1, H, W]; [C, H, W] is made contiguous; the dtype
+ * stays (u8 stays u8). Nothing to decode. */
+FC_API fc_transform *fc_to_tensor(void);
+/* IntToFloatTensor (order 10): u8 image -> f32 / 255; decodes back to u8 (clamped to [0, 1],
+ * rounded). Float images pass through. */
+FC_API fc_transform *fc_int_to_float(void);
+
+/* ---- items: what get_items finds ---- */
+/* n items, each named by text[i] (a file path, or "<file.csv> line <k>" for a CSV row); a CSV
+ * source also keeps its table (csv, row[i]) and folder (base) for column readers. */
+typedef struct fc_items {
+    int64_t n;
+    char **text;
+    fc_csv *csv;
+    int64_t *row;
+    char *base;
+} fc_items;
+FC_API void fc_items_free(fc_items *items); /* and zeroes it */
+typedef struct fc_get_files_opts {
+    int _;
+    fc_names extensions; /* e.g. FC_NAMES(".png", ".jpg"), case-insensitive; none: every file */
+    int no_recurse;      /* 1: only path itself, not its subfolders                       */
+    fc_names folders;    /* only these subfolders of path (their whole trees); none: all    */
+} fc_get_files_opts;
+/* fastai's get_files: the files under path, sorted by path, into *out (free with fc_items_free).
+ * Hidden files and folders (".x") are skipped. A missing path fails with FC_ERR_IO; finding no
+ * file fails with FC_ERR_ARG naming the extensions looked for. */
+FC_API fc_status fc_get_files_(const char *path, fc_items *out, const fc_get_files_opts *o);
+#define fc_get_files(path, out, ...) \
+    fc_get_files_((path), (out), &(fc_get_files_opts){._ = 0, __VA_ARGS__})
+/* get_files with the image extensions (.png .jpg .jpeg .bmp .gif .tif .tiff .webp .ppm .pgm). */
+FC_API fc_status fc_get_image_files(const char *path, fc_items *out);
+/* The rows of a CSV file as items (the table is read with default options). */
+FC_API fc_status fc_items_from_csv(const char *path, fc_items *out);
+
+/* ---- getters: get_x / get_y and labellers ---- */
+/* Makes a value of item i. fn writes *out (zeroed); it fails with fc_fail naming what it expected. */
+typedef fc_status (*fc_getter_fn)(void *ctx, const fc_items *items, int64_t i, fc_value *out);
+typedef struct fc_getter fc_getter;
+/* A getter named name (copied) calling fn with ctx (borrowed; free_ctx(ctx), if given, on free). */
+FC_API fc_getter *fc_getter_new(const char *name, fc_getter_fn fn, void *ctx, void (*free_ctx)(void *));
+FC_API void fc_getter_free(fc_getter *g);
+FC_API const char *fc_getter_name(const fc_getter *g);
+/* Runs g on item i; a failure is prefixed with the getter and the item ("parent_label on 'x': ..."). */
+FC_API fc_status fc_getter_get(const fc_getter *g, const fc_items *items, int64_t i, fc_value *out);
+/* parent_label: the name of the item's parent folder, as a label. */
+FC_API fc_getter *fc_parent_label(void);
+/* RegexLabeller: the first group of pattern (POSIX extended) matched in the item's path (with
+ * .match = 1, the whole path must match); no match fails naming the item and the pattern. */
+typedef struct fc_regex_labeller_opts {
+    int _;
+    int match;
+} fc_regex_labeller_opts;
+FC_API fc_getter *fc_regex_labeller_(const char *pattern, const fc_regex_labeller_opts *o);
+#define fc_regex_labeller(pattern, ...) \
+    fc_regex_labeller_((pattern), &(fc_regex_labeller_opts){._ = 0, __VA_ARGS__})
+/* ColReader: the text of column col of a CSV item, with pref/suff added (a relative pref or a
+ * .kind path value is resolved against the CSV's folder). kind NULL: fc_kind_label. */
+typedef struct fc_col_reader_opts {
+    int _;
+    const char *pref;
+    const char *suff;
+    const fc_kind *kind;
+} fc_col_reader_opts;
+FC_API fc_getter *fc_col_reader_(const char *col, const fc_col_reader_opts *o);
+#define fc_col_reader(col, ...) fc_col_reader_((col), &(fc_col_reader_opts){._ = 0, __VA_ARGS__})
+/* The item's own text (its path) as a value of kind (NULL: fc_kind_path). */
+FC_API fc_getter *fc_item_getter(const fc_kind *kind);
+
+/* ---- splitters ---- */
+typedef struct fc_splits {
+    int64_t *train, n_train; /* indices into the items, malloc'd */
+    int64_t *valid, n_valid;
+} fc_splits;
+FC_API void fc_splits_free(fc_splits *s); /* and zeroes it */
+typedef fc_status (*fc_data_splitter_fn)(void *ctx, const fc_items *items, fc_splits *out);
+typedef struct fc_data_splitter fc_data_splitter;
+FC_API fc_data_splitter *fc_data_splitter_new(const char *name, fc_data_splitter_fn fn, void *ctx,
+                                    void (*free_ctx)(void *));
+FC_API void fc_data_splitter_free(fc_data_splitter *s);
+FC_API const char *fc_data_splitter_name(const fc_data_splitter *s);
+/* Splits items into *out (free with fc_splits_free); every index appears at most once. */
+FC_API fc_status fc_data_splitter_split(const fc_data_splitter *s, const fc_items *items, fc_splits *out);
+/* RandomSplitter: a seeded permutation; its first int(valid_pct * n) items are valid. */
+FC_API fc_data_splitter *fc_random_splitter(double valid_pct, uint64_t seed);
+/* GrandparentSplitter: items whose grandparent folder is train_name / valid_name (NULL: "train",
+ * "valid"); others are in neither. */
+FC_API fc_data_splitter *fc_grandparent_splitter(const char *train_name, const char *valid_name);
+/* IndexSplitter: idx[n] (copied) are valid, the rest train. */
+FC_API fc_data_splitter *fc_index_splitter(const int64_t *idx, int64_t n);
+/* ColSplitter: CSV column col (NULL: "is_valid") true (1, true, True, yes) means valid. */
+FC_API fc_data_splitter *fc_col_splitter(const char *col);
+/* FuncSplitter: fn(ctx, items, i) returns 1 for valid, 0 for train, negative to fail. */
+FC_API fc_data_splitter *fc_func_splitter(int (*fn)(void *ctx, const fc_items *items, int64_t i), void *ctx);
+/* TrainTestSplitter (sklearn's train_test_split): round(test_size * n) seeded-random items are
+ * valid; with stratify (taken; a getter of labels) each label keeps its share in both. */
+typedef struct fc_train_test_splitter_opts {
+    int _;
+    uint64_t seed;
+    fc_getter *stratify;
+} fc_train_test_splitter_opts;
+FC_API fc_data_splitter *fc_train_test_splitter_(double test_size, const fc_train_test_splitter_opts *o);
+#define fc_train_test_splitter(test_size, ...) \
+    fc_train_test_splitter_((test_size), &(fc_train_test_splitter_opts){._ = 0, __VA_ARGS__})
+
+/* ---- Datasets (fastai's Datasets over TfmdLists) ---- */
+typedef struct fc_datasets fc_datasets;
+typedef struct fc_datasets_opts {
+    int _;
+    int n;                             /* values per item (x and targets), 1..FC_MAX_TUPLE   */
+    int n_inp;                         /* 0: 1                                              */
+    fc_getter *getters[FC_MAX_TUPLE];  /* value j of item i (taken); NULL: the item's text as a path */
+    fc_pipeline *tfms[FC_MAX_TUPLE];   /* type transforms of value j (taken; NULL: none)      */
+    fc_tfms item_tfms;                 /* run on the whole tuple after (taken)               */
+    fc_data_splitter *splitter;             /* taken; NULL: every item is train, none valid        */
+    int skip_bad_items; /* 1: an item that fails to load is dropped with a warning on stderr */
+} fc_datasets_opts;
+/* Takes items (zeroed) and everything in o, even on failure. Splits, then sets up each pipeline on
+ * the training items. NULL on failure, naming the step and the item (a NULL getter or pipeline with
+ * an error pending is taken as a failed constructor). */
+FC_API fc_datasets *fc_datasets_new_(fc_items *items, const fc_datasets_opts *o);
+#define fc_datasets_new(items, ...) fc_datasets_new_((items), &(fc_datasets_opts){._ = 0, __VA_ARGS__})
+FC_API void fc_datasets_free(fc_datasets *d); /* the subsets made from it stay valid */
+FC_API int64_t fc_datasets_n_train(const fc_datasets *d);
+FC_API int64_t fc_datasets_n_valid(const fc_datasets *d);
+/* A new dataset over the train or valid subset (runs the pipelines with ctx->split = split), for
+ * fc_dataloader_new. It keeps the datasets alive. */
+FC_API fc_dataset *fc_datasets_subset(fc_datasets *d, fc_split_idx split);
+/* Item i of a subset, and the name of the source item (borrowed). */
+FC_API fc_status fc_datasets_get(fc_datasets *d, fc_split_idx split, int64_t i, fc_tuple *out);
+FC_API const char *fc_datasets_item_name(const fc_datasets *d, fc_split_idx split, int64_t i);
+FC_API fc_pipeline *fc_datasets_pipeline(const fc_datasets *d, int j); /* borrowed */
+
+/* ---- DataBlock ---- */
+/* A block: the kind get_x/get_y makes and the transforms that kind needs (taken by the DataBlock).
+ * Blocks are plain structs, so an application adds its own (ImageBlock in vision); a block without
+ * a name is the zero block a constructor returns on failure (its error stays pending). */
+typedef struct fc_block {
+    const char *name;
+    const fc_kind *kind;
+    fc_transform *type_tfm; /* one more type transform, run with type_tfms (the built-in blocks') */
+    fc_tfms type_tfms;
+    fc_tfms item_tfms;
+    fc_tfms batch_tfms;
+} fc_block;
+typedef struct fc_blocks {
+    int n;
+    fc_block *b;
+} fc_blocks;
+#define FC_BLOCKS(...) ((fc_blocks){(int)(sizeof((fc_block[]){__VA_ARGS__}) / sizeof(fc_block)), (fc_block[]){__VA_ARGS__}})
+/* TransformBlock: a value of kind (NULL: fc_kind_tensor) with the given transforms. */
+typedef struct fc_transform_block_opts {
+    int _;
+    const fc_kind *kind;
+    fc_tfms type_tfms, item_tfms, batch_tfms;
+} fc_transform_block_opts;
+FC_API fc_block fc_transform_block_(const fc_transform_block_opts *o);
+#define fc_transform_block(...) fc_transform_block_(&(fc_transform_block_opts){._ = 0, __VA_ARGS__})
+/* CategoryBlock: label text -> Categorize. */
+FC_API fc_block fc_category_block_(const fc_categorize_opts *o);
+#define fc_category_block(...) fc_category_block_(&(fc_categorize_opts){._ = 0, __VA_ARGS__})
+/* MultiCategoryBlock: "a;b" -> MultiCategorize (one-hot). */
+FC_API fc_block fc_multi_category_block_(const fc_multi_categorize_opts *o);
+#define fc_multi_category_block(...) \
+    fc_multi_category_block_(&(fc_multi_categorize_opts){._ = 0, __VA_ARGS__})
+/* RegressionBlock: number text -> f32 (RegressionSetup). */
+FC_API fc_block fc_regression_block(void);
+
+typedef struct fc_datablock fc_datablock;
+/* Where items come from: fills *out from source (a folder, a CSV path...). */
+typedef fc_status (*fc_get_items_fn)(void *ctx, const char *source, fc_items *out);
+typedef struct fc_datablock_opts {
+    int _;
+    fc_blocks blocks;          /* taken (their transforms); 1..FC_MAX_TUPLE                 */
+    int n_inp;                 /* 0: 1                                                      */
+    fc_get_items_fn get_items; /* NULL: a .csv source gives its rows, a folder get_files     */
+    void *get_items_ctx;
+    fc_names extensions;       /* for the default get_files                                */
+    fc_names folders;
+    int no_recurse;
+    fc_getter *get_x;          /* taken; inputs; NULL: the item's text (as the block's kind) */
+    fc_getter *get_y;          /* taken; targets; NULL: the item's text                    */
+    fc_data_splitter *splitter;     /* taken; NULL: fc_random_splitter(0.2, 42)                  */
+    fc_tfms item_tfms;         /* taken; after the blocks' item_tfms                        */
+    fc_tfms batch_tfms;        /* taken; after the blocks' batch_tfms                       */
+    int skip_bad_items;        /* 1: items that fail are dropped with a warning on stderr   */
+} fc_datablock_opts;
+/* A DataBlock (takes everything in o, even on failure). Its transforms are shared by the
+ * DataLoaders it builds: building again re-runs their setup (as in fastai). A NULL getter or
+ * splitter with an error pending (its constructor failed) fails with that error. */
+FC_API fc_datablock *fc_datablock_new_(const fc_datablock_opts *o);
+#define fc_datablock_new(...) fc_datablock_new_(&(fc_datablock_opts){._ = 0, __VA_ARGS__})
+FC_API void fc_datablock_free(fc_datablock *db); /* loaders built from it stay valid */
+/* The Datasets of source (new; free with fc_datasets_free). */
+FC_API fc_datasets *fc_datablock_datasets(fc_datablock *db, const char *source);
+typedef struct fc_datablock_dls_opts {
+    int _;
+    int64_t bs;       /* 0: 64; the valid loader uses 2 * bs, in order, keeping the last batch */
+    uint64_t seed;    /* 0: 42                                                            */
+    int n_workers;
+    int drop_last;    /* train loader                                                     */
+} fc_datablock_dls_opts;
+/* Train (shuffled) and valid loaders over source; vocab is the first target's categories. */
+FC_API fc_dataloaders *fc_datablock_dataloaders_(fc_datablock *db, const char *source,
+                                                 const fc_datablock_dls_opts *o);
+#define fc_datablock_dataloaders(db, source, ...) \
+    fc_datablock_dataloaders_((db), (source), &(fc_datablock_dls_opts){._ = 0, __VA_ARGS__})
+/* Walks one sample through every step (items, split, getters, each transform, collation, batch
+ * transforms), printing each result to f; a failing step is named with the item, what was
+ * expected and what was found. Returns the first failure's status (also left pending). */
+FC_API fc_status fc_datablock_summary(fc_datablock *db, const char *source, FILE *f);
+
+/* ---- show (src/data/show.c): batches as images or as a text table -------------------------------
+ * (section added by h-plot) */
+#include <stdio.h>
+typedef struct fc_show_opts {
+    int _;
+    int max_n;                 /* 0: 9 items                                                      */
+    int ncols;                 /* image grids; 0: ceil(sqrt(n))                                   */
+    const char *const *vocab;  /* names for category indices a decode left as numbers; NULL: the number */
+    int64_t n_vocab;
+    FILE *out;                 /* text kinds with a NULL path are printed here; NULL: stdout       */
+} fc_show_opts;
+/* Takes the first batch of dl (fc_dataloader_one_batch), decodes it and shows up to max_n items:
+ * items with an image (and mask / points / bbox overlays) as a PNG grid at path titled with their
+ * labels (category name, "a;b" for multi-category, the number for regression); other kinds (text,
+ * tokens, tabular) as an aligned text table written to path, or to .out when path is NULL. */
+FC_API fc_status fc_show_batch_(fc_dataloader *dl, const char *path, const fc_show_opts *o);
+#define fc_show_batch(dl, path, ...) fc_show_batch_((dl), (path), &(fc_show_opts){._ = 0, __VA_ARGS__})
+/* One decoded value as text into buf[n] (always terminated; returns buf): text as is, a category
+ * index by its vocab name, a multi-category one-hot as "a;b", a one-element tensor as a number,
+ * tokens and tabular rows as their numbers, anything larger as "image [1, 28, 28] f32". */
+FC_API char *fc_show_value_str(const fc_value *v, const fc_show_opts *o, char *buf, size_t n);
+/* Prints fc_show_value_str(v) and a newline to f (NULL: stdout). o may be NULL. */
+FC_API fc_status fc_show_value(const fc_value *v, FILE *f, const fc_show_opts *o);
+
 /* ---- datasets on disk and images (h-untar: src/data/untar.c, src/data/image_io.c) -------------- */
 
 typedef struct fc_untar_opts {
@@ -268,6 +584,15 @@ FC_API fc_tensor *fc_image_read(const char *path);
 /* Writes img (u8 [C, H, W], C = 1 or 3, or [H, W] grayscale) as a PNG, atomically (temporary file,
  * fsync, rename). FC_ERR_DTYPE / FC_ERR_SHAPE for other tensors, FC_ERR_IO naming the path. */
 FC_API fc_status fc_image_write_png(const fc_tensor *img, const char *path);
+
+/* ---- ImageBlock (src/data/image_block.c) ---- */
+/* A transform reading a path value as an image value (u8 [C, H, W]) with fc_image_read. */
+FC_API fc_transform *fc_image_reader(void);
+/* fastai's ImageBlock: items are paths read as images; IntToFloat on batches (u8 -> f32 / 255).
+ * A macro so the batch transform list lives in the caller's expression (FC_BLOCKS(...)). */
+#define fc_image_block() \
+    ((fc_block){.name = "ImageBlock", .kind = fc_kind_path, .type_tfm = fc_image_reader(), \
+                .batch_tfms = FC_TFMS(fc_int_to_float())})
 
 #ifdef __cplusplus
 }

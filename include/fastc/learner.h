@@ -432,6 +432,27 @@ typedef struct fc_mixed_precision_opts {
 FC_API fc_callback *fc_mixed_precision_(const fc_mixed_precision_opts *o);
 #define fc_mixed_precision(...) fc_mixed_precision_(&(fc_mixed_precision_opts){._ = 0, __VA_ARGS__})
 
+/* ---- show_results (src/learner/show_results.c) (section added by h-plot) ---- */
+typedef struct fc_show_results_opts {
+    int _;
+    int max_n;         /* 0: 9 items                                              */
+    int ncols;         /* image grids; 0: ceil(sqrt(n))                           */
+    fc_dataloader *dl; /* NULL: the valid loader; it must not shuffle             */
+    FILE *out;         /* non-image items with a NULL path are printed here; NULL: stdout */
+} fc_show_results_opts;
+/* The first batch of dl with the model's decoded predictions (fc_learner_get_preds) beside the
+ * targets: images as a PNG grid at path titled "target\nprediction", green when right and red when
+ * wrong (category and multi-category targets); other kinds as a text table with target and
+ * prediction columns, to path or .out. Names come from the dataloaders' vocab. */
+FC_API fc_status fc_show_results_(fc_learner *learn, const char *path, const fc_show_results_opts *o);
+#define fc_show_results(learn, path, ...) \
+    fc_show_results_((learn), (path), &(fc_show_results_opts){._ = 0, __VA_ARGS__})
+
+/* ---- added by the mixed precision work (h-amp) ---- */
+/* The loss scale of a MixedPrecision callback (f16: GradScaler.get_scale(); 1 for bf16 or a cb
+ * that is not MixedPrecision's). Autocast itself is fc_autocast_begin/end in ops.h. */
+FC_API double fc_mixed_precision_scale(const fc_callback *cb);
+
 #ifdef __cplusplus
 }
 #endif

@@ -206,6 +206,12 @@ FC_API fc_status fc_module_save(fc_module *m, const char *path);
  * message names the file, the tensor, what was expected and what was found. */
 FC_API fc_status fc_module_load(fc_module *m, const char *path);
 
+/* ---- added by the learner (transfer learning) ---- */
+/* Non-strict load: copies the tensors of path whose name, dtype and shape match one of m's
+ * parameters or buffers and skips the rest (a new head, extra or missing tensors); *n_loaded
+ * (may be NULL) gets the count. A truncated or corrupt file fails and leaves m unchanged. */
+FC_API fc_status fc_module_load_matching(fc_module *m, const char *path, int *n_loaded);
+
 #ifdef __cplusplus
 }
 #endif

@@ -212,6 +212,18 @@ FC_API fc_tensor *fc_lstm(fc_tensor *x, const fc_lstm_weights *w, fc_tensor *h0,
  * [2, B, H] holding (h, c). */
 FC_API fc_tensor *fc_lstm_cell(fc_tensor *gates, fc_tensor *c_prev);
 
+/* ---- mixed precision: autocast (torch.autocast) ------------------------------------------------
+ * Inside a region, fc_matmul, fc_bmm, fc_linear, fc_conv2d and fc_conv_transpose2d compute with
+ * every f32 input rounded to the region's dtype (round to nearest even) and accumulate in f32; the
+ * output stays f32 (torch returns bf16/f16: our kernels are f32). The rounding is differentiable:
+ * its backward rounds the gradient the same way, so gradients reach the f32 (master) weights.
+ * Reductions, softmax, norms, losses and pointwise ops stay f32. Regions are per thread and nest;
+ * FC_DTYPE_F32 opens a region without autocast inside one (torch's enabled=False). On CPUs without
+ * bf16 GEMM kernels this is the precision of bf16 training, not its speed (bench/RESULTS.md). */
+FC_API fc_status fc_autocast_begin(fc_dtype dtype); /* bf16, f16 or f32; FC_ERR_DTYPE otherwise */
+FC_API fc_status fc_autocast_end(void);             /* FC_ERR_STATE when no region is open */
+FC_API fc_dtype fc_autocast_dtype(void);            /* the innermost region's dtype; f32 outside */
+
 #ifdef __cplusplus
 }
 #endif

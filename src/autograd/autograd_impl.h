@@ -52,6 +52,6 @@ void fci_save(fci_node *n, int slot, fc_tensor *t);
 void fci_save_output(fci_node *n, int slot, fc_tensor *out);
 int fci_node_needs_grad(const fci_node *n, int i);
 
-void fci_tensor_unref(fc_tensor *t); /* core/tensor.c */
+
 
 #endif

@@ -35,6 +35,14 @@ struct fc_tensor {
 #define FCI_INTERNAL(...) fci_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 fc_status fci_fail_at(const char *file, int line, const char *fmt, ...) FC_PRINTF(3, 4);
 
+/* Prepends text to the pending error's message (the learner names the callback and event that
+ * failed); returns the pending code (FC_OK, and nothing changes, when none is pending). */
+fc_status fci_error_prefix(const char *fmt, ...) FC_PRINTF(1, 2);
+
+/* The global generator's state (checkpoints save and restore it). */
+void fci_rng_get_state(uint64_t *seed, uint64_t *offset);
+void fci_rng_set_state(uint64_t seed, uint64_t offset);
+
 /* Memory: the caching allocator (64-byte aligned). fci_alloc fails with FC_ERR_NOMEM set. */
 void *fci_alloc(size_t nbytes);
 void fci_release(void *p, size_t nbytes);
@@ -56,7 +64,12 @@ void fci_scope_adopt(fc_tensor *t);
 typedef void (*fci_scope_hook)(void *item);
 /* Calls release(item) when the innermost scope ends (used by autograd for graph nodes). */
 void fci_scope_on_end(void *item, fci_scope_hook release);
+/* Drops one reference without touching scope ownership: for internal holders of fc_tensor_ref. */
+void fci_tensor_unref(fc_tensor *t);
 int fci_in_scope(void);
+/* Hides this thread's open scopes (new tensors belong to their maker) until fci_scope_resume. */
+fc_scope *fci_scope_suspend(void);
+void fci_scope_resume(fc_scope *s);
 
 /* Shape formatting into a thread-local ring of buffers (valid for a few calls). */
 const char *fci_shape_str(int ndim, const int64_t *shape);

@@ -36,6 +36,18 @@ fc_status fci_fail_at(const char *file, int line, const char *fmt, ...) {
     return FC_ERR_INTERNAL;
 }
 
+fc_status fci_error_prefix(const char *fmt, ...) {
+    if (pending_code == FC_OK) return FC_OK;
+    char old[sizeof pending_msg];
+    memcpy(old, pending_msg, sizeof old);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(pending_msg, sizeof pending_msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof pending_msg) snprintf(pending_msg + n, sizeof pending_msg - (size_t)n, "%s", old);
+    return pending_code;
+}
+
 const char *fc_error_message(void) { return pending_code == FC_OK ? "" : pending_msg; }
 fc_status fc_error_code(void) { return pending_code; }
 void fc_error_clear(void) {

@@ -36,6 +36,20 @@ void fc_manual_seed(uint64_t seed) {
     pthread_mutex_unlock(&lock);
 }
 
+void fci_rng_get_state(uint64_t *seed, uint64_t *offset) {
+    pthread_mutex_lock(&lock);
+    *seed = global_seed;
+    *offset = global_offset;
+    pthread_mutex_unlock(&lock);
+}
+
+void fci_rng_set_state(uint64_t seed, uint64_t offset) {
+    pthread_mutex_lock(&lock);
+    global_seed = seed;
+    global_offset = offset;
+    pthread_mutex_unlock(&lock);
+}
+
 uint64_t fc_rng_reserve(uint64_t n, uint64_t *seed) {
     pthread_mutex_lock(&lock);
     uint64_t base = global_offset;

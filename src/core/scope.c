@@ -88,3 +88,13 @@ fc_tensor *fc_keep(fc_tensor *t) {
     if (t) fci_scope_forget(t);
     return t;
 }
+
+/* The DataLoader makes batches outside the caller's scope (a batch belongs to its tuple, on any
+ * thread): suspend hides the open scopes of this thread until resume. */
+fc_scope *fci_scope_suspend(void) {
+    fc_scope *s = innermost;
+    innermost = NULL;
+    return s;
+}
+
+void fci_scope_resume(fc_scope *s) { innermost = s; }

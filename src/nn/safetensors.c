@@ -519,3 +519,61 @@ fc_status fc_module_load(fc_module *m, const char *path) {
     fclose(f);
     return st;
 }
+
+/* Non-strict load: entries whose name, dtype and shape match are read, everything else (missing,
+ * extra, other shapes: a new head) is skipped. Bad offsets or a truncated file still fail, and
+ * nothing is copied in until every matching tensor was read. */
+fc_status fc_module_load_matching(fc_module *m, const char *path, int *n_loaded) {
+    if (n_loaded) *n_loaded = 0;
+    if (!m || !path) return fc_error_code() != FC_OK ? fc_error_code()
+                                                    : fc_fail(FC_ERR_ARG, "load_matching: NULL module or path");
+    FILE *f = fopen(path, "rb");
+    if (!f) return fc_fail(FC_ERR_IO, "load_matching: cannot open '%s': %s", path, strerror(errno));
+    st_entry *es = NULL;
+    int n_es = 0, n = n_entries(m), loaded = 0;
+    uint64_t data_start = 0, data_len = 0;
+    fc_tensor **tmp = calloc((size_t)n + 1, sizeof *tmp);
+    fc_status st = tmp ? read_header(f, path, &es, &n_es, &data_start, &data_len)
+                       : fc_fail(FC_ERR_NOMEM, "load_matching: out of memory");
+    for (int j = 0; j < n_es && st == FC_OK; j++) /* a truncated file fails even where nothing matches */
+        if (es[j].end > data_len || es[j].end < es[j].begin)
+            st = fc_fail(FC_ERR_FORMAT, "load_matching: '%s' is truncated or corrupt: tensor '%s' ends at byte %llu "
+                         "of the data, found %llu bytes of data", path, es[j].name, (unsigned long long)es[j].end,
+                         (unsigned long long)data_len);
+    for (int i = 0; i < n && st == FC_OK; i++) {
+        const char *name;
+        fc_tensor *t = entry(m, i, &name);
+        st_entry *e = NULL;
+        for (int j = 0; j < n_es && !e; j++)
+            if (!strcmp(es[j].name, name)) e = &es[j];
+        if (!e || strcmp(e->dtype, st_dtypes[fc_tensor_dtype(t)]) || e->ndim != fc_tensor_ndim(t)) continue;
+        int same = 1;
+        for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == fc_tensor_dim(t, d);
+        if (!same) continue;
+        if (!match(path, name, t, es, n_es, data_len)) { /* offsets and size checks */
+            st = fc_error_code();
+            break;
+        }
+        tmp[i] = fc_keep(fc_empty(fc_tensor_shape(t), .dtype = fc_tensor_dtype(t)));
+        if (!tmp[i]) {
+            st = fc_error_code();
+            break;
+        }
+        size_t nbytes = (size_t)(e->end - e->begin);
+        if (fseeko(f, (off_t)(data_start + e->begin), SEEK_SET) != 0 ||
+            fread(fc_tensor_data(tmp[i]), 1, nbytes, f) != nbytes)
+            st = fc_fail(FC_ERR_IO, "load_matching: '%s': cannot read tensor '%s': %s", path, name,
+                         ferror(f) ? strerror(errno) : "unexpected end of file");
+    }
+    for (int i = 0; i < n && st == FC_OK; i++) {
+        if (!tmp[i]) continue;
+        st = fci_copy_strided(entry(m, i, NULL), tmp[i]);
+        loaded++;
+    }
+    for (int i = 0; tmp && i < n; i++) fc_tensor_free(tmp[i]);
+    free(tmp);
+    entries_free(es, n_es);
+    fclose(f);
+    if (st == FC_OK && n_loaded) *n_loaded = loaded;
+    return st;
+}

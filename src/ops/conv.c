@@ -3,6 +3,7 @@
  * the node's inputs. */
 #include <string.h>
 
+#include "autocast_impl.h"
 #include "cpu/dnnl_conv.h"
 #include "ops_impl.h"
 
@@ -165,9 +166,11 @@ static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
 }
 
 fc_tensor *fc_conv2d_(fc_tensor *x, fc_tensor *w, fc_tensor *bias, const fc_conv2d_opts *o) {
+    if (x && w && fci_autocast_on()) return fci_autocast_conv2d(x, w, bias, o);
     return conv(&op_conv2d, 0, x, w, bias, o);
 }
 
 fc_tensor *fc_conv_transpose2d_(fc_tensor *x, fc_tensor *w, fc_tensor *bias, const fc_conv2d_opts *o) {
+    if (x && w && fci_autocast_on()) return fci_autocast_conv_transpose2d(x, w, bias, o);
     return conv(&op_conv_transpose2d, 1, x, w, bias, o);
 }

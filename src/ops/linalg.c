@@ -3,6 +3,7 @@
  * view (w.t(), x.transpose(-1, -2)) costs no copy; only layouts BLAS cannot describe are copied. */
 #include <string.h>
 
+#include "autocast_impl.h"
 #include "cpu/linalg.h"
 #include "ops_impl.h"
 
@@ -190,6 +191,7 @@ static int check_pair(const char *op, fc_tensor *a, fc_tensor *b) {
 
 fc_tensor *fc_matmul(fc_tensor *a, fc_tensor *b) {
     if (!a || !b) return NULL;
+    if (fci_autocast_on()) return fci_autocast_matmul(a, b);
     if (check_pair("matmul", a, b)) return NULL;
     if (a->ndim == 0 || b->ndim == 0) {
         fc_fail(FC_ERR_SHAPE, "matmul: expected tensors with at least 1 dim, found shapes %s and %s",
@@ -225,6 +227,7 @@ fc_tensor *fc_matmul(fc_tensor *a, fc_tensor *b) {
 
 fc_tensor *fc_bmm(fc_tensor *a, fc_tensor *b) {
     if (!a || !b) return NULL;
+    if (fci_autocast_on()) return fci_autocast_bmm(a, b);
     if (check_pair("bmm", a, b) || fci_check_ndim("bmm", "a", a, 3) ||
         fci_check_ndim("bmm", "b", b, 3))
         return NULL;
@@ -319,6 +322,7 @@ static int linear_check(fc_tensor *x, fc_tensor *w, fc_tensor *bias) {
 
 fc_tensor *fc_linear(fc_tensor *x, fc_tensor *w, fc_tensor *bias) {
     if (!x || !w) return NULL;
+    if (fci_autocast_on()) return fci_autocast_linear(x, w, bias);
     if (linear_check(x, w, bias)) return NULL;
     int64_t out = w->shape[0], in = w->shape[1], rows;
     fc_shape s = fc_tensor_shape(x);

@@ -12,13 +12,6 @@
 
 static fc_csv *parse(const char *text) { return fc_csv_parse(text, strlen(text), "x.csv"); }
 
-#define FCT_STR(got, want)                                                                       \
-    do {                                                                                         \
-        const char *g_ = (got), *w_ = (want);                                                    \
-        fct_check(g_ && !strcmp(g_, w_), __FILE__, __LINE__, "%s: expected '%s', found '%s'", \
-                  #got, w_, g_ ? g_ : "(null)");                                                 \
-    } while (0)
-
 FCT_TEST(test_csv_reads_header_and_cells) {
     fc_csv *c = parse("a,b,c\n1,2,3\n4,5,6\n");
     if (!FCT_NOTNULL(c)) return;

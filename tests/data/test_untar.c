@@ -303,3 +303,48 @@ FCT_TEST(test_untar_refuses_unsafe_entries) {
     struct stat st;
     FCT_TRUE(stat("/tmp/fastc_untar_escape.txt", &st) != 0);
 }
+
+/* Issue 4's proof on real data: MNIST_SAMPLE (3s vs 7s) through a DataBlock of image files,
+ * parent_label and GrandparentSplitter gives batches of the right shapes, kinds and labels. */
+FCT_TEST(test_mnist_sample_datablock_gives_image_batches) {
+    char data[1100];
+    int found = test_data_dir("mnist_sample.tar.gz", data, sizeof data);
+    FCT_TRUE(found >= 0);
+    if (found <= 0) return;
+    char dest[] = "mnist_block_XXXXXX";
+    if (!FCT_TRUE(mkdtemp(dest) != NULL)) return;
+    const char *path = fc_untar_data("mnist_sample", .data_dir = data, .dest = dest, .no_download = 1);
+    fc_datablock *db = fc_datablock_new(.blocks = FC_BLOCKS(fc_image_block(), fc_category_block()),
+                                        .get_items = NULL, .extensions = FC_NAMES(".png"),
+                                        .get_y = fc_parent_label(),
+                                        .splitter = fc_grandparent_splitter("train", "valid"));
+    fc_dataloaders *dls = path && db ? fc_datablock_dataloaders(db, path, .bs = 64, .n_workers = 2) : NULL;
+    if (FCT_NOTNULL(dls)) {
+        FCT_EQ_INT(fc_dataloader_n(dls->train), 6131 + 6265);
+        FCT_EQ_INT(fc_dataloader_n(dls->valid), 1010 + 1028);
+        FCT_EQ_INT(dls->n_vocab, 2);
+        if (dls->n_vocab == 2) FCT_TRUE(!strcmp(dls->vocab[0], "3") && !strcmp(dls->vocab[1], "7"));
+        fc_tuple b;
+        if (FCT_OK(fc_dataloader_one_batch(dls->train, &b))) {
+            FCT_TRUE(b.v[0].kind == fc_kind_image);
+            FCT_EQ_INT(fc_tensor_dtype(b.v[0].t), FC_DTYPE_F32); /* IntToFloat ran on the batch */
+            FCT_EQ_INT(fc_tensor_dim(b.v[0].t, 0), 64);
+            FCT_EQ_INT(fc_tensor_dim(b.v[0].t, 2), 28);
+            FCT_EQ_INT(fc_tensor_dim(b.v[0].t, 3), 28);
+            FCT_TRUE(b.v[1].kind == fc_kind_category);
+            FCT_EQ_INT(fc_tensor_dtype(b.v[1].t), FC_DTYPE_I64);
+            int64_t n7 = 0;
+            for (int i = 0; i < 64; i++) n7 += fc_tensor_get(b.v[1].t, i) == 1;
+            FCT_TRUE(n7 > 10 && n7 < 54); /* shuffled: both classes in a batch */
+            double mx = 0;
+            for (int64_t i = 0; i < fc_tensor_numel(b.v[0].t); i++)
+                if (fc_tensor_get(b.v[0].t, i) > mx) mx = fc_tensor_get(b.v[0].t, i);
+            FCT_TRUE(mx > 0.5 && mx <= 1.0);
+            fc_tuple_free(&b);
+        }
+        FCT_OK(fc_show_batch(dls->train, "mnist_sample_batch.png", .vocab = dls->vocab, .n_vocab = dls->n_vocab));
+        fc_dataloaders_free(dls);
+    }
+    fc_datablock_free(db);
+    FCT_OK(fci_remove_tree(dest));
+}

@@ -3,6 +3,7 @@
  * Checks print file:line, expected and found, count the failure and carry on. */
 #ifndef FCT_H
 #define FCT_H
+#include <string.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +21,13 @@ void fct_register(const char *name, fct_fn fn, const char *file);
 
 int fct_check(int ok, const char *file, int line, const char *fmt, ...) FC_PRINTF(4, 5);
 
+/* Two C strings equal (a NULL got fails). */
+#define FCT_STR(got, want)                                                                       \
+    do {                                                                                         \
+        const char *g_ = (got), *w_ = (want);                                                    \
+        fct_check(g_ && !strcmp(g_, w_), __FILE__, __LINE__, "%s: expected '%s', found '%s'", \
+                  #got, w_, g_ ? g_ : "(null)");                                                 \
+    } while (0)
 #define FCT_TRUE(c) fct_check(!!(c), __FILE__, __LINE__, "expected %s", #c)
 #define FCT_EQ_INT(a, b)                                                                        \
     do {                                                                                        \

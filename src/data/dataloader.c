@@ -1,0 +1,347 @@
+/* The DataLoader: an epoch's order (shuffled from (seed, epoch) only, so a resumed run sees the
+ * same batches), batches made by worker threads into a bounded ring of slots and handed out in
+ * order, item transforms on the workers, batch transforms after collation. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_impl.h"
+
+#define ITEM_SEED_MIX 0x5851F42D4C957F2DULL /* item and batch streams apart from the shuffle's */
+
+typedef struct slot {
+    int64_t b;     /* batch index held, -1 when empty */
+    fc_tuple batch;
+    fc_status st;
+    char msg[1024];
+} slot;
+
+struct fc_dataloader {
+    fc_dataset *ds;
+    int64_t bs, n, n_batches;
+    int shuffle, drop_last, n_workers, prefetch;
+    uint64_t seed;
+    fc_split_idx split;
+    fc_status (*before_batch)(void *ctx, fc_tuple *items, int64_t n);
+    void *before_batch_ctx;
+    fc_transform **after;
+    int n_after;
+
+    int epoch, started;
+    int64_t *order;
+    int64_t next_make, next_take;
+    int stop;
+    pthread_t *threads;
+    int n_threads;
+    slot *slots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_ready, cv_space;
+};
+
+int64_t fc_dataloader_n(const fc_dataloader *dl) { return dl ? dl->n : 0; }
+int64_t fc_dataloader_len(const fc_dataloader *dl) { return dl ? dl->n_batches : 0; }
+int64_t fc_dataloader_bs(const fc_dataloader *dl) { return dl ? dl->bs : 0; }
+fc_dataset *fc_dataloader_dataset(const fc_dataloader *dl) { return dl ? dl->ds : NULL; }
+
+/* ---- making one batch (any thread) ---- */
+
+static fc_status make_items_batch(fc_dataloader *dl, const int64_t *idx, int64_t m, fc_tuple *out) {
+    fc_tuple *items = calloc((size_t)m, sizeof *items);
+    if (!items) return fc_fail(FC_ERR_NOMEM, "dataloader: cannot allocate %lld items", (long long)m);
+    fc_status st = FC_OK;
+    for (int64_t i = 0; i < m && st == FC_OK; i++) {
+        fc_rng rng = {dl->seed ^ ITEM_SEED_MIX, ((uint64_t)dl->epoch << 44) + ((uint64_t)idx[i] << 16)};
+        fc_tfm_ctx ctx = {.split = dl->split, .index = idx[i], .rng = &rng};
+        st = fc_dataset_get(dl->ds, idx[i], &ctx, &items[i]);
+    }
+    if (st == FC_OK && dl->before_batch) {
+        st = dl->before_batch(dl->before_batch_ctx, items, m);
+        if (st != FC_OK && fc_error_code() == FC_OK)
+            st = fc_fail(st, "dataloader: before_batch failed without saying why");
+    }
+    if (st == FC_OK) st = fc_collate(items, m, out);
+    for (int64_t i = 0; i < m; i++) fc_tuple_free(&items[i]);
+    free(items);
+    return st;
+}
+
+static fc_status make_batch(fc_dataloader *dl, int64_t b, fc_tuple *out) {
+    fc_scope *outer = fci_scope_suspend(); /* the batch belongs to its tuple, not to a scope */
+    const int64_t *idx = dl->order + b * dl->bs;
+    int64_t m = dl->n - b * dl->bs < dl->bs ? dl->n - b * dl->bs : dl->bs;
+    *out = (fc_tuple){0};
+    fc_status st = dl->ds->def->get_batch && !dl->before_batch
+                       ? dl->ds->def->get_batch(dl->ds->state, idx, m, out)
+                       : make_items_batch(dl, idx, m, out);
+    if (st == FC_OK && dl->n_after) {
+        fc_rng rng = {dl->seed ^ ~ITEM_SEED_MIX, ((uint64_t)dl->epoch << 44) + ((uint64_t)b << 16)};
+        fc_tfm_ctx ctx = {.split = dl->split, .index = b, .rng = &rng};
+        st = fci_tfms_encode_tuple(dl->after, dl->n_after, out, &ctx);
+    }
+    if (st != FC_OK) fc_tuple_free(out);
+    fci_scope_resume(outer);
+    return st;
+}
+
+/* ---- workers ---- */
+
+static void *worker(void *arg) {
+    fc_dataloader *dl = arg;
+    pthread_mutex_lock(&dl->mu);
+    while (!dl->stop && dl->next_make < dl->n_batches) {
+        int64_t b = dl->next_make;
+        if (b >= dl->next_take + dl->prefetch) { /* the ring is full: wait for the consumer */
+            pthread_cond_wait(&dl->cv_space, &dl->mu);
+            continue;
+        }
+        dl->next_make++;
+        pthread_mutex_unlock(&dl->mu);
+        fc_tuple batch;
+        fc_status st = make_batch(dl, b, &batch);
+        pthread_mutex_lock(&dl->mu);
+        slot *s = &dl->slots[b % dl->prefetch];
+        s->b = b;
+        s->batch = batch;
+        s->st = st;
+        if (st != FC_OK) { /* errors are per thread: carry the message to the consumer */
+            snprintf(s->msg, sizeof s->msg, "%s", fc_error_message());
+            fc_error_clear();
+        }
+        pthread_cond_broadcast(&dl->cv_ready);
+    }
+    pthread_mutex_unlock(&dl->mu);
+    return NULL;
+}
+
+static void stop_workers(fc_dataloader *dl) {
+    if (!dl->n_threads) return;
+    pthread_mutex_lock(&dl->mu);
+    dl->stop = 1;
+    pthread_cond_broadcast(&dl->cv_space);
+    pthread_mutex_unlock(&dl->mu);
+    for (int i = 0; i < dl->n_threads; i++) pthread_join(dl->threads[i], NULL);
+    dl->n_threads = 0;
+    for (int i = 0; i < dl->prefetch; i++) {
+        if (dl->slots[i].b >= 0) fc_tuple_free(&dl->slots[i].batch);
+        dl->slots[i].b = -1;
+    }
+}
+
+/* ---- the public loader ---- */
+
+fc_dataloader *fc_dataloader_new_(fc_dataset *ds, const fc_dataloader_opts *o) {
+    fc_dataloader_opts z = {0};
+    if (!o) o = &z;
+    fc_dataloader *dl = NULL;
+    if (!ds) goto fail;
+    if (o->bs < 0 || o->n_workers < 0 || o->prefetch < 0) {
+        fc_fail(FC_ERR_ARG, "dataloader: expected bs, n_workers and prefetch >= 0, found %lld, %d, %d",
+                (long long)o->bs, o->n_workers, o->prefetch);
+        goto fail;
+    }
+    dl = fci_calloc(1, sizeof *dl);
+    if (!dl) goto fail;
+    dl->ds = ds;
+    dl->bs = o->bs ? o->bs : 64;
+    dl->n = fc_dataset_len(ds);
+    dl->shuffle = o->shuffle;
+    dl->drop_last = o->drop_last;
+    dl->seed = o->seed ? o->seed : 42;
+    dl->n_workers = o->n_workers;
+    dl->prefetch = o->prefetch ? o->prefetch : 2 * (o->n_workers ? o->n_workers : 1);
+    dl->split = o->split;
+    dl->before_batch = o->before_batch;
+    dl->before_batch_ctx = o->before_batch_ctx;
+    dl->n_batches = dl->drop_last ? dl->n / dl->bs : (dl->n + dl->bs - 1) / dl->bs;
+    dl->order = malloc((size_t)(dl->n ? dl->n : 1) * sizeof *dl->order);
+    dl->slots = calloc((size_t)dl->prefetch, sizeof *dl->slots);
+    dl->threads = calloc((size_t)(dl->n_workers ? dl->n_workers : 1), sizeof *dl->threads);
+    dl->after = calloc((size_t)(o->after_batch.n ? o->after_batch.n : 1), sizeof *dl->after);
+    if (!dl->order || !dl->slots || !dl->threads || !dl->after) {
+        fc_fail(FC_ERR_NOMEM, "dataloader: out of memory for %lld items", (long long)dl->n);
+        free(dl->order);
+        free(dl->slots);
+        free(dl->threads);
+        free(dl->after);
+        fci_free(dl);
+        goto fail;
+    }
+    for (int i = 0; i < o->after_batch.n; i++)
+        if (o->after_batch.t[i]) dl->after[dl->n_after++] = o->after_batch.t[i];
+    fci_tfms_sort(dl->after, dl->n_after);
+    for (int i = 0; i < dl->prefetch; i++) dl->slots[i].b = -1;
+    pthread_mutex_init(&dl->mu, NULL);
+    pthread_cond_init(&dl->cv_ready, NULL);
+    pthread_cond_init(&dl->cv_space, NULL);
+    if (o->after_batch.n != dl->n_after) { /* a NULL transform: an earlier constructor failed */
+        fc_dataloader_free(dl);
+        if (fc_error_code() == FC_OK) fc_fail(FC_ERR_ARG, "dataloader: a batch transform is NULL");
+        return NULL;
+    }
+    return dl;
+fail:
+    fc_dataset_free(ds);
+    for (int i = 0; i < o->after_batch.n; i++) fc_transform_free(o->after_batch.t[i]);
+    return NULL;
+}
+
+void fc_dataloader_free(fc_dataloader *dl) {
+    if (!dl) return;
+    stop_workers(dl);
+    for (int i = 0; i < dl->n_after; i++) fc_transform_free(dl->after[i]);
+    pthread_mutex_destroy(&dl->mu);
+    pthread_cond_destroy(&dl->cv_ready);
+    pthread_cond_destroy(&dl->cv_space);
+    fc_dataset_free(dl->ds);
+    free(dl->order);
+    free(dl->slots);
+    free(dl->threads);
+    free(dl->after);
+    fci_free(dl);
+}
+
+fc_status fc_dataloader_start(fc_dataloader *dl, int epoch) {
+    if (!dl) return fc_fail(FC_ERR_ARG, "dataloader_start: NULL loader");
+    if (epoch < 0) return fc_fail(FC_ERR_ARG, "dataloader_start: expected epoch >= 0, found %d", epoch);
+    stop_workers(dl);
+    dl->epoch = epoch;
+    for (int64_t i = 0; i < dl->n; i++) dl->order[i] = i;
+    if (dl->shuffle) { /* Fisher-Yates from (seed, epoch) alone */
+        fc_rng g = {dl->seed, (uint64_t)epoch << 32};
+        for (int64_t i = dl->n - 1; i > 0; i--) {
+            uint64_t r = ((uint64_t)fc_rng_u32(&g) << 32) | fc_rng_u32(&g);
+            int64_t j = (int64_t)(r % (uint64_t)(i + 1));
+            int64_t t = dl->order[i];
+            dl->order[i] = dl->order[j];
+            dl->order[j] = t;
+        }
+    }
+    dl->next_make = dl->next_take = 0;
+    dl->stop = 0;
+    dl->started = 1;
+    for (int i = 0; i < dl->n_workers && i < dl->n_batches; i++) {
+        if (pthread_create(&dl->threads[i], NULL, worker, dl) != 0) {
+            fc_status st = fc_fail(FC_ERR_INTERNAL, "dataloader: cannot start worker thread %d", i);
+            stop_workers(dl);
+            return st;
+        }
+        dl->n_threads++;
+    }
+    return FC_OK;
+}
+
+int fc_dataloader_next(fc_dataloader *dl, fc_tuple *batch) {
+    if (!dl || !batch) return fc_fail(FC_ERR_ARG, "dataloader_next: NULL loader or batch");
+    *batch = (fc_tuple){0};
+    if (!dl->started) {
+        fc_status st = fc_dataloader_start(dl, 0);
+        if (st != FC_OK) return st;
+    }
+    if (dl->next_take >= dl->n_batches) return 0;
+    if (!dl->n_threads) {
+        fc_status st = make_batch(dl, dl->next_take, batch);
+        if (st != FC_OK) {
+            dl->next_take = dl->n_batches; /* the epoch cannot go on in order */
+            return st;
+        }
+        dl->next_take++;
+        return 1;
+    }
+    pthread_mutex_lock(&dl->mu);
+    slot *s = &dl->slots[dl->next_take % dl->prefetch];
+    while (s->b != dl->next_take) pthread_cond_wait(&dl->cv_ready, &dl->mu);
+    fc_status st = s->st;
+    char msg[sizeof s->msg];
+    if (st != FC_OK) memcpy(msg, s->msg, sizeof msg); /* the slot is reused once released */
+    *batch = s->batch;
+    s->batch = (fc_tuple){0};
+    s->b = -1;
+    dl->next_take++;
+    pthread_cond_broadcast(&dl->cv_space);
+    pthread_mutex_unlock(&dl->mu);
+    if (st != FC_OK) {
+        fc_fail(st, "%s", msg);
+        stop_workers(dl); /* the epoch cannot go on in order */
+        dl->next_take = dl->n_batches;
+        return st;
+    }
+    return 1;
+}
+
+fc_status fc_dataloader_one_batch(fc_dataloader *dl, fc_tuple *batch) {
+    fc_status st = fc_dataloader_start(dl, 0);
+    if (st != FC_OK) return st;
+    int r = fc_dataloader_next(dl, batch);
+    if (r == 0) st = fc_fail(FC_ERR_ARG, "one_batch: the loader has no batch (%lld items, bs %lld%s)",
+                             (long long)dl->n, (long long)dl->bs, dl->drop_last ? ", drop_last" : "");
+    else st = r < 0 ? r : FC_OK;
+    stop_workers(dl);
+    dl->started = 0;
+    return st;
+}
+
+fc_status fc_dataloader_decode_batch(fc_dataloader *dl, const fc_tuple *batch, fc_tuple **items,
+                                     int64_t *n) {
+    if (!dl || !batch || !items || !n) return fc_fail(FC_ERR_ARG, "decode_batch: NULL argument");
+    fc_scope *outer = fci_scope_suspend();
+    fc_tuple copy = {.n = batch->n, .n_inp = batch->n_inp};
+    fc_status st = FC_OK;
+    for (int j = 0; j < batch->n && st == FC_OK; j++) st = fci_value_copy(&batch->v[j], &copy.v[j]);
+    if (st == FC_OK) st = fci_tfms_decode_tuple(dl->after, dl->n_after, &copy);
+    if (st == FC_OK) st = fci_uncollate(&copy, items, n);
+    fc_tuple_free(&copy);
+    for (int64_t i = 0; st == FC_OK && dl->ds->def->decode && i < *n; i++)
+        st = dl->ds->def->decode(dl->ds->state, &(*items)[i]);
+    if (st != FC_OK && *items) {
+        for (int64_t i = 0; i < *n; i++) fc_tuple_free(&(*items)[i]);
+        free(*items);
+        *items = NULL;
+        *n = 0;
+    }
+    fci_scope_resume(outer);
+    return st;
+}
+
+/* ---- train + valid ---- */
+
+fc_dataloaders *fc_dataloaders_new(fc_dataloader *train, fc_dataloader *valid) {
+    fc_dataloaders *dls = train && valid ? fci_calloc(1, sizeof *dls) : NULL;
+    if (!dls) {
+        if ((!train || !valid) && fc_error_code() == FC_OK)
+            fc_fail(FC_ERR_ARG, "dataloaders: the %s loader is NULL", train ? "valid" : "train");
+        fc_dataloader_free(train);
+        fc_dataloader_free(valid);
+        return NULL;
+    }
+    dls->train = train;
+    dls->valid = valid;
+    return dls;
+}
+
+void fc_dataloaders_free(fc_dataloaders *dls) {
+    if (!dls) return;
+    fc_dataloader_free(dls->train);
+    fc_dataloader_free(dls->valid);
+    fci_free(dls);
+}
+
+fc_dataloaders *fc_tensor_dls_(fc_tensor *x_train, fc_tensor *y_train, fc_tensor *x_valid,
+                               fc_tensor *y_valid, const fc_tensor_dls_opts *o) {
+    fc_tensor_dls_opts z = {0};
+    if (!o) o = &z;
+    if (o->bs < 0) {
+        fc_fail(FC_ERR_ARG, "tensor_dls: expected .bs >= 0, found %lld", (long long)o->bs);
+        return NULL;
+    }
+    if (!x_train || !y_train || !x_valid || !y_valid) return NULL;
+    int64_t bs = o->bs ? o->bs : 64;
+    uint64_t seed = o->seed ? o->seed : 42;
+    const fc_kind *xk = fc_tensor_ndim(x_train) == 4 ? fc_kind_image : fc_kind_tensor;
+    fc_dataloader *train = fc_dataloader_new(fc_tensor_dataset(x_train, xk, y_train, NULL), .bs = bs,
+                                             .shuffle = !o->no_shuffle, .drop_last = o->drop_last,
+                                             .seed = seed, .split = FC_SPLIT_TRAIN);
+    fc_dataloader *valid = fc_dataloader_new(fc_tensor_dataset(x_valid, xk, y_valid, NULL), .bs = 2 * bs,
+                                             .seed = seed, .split = FC_SPLIT_VALID);
+    return fc_dataloaders_new(train, valid);
+}

@@ -1,0 +1,321 @@
+/* The learner: construction with fastai's defaults (TrainEval, Recorder, ProgressBar), callbacks,
+ * the optimizer made on first use, and the state accessors callbacks read and write. */
+#include <math.h>
+#include <string.h>
+
+#include "../core/core_impl.h"
+#include "learner_impl.h"
+
+static fc_status count_groups(fc_learner *learn) {
+    if (!learn->splitter) {
+        learn->n_groups = 1;
+        return FC_OK;
+    }
+    fc_param_groups *g = fc_param_groups_new();
+    if (!g) return fc_error_code();
+    fc_status st = learn->splitter(learn->model, g);
+    if (st == FC_OK && fc_error_code() != FC_OK) st = fc_error_code();
+    int n = fc_param_groups_n(g);
+    fc_param_groups_free(g);
+    if (st != FC_OK) return fci_error_prefix("learner: the splitter failed: ");
+    if (n < 1) return fc_fail(FC_ERR_ARG, "learner: the splitter made no parameter group");
+    learn->n_groups = n;
+    return FC_OK;
+}
+
+static void free_list(fc_callbacks cbs) {
+    for (int i = 0; i < cbs.n; i++) fc_callback_free(cbs.cb[i]);
+}
+
+static void free_metrics(fc_metrics m) {
+    for (int i = 0; i < m.n; i++) fc_metric_free(m.m[i]);
+}
+
+fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o) {
+    fc_learner *learn = NULL;
+    if (!dls || !model || !o) {
+        if (fc_error_code() == FC_OK) fc_fail(FC_ERR_ARG, "learner: NULL dataloaders, model or opts");
+        goto fail;
+    }
+    if (o->lr < 0 || o->wd < 0 || !isfinite(o->lr) || !isfinite(o->wd)) {
+        fc_fail(FC_ERR_ARG, "learner: .lr and .wd must be >= 0, found %g and %g", o->lr, o->wd);
+        goto fail;
+    }
+    if (!dls->train) {
+        fc_fail(FC_ERR_ARG, "learner: the dataloaders have no train loader");
+        goto fail;
+    }
+    learn = fci_calloc(1, sizeof *learn);
+    if (!learn) goto fail;
+    learn->dls = dls;
+    learn->model = model;
+    dls = NULL;
+    model = NULL;
+    learn->loss_func = o->loss_func.forward ? o->loss_func : fc_cross_entropy_flat(0);
+    learn->opt_func = o->opt_func ? o->opt_func : fc_opt_adam;
+    learn->lr = o->lr > 0 ? o->lr : 1e-3;
+    learn->wd = o->wd > 0 ? o->wd : 0.01;
+    learn->no_wd = o->no_wd;
+    learn->no_train_bn = o->no_train_bn;
+    learn->quiet = o->quiet;
+    learn->log = o->log ? o->log : stdout;
+    learn->splitter = o->splitter;
+    learn->n_epoch = 1;
+    learn->saved_epoch = -1;
+    learn->train_loss = learn->valid_loss = learn->smooth_loss = learn->loss = NAN;
+    if (o->metrics.n > 0) {
+        learn->metrics = fci_calloc((size_t)o->metrics.n, sizeof *learn->metrics);
+        learn->metric_values = fci_calloc((size_t)o->metrics.n, sizeof(double));
+        if (!learn->metrics || !learn->metric_values) goto fail;
+        for (int i = 0; i < o->metrics.n; i++) {
+            learn->metrics[i] = o->metrics.m[i];
+            learn->metric_values[i] = NAN;
+            if (!learn->metrics[i] && fc_error_code() == FC_OK)
+                fc_fail(FC_ERR_ARG, "learner: metric %d is NULL", i);
+        }
+        learn->n_metrics = o->metrics.n;
+        if (fc_error_code() != FC_OK) goto fail_taken;
+    }
+    fc_callback *defaults[3] = {fci_train_eval_new(), fci_recorder_new(), fci_progress_new()};
+    for (int i = 0; i < 3; i++) {
+        if (defaults[i] && fci_cb_list_insert(&learn->cbs, &learn->n_cbs, defaults[i]) == FC_OK) continue;
+        for (int j = i; j < 3; j++) fc_callback_free(defaults[j]);
+        goto fail_taken_cbs;
+    }
+    for (int i = 0; i < o->cbs.n; i++) {
+        fc_callback *cb = o->cbs.cb[i];
+        fc_status st = cb ? fc_learner_add_cb(learn, cb) : fc_fail(FC_ERR_ARG, "learner: callback %d is NULL", i);
+        if (st != FC_OK) { /* add_cb freed cb */
+            for (int j = i + 1; j < o->cbs.n; j++) fc_callback_free(o->cbs.cb[j]);
+            goto fail_learn;
+        }
+    }
+    if (count_groups(learn) != FC_OK) goto fail_learn;
+    learn->run = learn->cbs;
+    learn->n_run = learn->n_cbs;
+    int r = fci_learner_event(learn, FC_EVENT_AFTER_CREATE);
+    learn->run = NULL;
+    learn->n_run = 0;
+    if (r < 0) goto fail_learn;
+    return learn;
+
+fail:
+    free_metrics(o ? o->metrics : (fc_metrics){0});
+fail_taken:
+    free_list(o ? o->cbs : (fc_callbacks){0});
+    if (learn) {
+        fc_dataloaders_free(learn->dls);
+        fc_module_free(learn->model);
+        for (int i = 0; i < learn->n_metrics; i++) fc_metric_free(learn->metrics[i]);
+        fci_free(learn->metrics);
+        fci_free(learn->metric_values);
+        for (int i = 0; i < learn->n_cbs; i++) fc_callback_free(learn->cbs[i]);
+        fci_free(learn->cbs);
+        fci_free(learn);
+    }
+    fc_dataloaders_free(dls);
+    fc_module_free(model);
+    return NULL;
+fail_taken_cbs:
+    free_list(o->cbs);
+fail_learn:
+    fc_learner_free(learn);
+    return NULL;
+}
+
+void fc_learner_free(fc_learner *learn) {
+    if (!learn) return;
+    for (int i = 0; i < learn->n_cbs; i++) fc_callback_free(learn->cbs[i]);
+    fci_free(learn->cbs);
+    for (int i = 0; i < learn->n_metrics; i++) fc_metric_free(learn->metrics[i]);
+    fci_free(learn->metrics);
+    fci_free(learn->metric_values);
+    fc_optimizer_free(learn->opt);
+    fc_module_free(learn->model);
+    fc_dataloaders_free(learn->dls);
+    fci_free(learn);
+}
+
+fc_status fc_learner_add_cb(fc_learner *learn, fc_callback *cb) {
+    if (!learn || !cb) {
+        fc_callback_free(cb);
+        return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner_add_cb: NULL learner or callback");
+    }
+    if (fc_learner_cb(learn, cb->name)) {
+        fc_status st = fc_fail(FC_ERR_ARG, "learner_add_cb: a callback named '%s' is already there", cb->name);
+        fc_callback_free(cb);
+        return st;
+    }
+    if (learn->in_fit) {
+        fc_callback_free(cb);
+        return fc_fail(FC_ERR_STATE, "learner_add_cb: cannot add '%s' during a fit", cb->name);
+    }
+    fc_status st = fci_cb_list_insert(&learn->cbs, &learn->n_cbs, cb);
+    if (st != FC_OK) fc_callback_free(cb);
+    return st;
+}
+
+fc_callback *fc_learner_cb(const fc_learner *learn, const char *name) {
+    if (!learn || !name) return NULL;
+    for (int i = 0; i < learn->n_cbs; i++)
+        if (strcmp(learn->cbs[i]->name, name) == 0) return learn->cbs[i];
+    for (int i = 0; i < learn->n_run; i++) /* the running fit's own callbacks */
+        if (strcmp(learn->run[i]->name, name) == 0) return learn->run[i];
+    return NULL;
+}
+
+fc_status fc_learner_remove_cb(fc_learner *learn, const char *name) {
+    if (!learn || !name) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner_remove_cb: NULL");
+    if (learn->in_fit) return fc_fail(FC_ERR_STATE, "learner_remove_cb: cannot remove '%s' during a fit", name);
+    for (int i = 0; i < learn->n_cbs; i++) {
+        if (strcmp(learn->cbs[i]->name, name) != 0) continue;
+        fc_callback_free(learn->cbs[i]);
+        memmove(learn->cbs + i, learn->cbs + i + 1, (size_t)(learn->n_cbs - i - 1) * sizeof *learn->cbs);
+        learn->n_cbs--;
+        return FC_OK;
+    }
+    return fc_fail(FC_ERR_ARG, "learner_remove_cb: no callback named '%s'", name);
+}
+
+/* ---- the optimizer ---- */
+
+fc_status fci_learner_ensure_opt(fc_learner *learn) {
+    if (learn->opt) return FC_OK;
+    fc_param_groups *g;
+    if (learn->splitter) {
+        g = fc_param_groups_new();
+        if (!g) return fc_error_code();
+        fc_status st = learn->splitter(learn->model, g);
+        if (st == FC_OK && fc_error_code() != FC_OK) st = fc_error_code();
+        if (st != FC_OK) {
+            fc_param_groups_free(g);
+            return fci_error_prefix("learner: the splitter failed: ");
+        }
+    } else {
+        g = fc_params_of(learn->model);
+        if (!g) return fc_error_code();
+    }
+    fc_optimizer *opt = learn->opt_func(g);
+    if (!opt) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner: opt_func returned NULL");
+    learn->opt = opt;
+    learn->n_groups = fc_optimizer_n_groups(opt);
+    fc_status st = fci_learner_set_lrs(learn, NULL, learn->lr);
+    for (int i = 0; i < learn->n_groups && st == FC_OK; i++)
+        st = fc_optimizer_set_wd(opt, i, learn->no_wd ? 0 : learn->wd);
+    if (st == FC_OK) st = fci_learner_apply_freeze(learn);
+    if (st != FC_OK) {
+        fc_optimizer_free(opt);
+        learn->opt = NULL;
+    }
+    return st;
+}
+
+fc_status fci_learner_set_lrs(fc_learner *learn, const double *lrs, double lr) {
+    fc_status st = FC_OK;
+    for (int i = 0; i < learn->n_groups && st == FC_OK; i++)
+        st = fc_optimizer_set_lr(learn->opt, i, lrs ? lrs[i] : lr);
+    return st;
+}
+
+void fci_lr_range(int n, double lr_lo, double lr, int slice_stop_only, double *out) {
+    for (int i = 0; i < n; i++) {
+        if (lr_lo > 0 && n > 1) /* fastai's even_mults: geometric from lr_lo to lr */
+            out[i] = lr_lo * pow(lr / lr_lo, (double)i / (n - 1));
+        else if (slice_stop_only && i < n - 1)
+            out[i] = lr / 10;
+        else
+            out[i] = lr;
+    }
+}
+
+/* ---- state accessors ---- */
+
+fc_module *fc_learner_model(const fc_learner *l) { return l ? l->model : NULL; }
+fc_dataloaders *fc_learner_dls(const fc_learner *l) { return l ? l->dls : NULL; }
+fc_optimizer *fc_learner_opt(const fc_learner *l) { return l ? l->opt : NULL; }
+const fc_loss_func *fc_learner_loss_func(const fc_learner *l) { return l ? &l->loss_func : NULL; }
+int fc_learner_training(const fc_learner *l) { return l ? l->training : 0; }
+int fc_learner_epoch(const fc_learner *l) { return l ? l->epoch : 0; }
+int fc_learner_n_epoch(const fc_learner *l) { return l ? l->n_epoch : 0; }
+int64_t fc_learner_iter(const fc_learner *l) { return l ? l->iter : 0; }
+int64_t fc_learner_n_iter(const fc_learner *l) { return l ? l->n_iter : 0; }
+int64_t fc_learner_train_iter(const fc_learner *l) { return l ? l->train_iter : 0; }
+double fc_learner_pct_train(const fc_learner *l) { return l ? l->pct_train : 0; }
+fc_tuple *fc_learner_batch(fc_learner *l) { return l && l->has_batch ? &l->batch : NULL; }
+
+fc_tensor *fc_learner_xb(const fc_learner *l, int i) {
+    if (!l || !l->has_batch || i < 0 || i >= l->batch.n_inp) return NULL;
+    return l->batch.v[i].t;
+}
+
+fc_tensor *fc_learner_yb(const fc_learner *l, int i) {
+    if (!l || !l->has_batch || i < 0 || l->batch.n_inp + i >= l->batch.n) return NULL;
+    return l->batch.v[l->batch.n_inp + i].t;
+}
+
+int64_t fc_learner_bs(const fc_learner *l) {
+    if (!l || !l->has_batch || l->batch.n == 0) return 0;
+    const fc_value *v = &l->batch.v[l->batch.n > l->batch.n_inp ? l->batch.n_inp : 0];
+    if (v->t) return fc_tensor_ndim(v->t) > 0 ? fc_tensor_dim(v->t, 0) : 1;
+    return v->n_list;
+}
+
+fc_tensor *fc_learner_pred(const fc_learner *l) { return l ? l->pred : NULL; }
+void fc_learner_set_pred(fc_learner *l, fc_tensor *pred) {
+    if (l) l->pred = pred;
+}
+fc_tensor *fc_learner_loss_grad(const fc_learner *l) { return l ? l->loss_grad : NULL; }
+void fc_learner_set_loss_grad(fc_learner *l, fc_tensor *g) {
+    if (l) l->loss_grad = g;
+}
+double fc_learner_loss(const fc_learner *l) { return l ? l->loss : NAN; }
+void fc_learner_set_loss(fc_learner *l, double loss) {
+    if (l) l->loss = loss;
+}
+double fc_learner_smooth_loss(const fc_learner *l) { return l ? l->smooth_loss : NAN; }
+double fc_learner_train_loss(const fc_learner *l) { return l ? l->train_loss : NAN; }
+double fc_learner_valid_loss(const fc_learner *l) { return l ? l->valid_loss : NAN; }
+int fc_learner_n_metrics(const fc_learner *l) { return l ? l->n_metrics : 0; }
+fc_metric *fc_learner_metric(const fc_learner *l, int i) {
+    return l && i >= 0 && i < l->n_metrics ? l->metrics[i] : NULL;
+}
+
+double fc_learner_monitor(const fc_learner *l, const char *name) {
+    if (!l || !name) {
+        fc_fail(FC_ERR_ARG, "learner_monitor: NULL learner or name");
+        return NAN;
+    }
+    if (strcmp(name, "valid_loss") == 0) return l->valid_loss;
+    if (strcmp(name, "train_loss") == 0) return l->train_loss;
+    for (int i = 0; i < l->n_metrics; i++)
+        if (strcmp(fc_metric_name(l->metrics[i]), name) == 0) return l->metric_values[i];
+    fc_fail(FC_ERR_ARG, "learner_monitor: expected 'train_loss', 'valid_loss' or a metric's name, found '%s'", name);
+    return NAN;
+}
+
+double fc_learner_lr(const fc_learner *l) {
+    if (!l) return NAN;
+    return l->opt ? fc_optimizer_lr(l->opt, l->n_groups - 1) : l->lr;
+}
+
+double fc_learner_mom(const fc_learner *l) {
+    return l && l->opt ? fc_optimizer_mom(l->opt, l->n_groups - 1) : NAN;
+}
+
+fc_status fc_learner_set_lr(fc_learner *l, double lr) {
+    if (!l) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner_set_lr: NULL learner");
+    if (!(lr > 0) || !isfinite(lr)) return fc_fail(FC_ERR_ARG, "learner_set_lr: lr must be > 0, found %g", lr);
+    if (!l->opt) {
+        l->lr = lr;
+        return FC_OK;
+    }
+    double last = fc_optimizer_lr(l->opt, l->n_groups - 1);
+    fc_status st = FC_OK;
+    for (int i = 0; i < l->n_groups && st == FC_OK; i++) {
+        double gi = fc_optimizer_lr(l->opt, i);
+        st = fc_optimizer_set_lr(l->opt, i, last > 0 ? gi * lr / last : lr);
+    }
+    return st;
+}
+
+int fc_learner_saved_epoch(const fc_learner *l) { return l ? l->saved_epoch : -1; }
