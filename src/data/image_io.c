@@ -244,7 +244,8 @@ fc_tensor *fc_image_read(const char *path) {
     else {
         char got[40] = "";
         for (size_t i = 0; i < n && i < 8; i++)
-            snprintf(got + 3 * i, sizeof got - 3 * i, "%02x ", data[i]);
+            snprintf(got + strlen(got), sizeof got - strlen(got), i ? " %02x" : "%02x", data[i]);
+        if (n > 8) strcat(got, " ...");
         fc_fail(FC_ERR_FORMAT, "image_read: '%s' is not a PNG or JPEG (%zu bytes, starting %s)", path, n,
                 n ? got : "with nothing: empty file");
     }

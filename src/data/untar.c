@@ -382,10 +382,12 @@ static fc_status verify(const dataset_entry *d, const char *archive, const char 
     if (size == d->size && !strcmp(sha, d->sha256)) return FC_OK;
     return fc_fail(FC_ERR_FORMAT,
                    "untar_data: '%s'%s%s does not match dataset '%s': expected sha256 %s (%lld bytes), "
-                   "found sha256 %s (%lld bytes); the file is corrupt or another packaging: delete it "
-                   "and put a good copy of %s there",
+                   "found sha256 %s (%lld bytes); %s",
                    archive, from ? " downloaded from " : "", from ? from : "", d->name, d->sha256,
-                   (long long)d->size, sha, (long long)size, d->file);
+                   (long long)d->size, sha, (long long)size,
+                   from ? "the download was removed: set $FASTC_DATA_URL (or .base_url) to a mirror of "
+                          "fastc's archives, or put a good copy in the data folder"
+                        : "the file is corrupt or another packaging: delete it and put a good copy there");
 }
 
 /* Extracts the verified archive into dest/<folder> atomically. */
@@ -486,7 +488,8 @@ const char *fc_untar_data_(const char *name, const fc_untar_opts *o) {
         if (make_dirs(data_dir) != FC_OK || download(url, archive, d->file) != FC_OK) {
             /* Offline: the download's reason, then where we looked and what to put there. */
             char why[1024];
-            snprintf(why, sizeof why, "%s", fc_error_message());
+            const char *m = fc_error_message();
+            snprintf(why, sizeof why, "%s", strncmp(m, "untar_data: ", 12) ? m : m + 12);
             fc_error_clear();
             missing_archive(d, data_dir, base, url, why);
             goto done;
