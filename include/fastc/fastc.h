@@ -9,4 +9,5 @@
 #include "plot.h"
 #include "data.h"
 #include "learner.h"
+#include "vision.h"
 #endif

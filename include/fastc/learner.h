@@ -453,6 +453,85 @@ FC_API fc_status fc_show_results_(fc_learner *learn, const char *path, const fc_
  * that is not MixedPrecision's). Autocast itself is fc_autocast_begin/end in ops.h. */
 FC_API double fc_mixed_precision_scale(const fc_callback *cb);
 
+
+/* ==== interpretation, TTA and predict (src/learner/interpret.c, tta.c, predict_item.c: h-vinterp) ===
+ * fastai's ClassificationInterpretation: predictions, targets and per-item losses of a loader
+ * (the learner's loss function on each item: fastai's reduction='none'). */
+typedef struct fc_interp fc_interp;
+/* Runs the model over dl (NULL: the valid loader; it must not shuffle). NULL on failure. */
+FC_API fc_interp *fc_interp_from_learner(fc_learner *learn, fc_dataloader *dl);
+FC_API void fc_interp_free(fc_interp *in);
+FC_API int64_t fc_interp_n(const fc_interp *in);           /* items                        */
+FC_API const fc_tensor *fc_interp_preds(const fc_interp *in);  /* activated [N, C] (borrowed) */
+FC_API const fc_tensor *fc_interp_targs(const fc_interp *in);  /* [N] i64 (borrowed)          */
+FC_API const float *fc_interp_losses(const fc_interp *in);     /* [N]                         */
+/* Confusion matrix cm[actual * n + predicted] (borrowed) over the n classes (*n_classes). */
+FC_API const int64_t *fc_interp_confusion_matrix(const fc_interp *in, int64_t *n_classes);
+typedef struct fc_interp_plot_opts {
+    int _;
+    int normalize;      /* confusion matrix: rows divided by their totals                    */
+    const char *title;  /* NULL: "Confusion matrix"                                          */
+    int ncols;          /* top losses grid; 0: ceil(sqrt(k))                                 */
+} fc_interp_plot_opts;
+/* The matrix as a PNG (class names from the dataloaders' vocab) and as aligned text. */
+FC_API fc_status fc_interp_plot_confusion_matrix_(fc_interp *in, const char *path, const fc_interp_plot_opts *o);
+#define fc_interp_plot_confusion_matrix(in, path, ...) \
+    fc_interp_plot_confusion_matrix_((in), (path), &(fc_interp_plot_opts){._ = 0, __VA_ARGS__})
+FC_API fc_status fc_interp_print_confusion_matrix(const fc_interp *in, FILE *f);
+typedef struct fc_confusion {
+    const char *actual, *predicted; /* vocab names (borrowed) */
+    int64_t count;
+} fc_confusion;
+/* fastai's most_confused(min_val): off-diagonal cells with count >= min_val (0: 1), largest first
+ * (ties by actual then predicted class); writes up to max_out and returns how many there are. */
+FC_API int64_t fc_interp_most_confused(const fc_interp *in, int64_t min_val, fc_confusion *out, int64_t max_out);
+/* The k largest losses (largest first) and their item indices; returns how many were written. */
+FC_API int64_t fc_interp_top_losses(const fc_interp *in, int64_t k, float *losses, int64_t *idx);
+/* fastai's plot_top_losses: the k worst items as a PNG grid titled "pred/actual/loss/probability". */
+FC_API fc_status fc_interp_plot_top_losses_(fc_interp *in, int64_t k, const char *path, const fc_interp_plot_opts *o);
+#define fc_interp_plot_top_losses(in, k, path, ...) \
+    fc_interp_plot_top_losses_((in), (k), (path), &(fc_interp_plot_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_tta_opts {
+    int _;
+    fc_dataloader *dl; /* NULL: the valid loader                                            */
+    int n;             /* 0: 4 augmented passes                                              */
+    double beta;       /* 0: 0.25 — result = lerp(mean of augmented, plain, beta); negative: 0 */
+    int use_max;       /* 1: element-wise max of the augmented and plain predictions         */
+} fc_tta_opts;
+/* fastai's learn.tta: predictions of dl with its training-time transforms (pass i seeded as epoch
+ * i), averaged, blended with the plain predictions. New tensors outside any scope (you free them;
+ * targs may be NULL). */
+FC_API fc_status fc_tta_(fc_learner *learn, fc_tensor **preds, fc_tensor **targs, const fc_tta_opts *o);
+#define fc_tta(learn, preds, targs, ...) fc_tta_((learn), (preds), (targs), &(fc_tta_opts){._ = 0, __VA_ARGS__})
+
+typedef struct fc_prediction {
+    char label[256];    /* the decoded prediction ("7", "cat;dog", "2.5")                    */
+    int64_t index;      /* the class index (single-label), else -1                           */
+    fc_tensor *probs;   /* activated output [C] (outside any scope; free with fc_prediction_free) */
+} fc_prediction;
+FC_API void fc_prediction_free(fc_prediction *p);
+/* fastai's learn.predict(item): item is what the data's source would name (an image path) and goes
+ * through the valid loader's getters and transforms, one batch of one, the model in eval mode. */
+FC_API fc_status fc_learner_predict(fc_learner *learn, const char *item, fc_prediction *out);
+
+/* ==== MixUp and CutMix (src/callbacks/mixup.c: h-mixup) ============================================
+ * Training batches only: mix each input with a shuffled partner of the same batch and the loss as
+ * lerp(loss(pred, y_partner), loss(pred, y), lam); validation is untouched. fastai's semantics:
+ * MixUp draws lam ~ Beta(alpha, alpha) per item and keeps max(lam, 1 - lam); CutMix draws one lam
+ * ~ Beta(alpha, alpha) per batch, pastes a box of area (1 - lam) of the partner and sets lam to the
+ * box's exact share. */
+typedef struct fc_mixup_opts { int _; double alpha; /* 0: 0.4 (MixUp), 1 (CutMix) */ } fc_mixup_opts;
+FC_API fc_callback *fc_mixup_(const fc_mixup_opts *o);
+FC_API fc_callback *fc_cutmix_(const fc_mixup_opts *o);
+#define fc_mixup(...) fc_mixup_(&(fc_mixup_opts){._ = 0, __VA_ARGS__})
+#define fc_cutmix(...) fc_cutmix_(&(fc_mixup_opts){._ = 0, __VA_ARGS__})
+
+/* ==== replacing the data (main) ==== */
+/* Gives the learner new dataloaders (taken; the old ones are freed): progressive resizing between
+ * fits without rebuilding the learner (fastai's learn.dls = ...). Not during a fit. */
+FC_API fc_status fc_learner_set_dls(fc_learner *learn, fc_dataloaders *dls);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,9 @@ FC_API void *fc_module_state(const fc_module *m);
 FC_API int fc_module_is_training(const fc_module *m);
 FC_API int fc_module_n_children(const fc_module *m);
 FC_API fc_module *fc_module_child_at(const fc_module *m, int i, const char **name);
+/* Removes child i from m and returns it (now yours to free or to add elsewhere): how create_body
+ * cuts a backbone. NULL and FC_ERR_ARG when i is out of range. */
+FC_API fc_module *fc_module_take_child(fc_module *m, int i);
 /* The child, parameter or buffer under a dotted name ("layer1.0.conv1.weight"), or NULL (no
  * error set: a lookup, not a failure). */
 FC_API fc_module *fc_module_child(const fc_module *m, const char *dotted_name);
@@ -211,6 +214,24 @@ FC_API fc_status fc_module_load(fc_module *m, const char *path);
  * parameters or buffers and skips the rest (a new head, extra or missing tensors); *n_loaded
  * (may be NULL) gets the count. A truncated or corrupt file fails and leaves m unchanged. */
 FC_API fc_status fc_module_load_matching(fc_module *m, const char *path, int *n_loaded);
+
+/* ---- torch checkpoints (src/nn/torch_load.c: h-vtorch) ---- */
+typedef struct fc_torch_load_opts {
+    int _;
+    const char *strip_prefix; /* removed from each name when present (e.g. "module." of DataParallel) */
+    const char *key;          /* the state dict is under this key of the saved dict; NULL: the
+                               * object itself, or its "state_dict" entry when it has one        */
+    int non_strict;           /* 1: load what matches (by name and shape) and skip the rest     */
+    int *n_loaded;            /* if non-NULL: how many tensors were copied                     */
+} fc_torch_load_opts;
+/* Loads a file written by torch.save(state_dict or dict) — the legacy (pre-1.6) stream format and
+ * the zip format — into m's parameters and buffers by name, without Python. Checks everything
+ * first: on any error m is unchanged and the message names the file, the tensor, what was
+ * expected and what was found. float32 (and float16/bfloat16/float64, converted) tensors. As in
+ * PyTorch, a missing BatchNorm num_batches_tracked (files older than PyTorch 0.4.1) is not an error. */
+FC_API fc_status fc_module_load_torch_(fc_module *m, const char *path, const fc_torch_load_opts *o);
+#define fc_module_load_torch(m, path, ...) \
+    fc_module_load_torch_((m), (path), &(fc_torch_load_opts){._ = 0, __VA_ARGS__})
 
 #ifdef __cplusplus
 }

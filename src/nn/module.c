@@ -204,6 +204,20 @@ fc_module *fc_module_child_at(const fc_module *m, int i, const char **name) {
     return m->children[i].m;
 }
 
+fc_module *fc_module_take_child(fc_module *m, int i) {
+    if (!m || i < 0 || i >= m->n_children) {
+        fc_fail(FC_ERR_ARG, "module_take_child: expected a child index in [0, %d), found %d",
+                m ? m->n_children : 0, i);
+        return NULL;
+    }
+    fc_module *child = m->children[i].m;
+    fci_free(m->children[i].name);
+    memmove(m->children + i, m->children + i + 1, (size_t)(m->n_children - i - 1) * sizeof *m->children);
+    m->n_children--;
+    __atomic_add_fetch(&generation, 1, __ATOMIC_RELAXED); /* m's flat lists named the child's members */
+    return child;
+}
+
 /* Follows the dotted path's module part: returns the module holding the last component, which
  * *last points to. */
 static const fc_module *resolve(const fc_module *m, const char *path, const char **last) {

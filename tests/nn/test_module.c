@@ -240,3 +240,19 @@ FCT_TEST(test_mlp_trains_with_manual_sgd) {
     fc_tensor_free(y);
     fc_module_free(m);
 }
+
+FCT_TEST(test_take_child_cuts_a_model) {
+    fc_module *m = fc_sequential(fc_linear_new(4, 3), fc_relu_new(), fc_linear_new(3, 2));
+    FCT_NOTNULL(m);
+    FCT_EQ_INT(fc_module_n_parameters(m), 4);
+    fc_module *last = fc_module_take_child(m, 2);
+    FCT_NOTNULL(last);
+    FCT_EQ_INT(fc_module_n_children(m), 2);
+    FCT_EQ_INT(fc_module_n_parameters(m), 2); /* the flat list no longer names 2.weight */
+    FCT_TRUE(fc_module_get(m, "2.weight") == NULL);
+    FCT_EQ_INT(fc_module_n_parameters(last), 2);
+    FCT_NULL(fc_module_take_child(m, 5));
+    FCT_ERROR(FC_ERR_ARG, "child index in [0, 2)");
+    fc_module_free(last);
+    fc_module_free(m);
+}
