@@ -594,6 +594,13 @@ FC_API fc_transform *fc_image_reader(void);
     ((fc_block){.name = "ImageBlock", .kind = fc_kind_path, .type_tfm = fc_image_reader(), \
                 .batch_tfms = FC_TFMS(fc_int_to_float())})
 
+/* ---- batch transforms of a built loader (vision_learner adds Normalize) ---- */
+/* Adds tf (taken, even on failure) to dl's batch transforms at its place by order; an epoch in
+ * progress is stopped (its next batch starts a new one). */
+FC_API fc_status fc_dataloader_add_tfm(fc_dataloader *dl, fc_transform *tf);
+FC_API int fc_dataloader_n_tfms(const fc_dataloader *dl);
+FC_API fc_transform *fc_dataloader_tfm_at(const fc_dataloader *dl, int i); /* borrowed, run order */
+
 #ifdef __cplusplus
 }
 #endif

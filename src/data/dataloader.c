@@ -345,3 +345,29 @@ fc_dataloaders *fc_tensor_dls_(fc_tensor *x_train, fc_tensor *y_train, fc_tensor
                                              .seed = seed, .split = FC_SPLIT_VALID);
     return fc_dataloaders_new(train, valid);
 }
+
+/* ---- batch transforms added after construction (vision_learner's Normalize) ---- */
+
+fc_status fc_dataloader_add_tfm(fc_dataloader *dl, fc_transform *tf) {
+    if (!dl || !tf) {
+        fc_transform_free(tf);
+        return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "dataloader_add_tfm: NULL %s", dl ? "transform" : "loader");
+    }
+    fc_transform **grown = realloc(dl->after, (size_t)(dl->n_after + 1) * sizeof *grown);
+    if (!grown) {
+        fc_transform_free(tf);
+        return fc_fail(FC_ERR_NOMEM, "dataloader_add_tfm: out of memory");
+    }
+    stop_workers(dl); /* batches made ahead did not run the new transform */
+    dl->started = 0;
+    dl->after = grown;
+    dl->after[dl->n_after++] = tf;
+    fci_tfms_sort(dl->after, dl->n_after);
+    return FC_OK;
+}
+
+int fc_dataloader_n_tfms(const fc_dataloader *dl) { return dl ? dl->n_after : 0; }
+
+fc_transform *fc_dataloader_tfm_at(const fc_dataloader *dl, int i) {
+    return dl && i >= 0 && i < dl->n_after ? dl->after[i] : NULL;
+}

@@ -319,3 +319,18 @@ fc_status fc_learner_set_lr(fc_learner *l, double lr) {
 }
 
 int fc_learner_saved_epoch(const fc_learner *l) { return l ? l->saved_epoch : -1; }
+
+fc_status fc_learner_set_dls(fc_learner *learn, fc_dataloaders *dls) {
+    if (!learn || !dls) {
+        fc_dataloaders_free(dls);
+        return fc_error_code() != FC_OK ? fc_error_code()
+                                        : fc_fail(FC_ERR_ARG, "learner_set_dls: NULL %s", learn ? "dataloaders" : "learner");
+    }
+    if (learn->in_fit) {
+        fc_dataloaders_free(dls);
+        return fc_fail(FC_ERR_STATE, "learner_set_dls: cannot replace the data during a fit");
+    }
+    fc_dataloaders_free(learn->dls);
+    learn->dls = dls;
+    return FC_OK;
+}
