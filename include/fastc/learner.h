@@ -208,6 +208,8 @@ typedef struct fc_learner_opts {
     fc_splitter splitter;
     int quiet;              /* 1: no progress table or bar                                   */
     FILE *log;              /* where the progress table goes; NULL: stdout                   */
+    int wd_bn_bias;         /* 1: weight decay on biases and normalization layers too (fastai's
+                             * wd_bn_bias; default: they get none) (h-mixup)                 */
 } fc_learner_opts;
 /* A learner training model (taken) on dls (taken), both even on failure. NULL on failure. */
 FC_API fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o);
@@ -366,8 +368,9 @@ typedef struct fc_lr_suggestions {
     double valley, minimum, steep; /* fastai's SuggestionMethod.Valley, Minimum (min / 10), Steep */
     int n;                         /* points recorded */
 } fc_lr_suggestions;
-/* Exponential sweep from start_lr to end_lr on training batches, smoothed loss; the weights and
- * the optimizer state are restored afterwards. */
+/* Exponential sweep from start_lr to end_lr on training batches, smoothed loss; the weights, the
+ * optimizer state and MixedPrecision's f16 loss scaler (scale, growth tracker) are restored
+ * afterwards. */
 FC_API fc_status fc_lr_find_(fc_learner *learn, fc_lr_suggestions *out, const fc_lr_find_opts *o);
 #define fc_lr_find(learn, out, ...) fc_lr_find_((learn), (out), &(fc_lr_find_opts){._ = 0, __VA_ARGS__})
 

@@ -57,6 +57,7 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
     learn->wd = o->wd > 0 ? o->wd : 0.01;
     learn->no_wd = o->no_wd;
     learn->no_train_bn = o->no_train_bn;
+    learn->wd_bn_bias = o->wd_bn_bias;
     learn->quiet = o->quiet;
     learn->log = o->log ? o->log : stdout;
     learn->splitter = o->splitter;
@@ -202,6 +203,7 @@ fc_status fci_learner_ensure_opt(fc_learner *learn) {
     fc_status st = fci_learner_set_lrs(learn, NULL, learn->lr);
     for (int i = 0; i < learn->n_groups && st == FC_OK; i++)
         st = fc_optimizer_set_wd(opt, i, learn->no_wd ? 0 : learn->wd);
+    if (st == FC_OK) st = fci_learner_apply_wd_bn_bias(learn);
     if (st == FC_OK) st = fci_learner_apply_freeze(learn);
     if (st != FC_OK) {
         fc_optimizer_free(opt);

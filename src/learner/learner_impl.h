@@ -36,7 +36,7 @@ struct fc_learner {
     fc_loss_func loss_func;
     fc_opt_func opt_func;
     double lr, wd;
-    int no_wd, no_train_bn, quiet;
+    int no_wd, no_train_bn, quiet, wd_bn_bias;
     FILE *log;
     fc_splitter splitter;
     fc_metric **metrics;
@@ -83,6 +83,9 @@ int fci_do_validate(fc_learner *learn, fc_dataloader *dl);
 /* Applies frozen_idx to the parameters' requires_grad (BatchNorm/LayerNorm stay trainable unless
  * no_train_bn). */
 fc_status fci_learner_apply_freeze(fc_learner *learn);
+/* fastai's wd_bn_bias=False: biases and normalization layers' parameters (BatchNorm*,
+ * InstanceNorm*, LayerNorm, GroupNorm) get do_wd 0 in the optimizer unless learn->wd_bn_bias. */
+fc_status fci_learner_apply_wd_bn_bias(fc_learner *learn);
 /* The optimizer's parameters and their groups (the innermost optimizer of a Lookahead). */
 int fci_opt_n_params(const fc_optimizer *opt);
 fc_tensor *fci_opt_param(const fc_optimizer *opt, int i, int *group);
