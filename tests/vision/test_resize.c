@@ -543,3 +543,78 @@ FCT_TEST(test_mnist_tiny_datablock_with_item_transforms) {
     }
     FCT_OK(fci_remove_tree(dest));
 }
+
+/* ---- more geometry: strided input, bbox clipping, a crop larger than the padded image ---- */
+
+FCT_TEST(test_resize_reads_strided_images) {
+    fct_fixture f = fct_load("vision/resize");
+    fc_tensor *img = fct_get(&f, "img"); /* u8 [3, 30, 40] */
+    /* the same pixels stored [H, W, C], seen as [C, H, W] through a permuted view */
+    fc_tensor *hwc = img ? fc_keep(fc_empty(FC_SHAPE(30, 40, 3), .dtype = FC_DTYPE_U8)) : NULL;
+    if (FCT_NOTNULL(hwc)) {
+        uint8_t *q = fc_tensor_data(hwc);
+        for (int64_t y = 0; y < 30; y++)
+            for (int64_t x = 0; x < 40; x++)
+                for (int64_t c = 0; c < 3; c++) q[(y * 40 + x) * 3 + c] = (uint8_t)fc_tensor_get(img, (c * 30 + y) * 40 + x);
+        fc_tensor *view = fc_keep(fc_permute(hwc, FC_DIMS(2, 0, 1))); /* values take kept tensors */
+        FCT_TRUE(view && !fc_tensor_is_contiguous(view));
+        fc_tensor *y = apply1(fc_resize(24, .method = FC_RESIZE_PAD), fc_kind_image, view, FC_SPLIT_VALID, 0);
+        fc_tensor *sel = fc_keep(fc_select(view, 0, 1)), *sel2 = fc_keep(fc_select(img, 0, 1));
+        fc_tensor *m = apply1(fc_resize(24, .method = FC_RESIZE_PAD), fc_kind_mask, sel, FC_SPLIT_VALID, 0);
+        if (FCT_NOTNULL(y)) FCT_CLOSE(y, fct_get(&f, "resize_pad_reflection"), 0, 0);
+        fc_tensor *m2 = apply1(fc_resize(24, .method = FC_RESIZE_PAD), fc_kind_mask, sel2, FC_SPLIT_VALID, 0);
+        if (FCT_NOTNULL(m) && FCT_NOTNULL(m2)) FCT_CLOSE(m, m2, 0, 0);
+        fc_tensor_free(y);
+        fc_tensor_free(m);
+        fc_tensor_free(m2);
+        fc_tensor_free(sel);
+        fc_tensor_free(sel2);
+        fc_tensor_free(view);
+        fc_tensor_free(hwc);
+    }
+    fct_fixture_free(&f);
+}
+
+FCT_TEST(test_bboxes_are_clipped_points_are_not) {
+    fc_tensor *x = f32_image(1, 6, 6, row_col);
+    float pt[2] = {0, 0}, bb[8] = {0, 0, 3, 3, 4.5f, 2, 6, 6};
+    fc_pipeline *p = fc_pipeline_new(FC_TFMS(fc_crop_pad(4))); /* a crop at (1, 1) */
+    fc_tuple t = {.n = 3, .n_inp = 1,
+                  .v = {fc_value_tensor(fc_kind_image, fc_tensor_ref(x)),
+                        fc_value_tensor(fc_kind_points, fc_keep(fc_from_data(pt, FC_SHAPE(1, 2)))),
+                        fc_value_tensor(fc_kind_bbox, fc_keep(fc_from_data(bb, FC_SHAPE(2, 4))))}};
+    if (FCT_OK(run_item(p, &t, FC_SPLIT_VALID, 0))) {
+        FCT_NEAR(fc_tensor_get(t.v[1].t, 0), -1, 1e-6);
+        FCT_NEAR(fc_tensor_get(t.v[1].t, 1), -1, 1e-6);
+        float want[8] = {0, 0, 2, 2, 3.5f, 1, 4, 4};
+        for (int j = 0; j < 8; j++) FCT_NEAR(fc_tensor_get(t.v[2].t, j), want[j], 1e-6);
+    }
+    fc_tuple_free(&t);
+    fc_pipeline_free(p);
+    fc_tensor_free(x);
+}
+
+FCT_TEST(test_random_crop_larger_than_the_padded_image_pads_at_random) {
+    fc_tensor *x = f32_image(1, 6, 6, row_col);
+    double src_sum = 0;
+    for (int64_t i = 0; i < 36; i++) src_sum += fc_tensor_get(x, i);
+    int seen[4] = {0}, n_distinct = 0;
+    for (int64_t item = 0; item < 24; item++) {
+        /* padded to 8 x 8, cropped to 10 x 10: fastai's randint(-2, -1) on each side */
+        fc_tensor *y = apply1(fc_random_crop(10, .padding = 1), fc_kind_image, x, FC_SPLIT_TRAIN, item);
+        if (!FCT_NOTNULL(y)) break;
+        double sum = 0;
+        int64_t first = -1;
+        for (int64_t i = 0; i < 100; i++) {
+            sum += fc_tensor_get(y, i);
+            if (first < 0 && fc_tensor_get(y, i) == 1) first = i;
+        }
+        FCT_NEAR(sum, src_sum, 1e-3); /* the whole image is inside, zeros around */
+        int64_t r = first / 10, c = first % 10;
+        FCT_TRUE(r >= 2 && r <= 3 && c >= 2 && c <= 3);
+        if (r >= 2 && r <= 3 && c >= 2 && c <= 3 && !seen[(r - 2) * 2 + c - 2]++) n_distinct++;
+        fc_tensor_free(y);
+    }
+    FCT_TRUE(n_distinct >= 3);
+    fc_tensor_free(x);
+}
