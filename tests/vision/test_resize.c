@@ -382,6 +382,23 @@ FCT_TEST(test_rrc_train_draws_stay_within_scale_and_ratio) {
     fc_tensor_free(img);
 }
 
+FCT_TEST(test_rrc_train_falls_back_to_a_centre_crop_of_the_ratio_bound) {
+    /* scale 1 of a 200 x 100 image never fits with a ratio in [3/4, 4/3] (the height would pass
+     * 100): after 10 tries fastai takes the centre crop (int(100 * 4/3), 100) = (133, 100) */
+    fc_tensor *img = fc_keep(fc_zeros(FC_SHAPE(1, 100, 200), .dtype = FC_DTYPE_U8));
+    fc_pipeline *p = fc_pipeline_new(FC_TFMS(fc_random_resized_crop(32, .min_scale = 1)));
+    for (int64_t item = 0; item < 3; item++) {
+        double box[4];
+        if (!rrc_box(p, img, item, 32, box)) break;
+        FCT_NEAR(box[0], 33, 1e-3);
+        FCT_NEAR(box[1], 0, 1e-3);
+        FCT_NEAR(box[2], 166, 1e-3);
+        FCT_NEAR(box[3], 100, 1e-3);
+    }
+    fc_pipeline_free(p);
+    fc_tensor_free(img);
+}
+
 /* ---- CropPad and RandomCrop ---- */
 
 FCT_TEST(test_crop_pad_centres_and_pads_with_zeros) {
