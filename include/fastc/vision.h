@@ -31,11 +31,14 @@ typedef enum fc_pad_mode {
  * bilinearly, antialiased when shrinking (like PIL's BILINEAR and torch's antialias=True); masks
  * ([H, W] i64) with nearest; points ([n, 2] x, y pixels) and bboxes ([n, 4]) moved and scaled with
  * the image (bboxes clipped to it). The random draw (crop position, scale) is made once per item
- * from ctx->rng, so every value of the item gets the same geometry. Order 1 unless said. */
+ * from ctx->rng, so every value of the item gets the same geometry: it draws from a copy of
+ * *ctx->rng and never advances it. Points and bboxes carry no image size: they take it from the
+ * image or mask before them in the same item. Order 1 unless said. */
 
 typedef enum fc_resize_method {
     FC_RESIZE_CROP = 0, /* the largest crop of the target's aspect ratio: random on train, centre on valid */
-    FC_RESIZE_PAD,      /* the whole image, padded to the target's aspect ratio (pad_mode)            */
+    FC_RESIZE_PAD,      /* the whole image, padded to the target's aspect ratio (pad_mode); placed at
+                         * random on train, centred otherwise (as fastai)                             */
     FC_RESIZE_SQUISH    /* the whole image, stretched                                                  */
 } fc_resize_method;
 
