@@ -70,7 +70,8 @@ static void check_names(fc_module *m, const fct_fixture *f) {
     }
 }
 
-/* Names, parameter count and the eval-mode output on the formula input, to 1e-4 of its scale. */
+/* Names, parameter count and the eval-mode output on the formula input, to 1e-4 of its scale.
+ * m is left in eval mode with the formula weights. */
 static void check_parity(fc_module *m, const char *fixture) {
     fct_fixture f = fct_load(fixture);
     FCT_NOTNULL(m);
@@ -86,20 +87,60 @@ static void check_parity(fc_module *m, const char *fixture) {
             scale = fmax(scale, fabs(fc_tensor_data_f32(want)[i]));
         FCT_CLOSE(y, want, 1e-4 * scale, 0);
     }
-    fc_module_free(m);
     fct_fixture_free(&f);
 }
 
-FCT_TEST(test_resnet18_matches_torchvision) {
+/* check_parity on a model of its own. */
+static void check_parity_free(fc_module *m, const char *fixture) {
+    check_parity(m, fixture);
+    fc_module_free(m);
+}
+
+static double std_of(const fc_tensor *t) {
+    const float *p = fc_tensor_data_f32(t);
+    double s2 = 0;
+    int64_t n = fc_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) s2 += (double)p[i] * p[i];
+    return sqrt(s2 / (double)n);
+}
+
+static int n_groups_of(fc_module *model, fc_splitter split) {
+    fc_param_groups *g = fc_param_groups_new();
+    int n = FCT_OK(split(model, g)) ? fc_param_groups_n(g) : -1;
+    fc_param_groups_free(g);
+    return n;
+}
+
+/* One resnet18 (the slow part is drawing its 11.7M initial weights) for init, parity, body, split. */
+FCT_TEST(test_resnet18_matches_torchvision_and_cuts) {
+    fc_manual_seed(3);
     fc_module *m = fc_resnet18();
     FCT_EQ_INT(fc_module_num_params(m), 11689512);
+    /* kaiming_normal_ fan_out: layer4.0.conv2 [512, 512, 3, 3] has std sqrt(2 / (512 * 9)) */
+    FCT_NEAR(std_of(fc_module_get(m, "layer4.0.conv2.weight")), sqrt(2.0 / (512 * 9)), 2e-4);
+    FCT_NEAR(std_of(fc_module_get(m, "conv1.weight")), sqrt(2.0 / (64 * 49)), 1e-3);
+    FCT_NEAR(fc_tensor_get(fc_module_get(m, "layer1.0.bn2.weight"), 0), 1, 0);
     check_parity(m, "vision/resnet18");
+
+    fc_module *body = fc_create_body(m, -2);
+    FCT_EQ_INT(fc_module_n_children(body), 8);
+    FCT_STR(fc_module_type(body), "Sequential");
+    FCT_NOTNULL(fc_module_get(body, "4.0.conv1.weight")); /* layer1 is child 4 */
+    fc_tensor *y = fc_module_forward(body, fc_randn(FC_SHAPE(2, 3, 96, 64)));
+    FCT_TRUE(y && fc_tensor_ndim(y) == 4 && fc_tensor_dim(y, 0) == 2 && fc_tensor_dim(y, 1) == 512 &&
+             fc_tensor_dim(y, 2) == 3 && fc_tensor_dim(y, 3) == 2);
+    fc_module_train(body, 1);
+    FCT_EQ_INT(fc_body_n_features(body, 3), 512);
+    FCT_TRUE(fc_module_is_training(body)); /* restored */
+    fc_module *model = fc_sequential(body, fc_create_head(1024, 10));
+    FCT_EQ_INT(n_groups_of(model, fc_resnet_split), 3);
+    fc_module_free(model);
 }
 
 FCT_TEST(test_resnet50_matches_torchvision) {
     fc_module *m = fc_resnet50();
     FCT_EQ_INT(fc_module_num_params(m), 25557032);
-    check_parity(m, "vision/resnet50");
+    check_parity_free(m, "vision/resnet50");
 }
 
 FCT_TEST(test_resnet34_parameter_count_and_names) {
@@ -114,48 +155,37 @@ FCT_TEST(test_resnet34_parameter_count_and_names) {
 FCT_TEST(test_resnet20_cifar_matches_idelbayev) {
     fc_module *m = fc_resnet20_cifar();
     FCT_EQ_INT(fc_module_num_params(m), 269722);
-    check_parity(m, "vision/resnet20_cifar");
+    check_parity_free(m, "vision/resnet20_cifar");
 }
 
-FCT_TEST(test_xresnet18_matches_fastai_port) { check_parity(fc_xresnet18(), "vision/xresnet18"); }
+FCT_TEST(test_xresnet18_matches_fastai_port) { check_parity_free(fc_xresnet18(), "vision/xresnet18"); }
 
 FCT_TEST(test_xresnet50_widen_matches_fastai_port) {
-    check_parity(fc_xresnet50(.n_out = 7, .widen = 0.5), "vision/xresnet50_w05");
+    check_parity_free(fc_xresnet50(.n_out = 7, .widen = 0.5), "vision/xresnet50_w05");
 }
 
-FCT_TEST(test_resnet9_matches_port) { check_parity(fc_resnet9(), "vision/resnet9"); }
+FCT_TEST(test_resnet9_matches_port) { check_parity_free(fc_resnet9(), "vision/resnet9"); }
 
 FCT_TEST(test_create_head_matches_fastai_port) {
-    check_parity(fc_create_head(1024, 7, .lin_ftrs = (int64_t[]){256, 64}, .n_lin_ftrs = 2), "vision/head");
+    check_parity_free(fc_create_head(1024, 7, .lin_ftrs = (int64_t[]){256, 64}, .n_lin_ftrs = 2), "vision/head");
 }
 
 /* ---- init ---- */
 
-static double std_of(const fc_tensor *t) {
-    const float *p = fc_tensor_data_f32(t);
-    double s2 = 0;
-    int64_t n = fc_tensor_numel(t);
-    for (int64_t i = 0; i < n; i++) s2 += (double)p[i] * p[i];
-    return sqrt(s2 / (double)n);
-}
-
 FCT_TEST(test_model_inits) {
     fc_manual_seed(3);
-    fc_module *r = fc_resnet18();
-    /* kaiming_normal_ fan_out: layer4.0.conv2 [512, 512, 3, 3] has std sqrt(2 / (512 * 9)) */
-    FCT_NEAR(std_of(fc_module_get(r, "layer4.0.conv2.weight")), sqrt(2.0 / (512 * 9)), 2e-4);
-    FCT_NEAR(std_of(fc_module_get(r, "conv1.weight")), sqrt(2.0 / (64 * 49)), 1e-3);
-    FCT_NEAR(fc_tensor_get(fc_module_get(r, "layer1.0.bn2.weight"), 0), 1, 0);
-    fc_module *x = fc_xresnet18();
-    FCT_NEAR(std_of(fc_module_get(x, "4.0.convpath.0.0.weight")), sqrt(2.0 / (64 * 9)), 1e-3); /* fan_in */
+    fc_module *x = fc_xresnet18(.widen = 0.25);
+    FCT_NEAR(std_of(fc_module_get(x, "4.0.convpath.0.0.weight")), sqrt(2.0 / (64 * 9)), 2e-3); /* fan_in */
     FCT_NEAR(std_of(fc_module_get(x, "4.0.convpath.1.1.weight")), 0, 0);  /* BatchZero */
     FCT_NEAR(std_of(fc_module_get(x, "4.0.convpath.0.1.weight")), 1, 0);
+    FCT_NEAR(std_of(fc_module_get(x, "4.0.convpath.0.1.bias")), 0, 0);
     FCT_NEAR(std_of(fc_module_get(x, "11.bias")), 0, 0);
-    FCT_NEAR(std_of(fc_module_get(x, "11.weight")), sqrt(2.0 / 512), 2e-3);
+    FCT_NEAR(std_of(fc_module_get(x, "11.weight")), sqrt(2.0 / 128), 2e-3);
+    FCT_NOTNULL(fc_module_get(x, "4.0.idpath.0.0.weight")); /* 64 -> 16 channels: a 1x1 ConvLayer */
     FCT_NOTNULL(fc_module_get(x, "5.0.idpath.1.0.weight")); /* pool first, then the 1x1 ConvLayer */
     fc_module *c = fc_resnet20_cifar();
     FCT_NEAR(std_of(fc_module_get(c, "layer3.2.conv2.weight")), sqrt(2.0 / (64 * 9)), 2e-3);
-    fc_module_free(r);
+    FCT_NEAR(std_of(fc_module_get(c, "linear.weight")), sqrt(2.0 / 64), 0.02);
     fc_module_free(x);
     fc_module_free(c);
 }
@@ -245,18 +275,6 @@ FCT_TEST(test_adaptive_concat_pool_is_max_then_avg) {
 }
 
 FCT_TEST(test_create_body_and_n_features) {
-    fc_module *body = fc_create_body(fc_resnet18(), -2);
-    FCT_EQ_INT(fc_module_n_children(body), 8);
-    FCT_STR(fc_module_type(body), "Sequential");
-    FCT_NOTNULL(fc_module_get(body, "4.0.conv1.weight")); /* layer1 is child 4 */
-    fc_module_eval(body);
-    fc_tensor *y = fc_module_forward(body, fc_randn(FC_SHAPE(2, 3, 96, 64)));
-    FCT_TRUE(y && fc_tensor_ndim(y) == 4 && fc_tensor_dim(y, 0) == 2 && fc_tensor_dim(y, 1) == 512 &&
-             fc_tensor_dim(y, 2) == 3 && fc_tensor_dim(y, 3) == 2);
-    fc_module_train(body, 1);
-    FCT_EQ_INT(fc_body_n_features(body, 3), 512);
-    FCT_TRUE(fc_module_is_training(body)); /* restored */
-    fc_module_free(body);
     static const struct { const char *arch; int64_t nf; } cases[] = {
         {"xresnet18", 512}, {"xresnet50", 2048}, {"resnet20_cifar", 64}, {"resnet9", 512}};
     for (int i = 0; i < 4; i++) {
@@ -280,15 +298,12 @@ static int n_groups(const char *arch) {
     fc_module *body = fc_create_body(a->make(&(fc_model_opts){.widen = 0.25}), a->cut);
     int64_t nf = fc_body_n_features(body, 3);
     fc_module *model = fc_sequential(body, fc_create_head(2 * nf, 10));
-    fc_param_groups *g = fc_param_groups_new();
-    int n = FCT_OK(a->split(model, g)) ? fc_param_groups_n(g) : -1;
-    fc_param_groups_free(g);
+    int n = n_groups_of(model, a->split);
     fc_module_free(model);
     return n;
 }
 
 FCT_TEST(test_splitters) {
-    FCT_EQ_INT(n_groups("resnet18"), 3);
     FCT_EQ_INT(n_groups("xresnet34"), 3);
     FCT_EQ_INT(n_groups("resnet20_cifar"), 2);
     FCT_EQ_INT(n_groups("resnet9"), 2);
