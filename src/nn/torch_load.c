@@ -12,6 +12,7 @@
  * the first element is copied, so a failed load leaves the module as it was. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ typedef struct zip_entry {
     const char *name;
     size_t name_len;
     uint64_t local_off, size, comp_size;
+    uint32_t crc;
     int method;
 } zip_entry;
 
@@ -125,12 +127,43 @@ static fc_status zip_read(const ckpt *c, zip *z) {
                            "directory", c->path, z->n);
         zip_entry *e = &z->e[z->n];
         *e = (zip_entry){.name = (const char *)p + 46, .name_len = nl, .method = (int)le(p + 10, 2),
-                         .comp_size = le(p + 20, 4), .size = le(p + 24, 4), .local_off = le(p + 42, 4)};
+                         .comp_size = le(p + 20, 4), .size = le(p + 24, 4), .local_off = le(p + 42, 4),
+                         .crc = (uint32_t)le(p + 16, 4)};
         zip64_extra(p + 46 + nl, xl, e, e->size == 0xffffffffu, e->comp_size == 0xffffffffu,
                     e->local_off == 0xffffffffu);
         p += 46 + nl + xl + cl;
     }
     return FC_OK;
+}
+
+/* CRC-32 (IEEE, reflected, as zip uses), 8 bytes per step: ~1 GB/s, a small cost next to the
+ * conversion, and it turns a corrupt checkpoint into an error instead of wrong weights. */
+static uint32_t crc_table[8][256];
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (int t = 1; t < 8; t++)
+        for (int i = 0; i < 256; i++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+}
+
+static uint32_t crc32_of(const uint8_t *p, uint64_t n) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, crc_init);
+    uint32_t c = 0xffffffffu;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t a, b; /* little-endian host: the only kind the loader supports */
+        memcpy(&a, p, 4);
+        memcpy(&b, p + 4, 4);
+        a ^= c;
+        c = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^ crc_table[5][(a >> 16) & 0xff] ^
+            crc_table[4][a >> 24] ^ crc_table[3][b & 0xff] ^ crc_table[2][(b >> 8) & 0xff] ^
+            crc_table[1][(b >> 16) & 0xff] ^ crc_table[0][b >> 24];
+    }
+    while (n--) c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+    return c ^ 0xffffffffu;
 }
 
 /* The data of the entry called name (NULL and no error when there is none; NULL with the error
@@ -160,6 +193,12 @@ static const uint8_t *zip_find(const ckpt *c, const zip *z, const char *name, ui
             truncated(c, what, data, e->size);
             return NULL;
         }
+        uint32_t crc = crc32_of(c->map + data, e->size);
+        if (crc != e->crc) {
+            fc_fail(FC_ERR_FORMAT, "load_torch: '%s' is corrupt: zip entry '%s' has CRC-32 %08x, its directory "
+                    "says %08x", c->path, name, crc, e->crc);
+            return NULL;
+        }
         *size = e->size;
         *failed = 0;
         return c->map + data;
@@ -176,7 +215,7 @@ static fc_status load_zip(ckpt *c) {
         const zip_entry *e = &z.e[i];
         const char *slash = memchr(e->name, '/', e->name_len);
         if (slash && e->name + e->name_len - slash == 9 && !memcmp(slash, "/data.pkl", 9) &&
-            (size_t)(slash - e->name) < 200) {
+            (size_t)(slash - e->name) < 200 && !memchr(e->name, 0, (size_t)(slash - e->name))) {
             prefix = e->name;
             plen = (size_t)(slash - e->name);
         }
@@ -200,7 +239,8 @@ static fc_status load_zip(ckpt *c) {
         const uint8_t *pkl = zip_find(c, &z, c->where, &size, &failed);
         size_t used;
         fci_pickle_init(&c->pk, c->path, c->where);
-        st = pkl ? fci_pickle_run(&c->pk, pkl, (size_t)size, 0, &c->root, &used) : fc_error_code();
+        if (pkl) st = fci_pickle_run(&c->pk, pkl, (size_t)size, 0, &c->root, &used);
+        else st = failed ? fc_error_code() : fc_fail(FC_ERR_FORMAT, "load_torch: '%s': no zip entry '%s'", c->path, c->where);
     }
     for (int i = 0; st == FC_OK && i < c->pk.n_storages; i++) {
         fci_pk_storage *s = &c->pk.storages[i];

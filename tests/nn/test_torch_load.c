@@ -257,6 +257,19 @@ static void check_bad(const char *path, int64_t n_out, const fc_torch_load_opts 
 
 static const fc_torch_load_opts strict = {0};
 
+static uint32_t rd16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t rd32(const uint8_t *p) { return rd16(p) | rd16(p + 2) << 16; }
+
+/* zip's CRC-32, bit by bit (the reference for the loader's table-driven one). */
+static uint32_t crc32_of(const uint8_t *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    }
+    return ~c;
+}
+
 FCT_TEST(test_load_torch_rejects_mismatched_modules) {
     const char *zip = pt_path("torch_small_zip");
     check_bad(zip, 2, &strict, FC_ERR_SHAPE, "torch_small_zip.pt': tensor '5.weight': expected shape [2, 4], found [3, 4]");
@@ -333,6 +346,15 @@ FCT_TEST(test_load_torch_rejects_corrupt_files) {
     FCT_NOTNULL(g);
     if (!g) goto done;
     *g = 'Z';
+    write_file(path, bad, n_zip);
+    check_bad(path, 3, &strict, FC_ERR_FORMAT, "is corrupt: zip entry 'archive/data.pkl' has CRC-32 692e5a8d, its "
+              "directory says 4d82f81e");
+    uint8_t *cd = memmem(bad, n_zip, "PK\1\2", 4); /* the first directory record: archive/data.pkl */
+    FCT_TRUE(cd && !memcmp(cd + 46, "archive/data.pkl", 16));
+    if (!cd) goto done;
+    size_t local = rd32(cd + 42), data = local + 30 + rd16(bad + local + 26) + rd16(bad + local + 28);
+    uint32_t crc = crc32_of(bad + data, rd32(cd + 24));
+    memcpy(cd + 16, &crc, 4); /* a consistent archive with a bad opcode: the pickle reader reports it */
     write_file(path, bad, n_zip);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "(archive/data.pkl) byte 2, opcode 0x5a: unsupported opcode 'Z'");
     write_file(path, zip, n_zip - 30);
