@@ -123,6 +123,7 @@ static void check_small(const char *file, const fc_torch_load_opts *o) {
 FCT_TEST(test_load_torch_legacy_and_zip_state_dicts) {
     check_small("torch_small_legacy", &(fc_torch_load_opts){0});
     check_small("torch_small_zip", &(fc_torch_load_opts){0});
+    check_small("torch_small_zip64", &(fc_torch_load_opts){0}); /* zip64 records, as for files > 4 GiB */
     check_small("torch_small_dict", &(fc_torch_load_opts){0});            /* {'state_dict': .., 'epoch': 3} */
     check_small("torch_small_key", &(fc_torch_load_opts){.key = "model"}); /* {'model': .., 'epoch': 3}      */
     check_small("torch_small_prefix", &(fc_torch_load_opts){.strip_prefix = "module."}); /* folder != archive */
