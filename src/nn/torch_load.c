@@ -175,9 +175,15 @@ static const uint8_t *zip_find(const ckpt *c, const zip *z, const char *name, ui
         const zip_entry *e = &z->e[i];
         if (e->name_len != len || memcmp(e->name, name, len)) continue;
         *failed = 1;
-        if (e->method != 0 || e->comp_size != e->size) {
+        if (e->method != 0) {
             fc_fail(FC_ERR_UNSUPPORTED, "load_torch: '%s': zip entry '%s' is compressed (method %d); torch.save "
                     "stores entries uncompressed", c->path, name, e->method);
+            return NULL;
+        }
+        if (e->comp_size != e->size) {
+            fc_fail(FC_ERR_FORMAT, "load_torch: '%s' is corrupt: zip entry '%s' is stored, but its directory "
+                    "gives %llu bytes stored and %llu uncompressed", c->path, name,
+                    (unsigned long long)e->comp_size, (unsigned long long)e->size);
             return NULL;
         }
         if (e->local_off > c->size || c->size - e->local_off < 30 || le(c->map + e->local_off, 4) != 0x04034b50) {
@@ -402,7 +408,8 @@ static void gather(void *dst, fc_dtype dt, const fci_pk_value *t, const fci_pk_s
     if (numel == 0) return;
     size_t es = (size_t)s->type->elem_size, des = fc_dtype_size(dt);
     int contiguous = 1;
-    for (int d = t->ndim - 1, want = 1; d >= 0; want *= (int)t->size[d], d--)
+    int64_t want = 1;
+    for (int d = t->ndim - 1; d >= 0; want *= t->size[d], d--)
         if (t->size[d] != 1 && t->stride[d] != want) contiguous = 0;
     if (contiguous && s->type->type == FCI_PK_ST_FLOAT && dt == FC_DTYPE_F32) {
         memcpy(dst, s->data + (size_t)t->offset * 4, (size_t)numel * 4);
