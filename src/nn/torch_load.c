@@ -146,7 +146,8 @@ static void crc_init(void) {
         crc_table[0][i] = c;
     }
     for (int t = 1; t < 8; t++)
-        for (int i = 0; i < 256; i++) crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+        for (int i = 0; i < 256; i++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
 }
 
 static uint32_t crc32_of(const uint8_t *p, uint64_t n) {
@@ -167,8 +168,9 @@ static uint32_t crc32_of(const uint8_t *p, uint64_t n) {
 }
 
 /* The data of the entry called name (NULL and no error when there is none; NULL with the error
- * set when it is compressed or does not fit the file). */
-static const uint8_t *zip_find(const ckpt *c, const zip *z, const char *name, uint64_t *size, int *failed) {
+ * set when it is compressed or does not fit the file). owner: " (tensor 'x')" or "", for messages. */
+static const uint8_t *zip_find(const ckpt *c, const zip *z, const char *name, const char *owner, uint64_t *size,
+                               int *failed) {
     size_t len = strlen(name);
     *failed = 0;
     for (size_t i = 0; i < z->n; i++) {
@@ -187,22 +189,22 @@ static const uint8_t *zip_find(const ckpt *c, const zip *z, const char *name, ui
             return NULL;
         }
         if (e->local_off > c->size || c->size - e->local_off < 30 || le(c->map + e->local_off, 4) != 0x04034b50) {
-            fc_fail(FC_ERR_FORMAT, "load_torch: '%s' is corrupt: no local header for zip entry '%s' at byte %llu",
-                    c->path, name, (unsigned long long)e->local_off);
+            fc_fail(FC_ERR_FORMAT, "load_torch: '%s' is corrupt: no local header for zip entry '%s'%s at byte %llu",
+                    c->path, name, owner, (unsigned long long)e->local_off);
             return NULL;
         }
         const uint8_t *h = c->map + e->local_off;
         uint64_t data = e->local_off + 30 + le(h + 26, 2) + le(h + 28, 2);
         if (data > c->size || c->size - data < e->size) {
             char what[320];
-            snprintf(what, sizeof what, "zip entry '%s'", name);
+            snprintf(what, sizeof what, "zip entry '%.200s'%.100s", name, owner);
             truncated(c, what, data, e->size);
             return NULL;
         }
         uint32_t crc = crc32_of(c->map + data, e->size);
         if (crc != e->crc) {
-            fc_fail(FC_ERR_FORMAT, "load_torch: '%s' is corrupt: zip entry '%s' has CRC-32 %08x, its directory "
-                    "says %08x", c->path, name, crc, e->crc);
+            fc_fail(FC_ERR_FORMAT, "load_torch: '%s' is corrupt: zip entry '%s'%s has CRC-32 %08x, its directory "
+                    "says %08x", c->path, name, owner, crc, e->crc);
             return NULL;
         }
         *size = e->size;
@@ -210,6 +212,25 @@ static const uint8_t *zip_find(const ckpt *c, const zip *z, const char *name, ui
         return c->map + data;
     }
     return NULL;
+}
+
+/* The name of a tensor of dict d that views storage idx, or NULL. */
+static const char *owner_in(const fci_pk_value *d, int idx) {
+    for (size_t i = 0; d->kind == FCI_PK_DICT && i + 1 < d->n; i += 2) {
+        const fci_pk_value *k = d->items[i], *v = d->items[i + 1];
+        if (v->kind == FCI_PK_TENSOR && v->storage == idx && k->kind == FCI_PK_STR) return k->s;
+    }
+    return NULL;
+}
+
+/* Writes " of tensor 'name'" for a tensor of the saved dict (or of a dict inside it) that views
+ * storage idx, or "" when none does: messages about a storage then say whose data it is. */
+static void storage_owner(const ckpt *c, int idx, char *out, size_t n) {
+    const fci_pk_value *r = c->root;
+    const char *name = r ? owner_in(r, idx) : NULL;
+    for (size_t i = 0; r && !name && r->kind == FCI_PK_DICT && i + 1 < r->n; i += 2)
+        name = owner_in(r->items[i + 1], idx);
+    snprintf(out, n, name ? " of tensor '%.150s'" : "%s", name ? name : "");
 }
 
 static fc_status load_zip(ckpt *c) {
@@ -234,7 +255,7 @@ static fc_status load_zip(ckpt *c) {
     int failed = 0;
     if (st == FC_OK) {
         snprintf(name, sizeof name, "%.*s/byteorder", (int)plen, prefix);
-        const uint8_t *bo = zip_find(c, &z, name, &size, &failed);
+        const uint8_t *bo = zip_find(c, &z, name, "", &size, &failed);
         if (failed) st = fc_error_code();
         else if (bo && !(size == 6 && !memcmp(bo, "little", 6)))
             st = fc_fail(FC_ERR_UNSUPPORTED, "load_torch: '%s': byteorder '%.*s': only little-endian files are "
@@ -242,24 +263,27 @@ static fc_status load_zip(ckpt *c) {
     }
     if (st == FC_OK) {
         snprintf(c->where, sizeof c->where, "%.*s/data.pkl", (int)plen, prefix);
-        const uint8_t *pkl = zip_find(c, &z, c->where, &size, &failed);
+        const uint8_t *pkl = zip_find(c, &z, c->where, "", &size, &failed);
         size_t used;
         fci_pickle_init(&c->pk, c->path, c->where);
         if (pkl) st = fci_pickle_run(&c->pk, pkl, (size_t)size, 0, &c->root, &used);
-        else st = failed ? fc_error_code() : fc_fail(FC_ERR_FORMAT, "load_torch: '%s': no zip entry '%s'", c->path, c->where);
+        else if (failed) st = fc_error_code();
+        else st = fc_fail(FC_ERR_FORMAT, "load_torch: '%s': no zip entry '%s'", c->path, c->where);
     }
     for (int i = 0; st == FC_OK && i < c->pk.n_storages; i++) {
         fci_pk_storage *s = &c->pk.storages[i];
         snprintf(name, sizeof name, "%.*s/data/%.300s", (int)plen, prefix, s->key);
-        s->data = zip_find(c, &z, name, &size, &failed);
+        char owner[200];
+        storage_owner(c, i, owner, sizeof owner);
+        s->data = zip_find(c, &z, name, owner, &size, &failed);
         uint64_t need = (uint64_t)s->numel * (uint64_t)s->type->elem_size;
         if (failed) st = fc_error_code();
         else if (!s->data)
-            st = fc_fail(FC_ERR_FORMAT, "load_torch: '%s': storage '%s' has no entry '%s' in the archive", c->path,
-                         s->key, name);
+            st = fc_fail(FC_ERR_FORMAT, "load_torch: '%s': storage '%s'%s has no entry '%s' in the archive", c->path,
+                         s->key, owner, name);
         else if (size < need)
-            st = fc_fail(FC_ERR_FORMAT, "load_torch: '%s': entry '%s' holds %llu bytes, expected %llu (%lld "
-                         "elements of %s.%s)", c->path, name, (unsigned long long)size, (unsigned long long)need,
+            st = fc_fail(FC_ERR_FORMAT, "load_torch: '%s': entry '%s'%s holds %llu bytes, expected %llu (%lld "
+                         "elements of %s.%s)", c->path, name, owner, (unsigned long long)size, (unsigned long long)need,
                          (long long)s->numel, s->type->module, s->type->name);
         else s->n_avail = s->numel;
     }
@@ -313,16 +337,17 @@ static fc_status load_legacy(ckpt *c) {
         if (!s)
             return fc_fail(FC_ERR_FORMAT, "load_torch: '%s': storage key %zu (%s) was not named by any tensor",
                            c->path, k, key->kind == FCI_PK_STR ? key->s : fci_pk_kind_name(key));
-        char what[400];
-        snprintf(what, sizeof what, "the element count of storage '%.300s'", s->key);
+        char what[600], owner[200];
+        storage_owner(c, (int)(s - c->pk.storages), owner, sizeof owner);
+        snprintf(what, sizeof what, "the element count of storage '%.200s'%s", s->key, owner);
         if (c->size - pos < 8) return truncated(c, what, pos, 8);
         int64_t count = (int64_t)le(c->map + pos, 8);
         pos += 8;
         if (count != s->numel)
-            return fc_fail(FC_ERR_FORMAT, "load_torch: '%s': storage '%s' at byte %zu: expected %lld elements, "
-                           "found %lld", c->path, s->key, pos - 8, (long long)s->numel, (long long)count);
+            return fc_fail(FC_ERR_FORMAT, "load_torch: '%s': storage '%s'%s at byte %zu: expected %lld elements, "
+                           "found %lld", c->path, s->key, owner, pos - 8, (long long)s->numel, (long long)count);
         uint64_t need = (uint64_t)count * (uint64_t)s->type->elem_size;
-        snprintf(what, sizeof what, "storage '%.300s' (%lld elements of %s.%s)", s->key, (long long)count,
+        snprintf(what, sizeof what, "storage '%.200s'%s (%lld elements of %s.%s)", s->key, owner, (long long)count,
                  s->type->module, s->type->name);
         if (c->size - pos < need) return truncated(c, what, pos, need);
         s->data = c->map + pos;
@@ -330,9 +355,12 @@ static fc_status load_legacy(ckpt *c) {
         pos += (size_t)need;
     }
     for (int i = 0; i < c->pk.n_storages; i++)
-        if (!c->pk.storages[i].data)
-            return fc_fail(FC_ERR_FORMAT, "load_torch: '%s': storage '%s' is not in the file's storage list",
-                           c->path, c->pk.storages[i].key);
+        if (!c->pk.storages[i].data) {
+            char owner[200];
+            storage_owner(c, i, owner, sizeof owner);
+            return fc_fail(FC_ERR_FORMAT, "load_torch: '%s': storage '%s'%s is not in the file's storage list",
+                           c->path, c->pk.storages[i].key, owner);
+        }
     return FC_OK;
 }
 

@@ -235,7 +235,8 @@ FCT_TEST(test_load_torch_pretrained_resnet20) {
     FCT_TRUE(fc_module_load_torch(m, path, .key = "best_prec1") == FC_ERR_FORMAT);
     FCT_ERROR(FC_ERR_FORMAT, "expected a state dict (a dict of tensors) under key best_prec1, found a float");
     FCT_TRUE(fc_module_load_torch(m, path, .key = "model") == FC_ERR_FORMAT);
-    FCT_ERROR(FC_ERR_FORMAT, ".key 'model': the saved object has no such entry (found keys 'best_prec1', 'state_dict')");
+    FCT_ERROR(FC_ERR_FORMAT,
+              ".key 'model': the saved object has no such entry (found keys 'best_prec1', 'state_dict')");
     check_same(m, &loaded);
     fc_module_free(m);
     fct_fixture_free(&f);
@@ -273,7 +274,8 @@ static uint32_t crc32_of(const uint8_t *p, size_t n) {
 
 FCT_TEST(test_load_torch_rejects_mismatched_modules) {
     const char *zip = pt_path("torch_small_zip");
-    check_bad(zip, 2, &strict, FC_ERR_SHAPE, "torch_small_zip.pt': tensor '5.weight': expected shape [2, 4], found [3, 4]");
+    check_bad(zip, 2, &strict, FC_ERR_SHAPE,
+              "torch_small_zip.pt': tensor '5.weight': expected shape [2, 4], found [3, 4]");
     /* non-strict: the mismatched head is skipped, the rest loaded */
     fct_fixture f = fct_load("nn/torch_load");
     fc_module *m = small_cnn(2);
@@ -326,7 +328,7 @@ FCT_TEST(test_load_torch_rejects_corrupt_files) {
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "is not a torch.save file: expected a zip archive ('PK') or a pickle");
     /* legacy: cut in the last storage, in the storage counts, in the object's pickle */
     write_file(path, leg, n_leg - 5);
-    check_bad(path, 3, &strict, FC_ERR_FORMAT, "(3 elements of torch.FloatStorage) needs bytes");
+    check_bad(path, 3, &strict, FC_ERR_FORMAT, "of tensor '5.bias' (3 elements of torch.FloatStorage) needs bytes");
     write_file(path, leg, 300);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "truncated: needs");
     /* an opcode the reader does not know, at a known place: GLOBAL collections.OrderedDict -> 'Z' */
@@ -364,7 +366,8 @@ FCT_TEST(test_load_torch_rejects_corrupt_files) {
     for (size_t i = 0; i + 14 <= n_zip; i++) /* every name "archive/data/8" (local and central) -> ".../9" */
         if (!memcmp(bad + i, "archive/data/8", 14)) bad[i + 13] = '9';
     write_file(path, bad, n_zip);
-    check_bad(path, 3, &strict, FC_ERR_FORMAT, "storage '8' has no entry 'archive/data/8' in the archive");
+    check_bad(path, 3, &strict, FC_ERR_FORMAT,
+              "storage '8' of tensor '5.bias' has no entry 'archive/data/8' in the archive");
     check_bad(pt_path("torch_unknown_global"), 3, &strict, FC_ERR_FORMAT,
               "unsupported global 'argparse.Namespace': only tensors, OrderedDict and plain Python values");
     remove(path);
