@@ -56,6 +56,12 @@ static fc_module *small_cnn(int64_t n_out) {
                          fc_adaptive_avgpool2d_new(1, 1), fc_flatten_new(), fc_linear_new(4, n_out));
 }
 
+static fc_tensor *no_forward(fc_module *m, fc_tensor *x) {
+    fc_fail(FC_ERR_UNSUPPORTED, "container: a bag of named layers for loading, without a forward");
+    return NULL;
+}
+static const fc_module_def container_def = {.name = "Container", .forward = no_forward};
+
 static fc_module *two_linear(void) { return fc_sequential(fc_linear_new(3, 5), fc_linear_new(3, 5)); }
 
 /* Every parameter and buffer of m but those whose name starts with skip (if not NULL) equals the
@@ -144,13 +150,40 @@ FCT_TEST(test_load_torch_strided_and_converted_tensors) {
     fct_fixture_free(&f);
 }
 
+/* Float tensors convert into f16 and bf16 parameters too (torch's module.half() then load). */
+FCT_TEST(test_load_torch_into_half_and_bfloat16_parameters) {
+    fct_fixture f = fct_load("nn/torch_load");
+    fc_module *m = fc_module_new(&container_def, NULL);
+    static const char *const children[] = {"0", "1"}, *const params[] = {"weight", "bias"};
+    for (int c = 0; c < 2; c++) {
+        fc_module *lin = fc_module_new(&container_def, NULL);
+        for (int p = 0; p < 2; p++)
+            fc_module_add_parameter(lin, params[p], fc_keep(fc_zeros(p ? FC_SHAPE(5) : FC_SHAPE(5, 3),
+                                                                     .dtype = c ? FC_DTYPE_BF16 : FC_DTYPE_F16)));
+        fc_module_add_child(m, children[c], lin);
+    }
+    int n_loaded = 0;
+    FCT_OK(fc_module_load_torch(m, pt_path("torch_dtypes_zip"), .n_loaded = &n_loaded));
+    FCT_EQ_INT(n_loaded, 4);
+    static const char *const names[] = {"0.weight", "0.bias", "1.weight", "1.bias"};
+    for (int i = 0; i < 4; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "dtypes.%s", names[i]);
+        fc_tensor *got = fc_module_get(m, names[i]), *want = fct_get(&f, key);
+        for (int64_t j = 0; want && j < fc_tensor_numel(want); j++) { /* one rounding: half an ulp */
+            double w = fc_tensor_get(want, j), tol = fabs(w) * (i < 2 ? 0x1p-11 : 0x1p-8) + 1e-7;
+            if (fabs(fc_tensor_get(got, j) - w) > tol) {
+                FCT_NEAR(fc_tensor_get(got, j), w, tol);
+                break;
+            }
+        }
+    }
+    fc_module_free(m);
+    fct_fixture_free(&f);
+}
+
 /* ---- the real pretrained ResNet-20 (legacy format, 'module.' prefix, no num_batches_tracked) ---- */
 
-static fc_tensor *no_forward(fc_module *m, fc_tensor *x) {
-    fc_fail(FC_ERR_UNSUPPORTED, "container: a bag of named layers for loading, without a forward");
-    return NULL;
-}
-static const fc_module_def container_def = {.name = "Container", .forward = no_forward};
 
 static fc_module *block(int64_t in, int64_t out) {
     fc_module *b = fc_module_new(&container_def, NULL);
