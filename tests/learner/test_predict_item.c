@@ -89,6 +89,31 @@ FCT_TEST(test_predict_image_file_matches_get_preds) {
     FCT_ERROR(FC_ERR_IO, "nonexistent.png");
     FCT_TRUE(p.probs == NULL && p.index == -1);
     fprintf(stderr, "  predict: 3 valid items and a copy agree with get_preds\n");
+    /* interpretation on the same images: the top losses drawn from the decoded files */
+    fc_interp *in = fc_interp_from_learner(learn, NULL);
+    if (FCT_NOTNULL(in)) {
+        FCT_EQ_INT(fc_interp_n(in), n_valid);
+        int64_t nc = 0, total = 0, right = 0;
+        const int64_t *cm = fc_interp_confusion_matrix(in, &nc);
+        for (int64_t k = 0; k < nc * nc; k++) total += cm[k], right += k / nc == k % nc ? cm[k] : 0;
+        FCT_EQ_INT(total, n_valid);
+        fprintf(stderr, "  interp: %lld of %lld valid images right after one epoch\n", (long long)right, (long long)total);
+        char png[64];
+        snprintf(png, sizeof png, "%s/top.png", dest);
+        if (FCT_OK(fc_interp_plot_top_losses(in, 6, png, .ncols = 3))) {
+            FILE *f = fopen(png, "rb");
+            unsigned char b[24] = {0};
+            FCT_TRUE(f && fread(b, 1, sizeof b, f) == sizeof b && !memcmp(b, "\x89PNG\r\n\x1a\n", 8));
+            if (f) fclose(f);
+            unsigned w = (unsigned)b[18] << 8 | b[19], h = (unsigned)b[22] << 8 | b[23];
+            FCT_TRUE(w >= 3 * 128 && w < 3 * 128 + 100 && h >= 2 * 128 && h < 2 * 200 + 100);
+        }
+        fc_interp_free(in);
+    }
+    /* TTA without training-only transforms: the plain predictions */
+    fc_tensor *tta = NULL;
+    if (FCT_OK(fc_tta(learn, &tta, NULL, .n = 2))) FCT_CLOSE(tta, preds, 0, 0);
+    fc_tensor_free(tta);
 done:
     fc_tensor_free(preds);
     fc_learner_free(learn);
