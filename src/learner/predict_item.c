@@ -62,7 +62,10 @@ fc_status fc_learner_predict(fc_learner *learn, const char *item, fc_prediction 
     if (!dl) return fc_fail(FC_ERR_ARG, "predict: the dataloaders have no valid loader");
     fc_tuple batch = {0};
     fc_status st = fc_dataloader_batch_from_text(dl, item, &batch);
-    if (st != FC_OK) return fci_error_prefix("predict: item '%s': ", item);
+    if (st != FC_OK) {
+        fci_error_prefix("predict: item '%s': ", item);
+        return st;
+    }
     if (batch.n_inp != 1 || !batch.v[0].t) {
         st = fc_fail(FC_ERR_UNSUPPORTED, "predict: expected an item with one tensor input, found %d inputs%s", batch.n_inp,
                      batch.n_inp >= 1 && !batch.v[0].t ? " (a list value)" : "");

@@ -86,7 +86,9 @@ FCT_TEST(test_predict_image_file_matches_get_preds) {
     char missing[1200];
     snprintf(missing, sizeof missing, "%s/valid/3/nonexistent.png", path);
     FCT_EQ_INT(fc_learner_predict(learn, missing, &p), FC_ERR_IO);
-    FCT_ERROR(FC_ERR_IO, "nonexistent.png");
+    char want[2600];
+    snprintf(want, sizeof want, "predict: item '%s': image_read: cannot open '%s'", missing, missing);
+    FCT_ERROR(FC_ERR_IO, want);
     FCT_TRUE(p.probs == NULL && p.index == -1);
     fprintf(stderr, "  predict: 3 valid items and a copy agree with get_preds\n");
     /* interpretation on the same images: the top losses drawn from the decoded files */
