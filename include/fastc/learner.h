@@ -517,6 +517,11 @@ FC_API void fc_prediction_free(fc_prediction *p);
 /* fastai's learn.predict(item): item is what the data's source would name (an image path) and goes
  * through the valid loader's getters and transforms, one batch of one, the model in eval mode. */
 FC_API fc_status fc_learner_predict(fc_learner *learn, const char *item, fc_prediction *out);
+/* -- added by h-vinterp: an fc_interp borrows its learner and loader (free it before them); the
+ * decoded predictions (argmax of the activated ones, [N], borrowed) and class c's name (the vocab's
+ * when it names every class, else the number; borrowed; NULL out of range). */
+FC_API const int64_t *fc_interp_decoded(const fc_interp *in);
+FC_API const char *fc_interp_class_name(const fc_interp *in, int64_t c);
 
 /* ==== MixUp and CutMix (src/callbacks/mixup.c: h-mixup) ============================================
  * Training batches only: mix each input with a shuffled partner of the same batch and the loss as

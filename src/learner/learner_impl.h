@@ -80,6 +80,9 @@ fc_status fci_fit(fc_learner *learn, int n_epoch, int start_epoch, double wd, in
                   const fci_sched *sched, fc_callbacks cbs);
 /* The validation phase over dl with the running callbacks (no grad): a cancel code or status. */
 int fci_do_validate(fc_learner *learn, fc_dataloader *dl);
+/* The validation phase alone over dl (NULL: valid) with the learner's callbacks and extra (may be
+ * NULL; borrowed), no logging; fn names the caller in messages (validate, get_preds, interp). */
+fc_status fci_run_valid(fc_learner *learn, fc_dataloader *dl, fc_callback *extra, const char *fn);
 /* Applies frozen_idx to the parameters' requires_grad (BatchNorm/LayerNorm stay trainable unless
  * no_train_bn). */
 fc_status fci_learner_apply_freeze(fc_learner *learn);
