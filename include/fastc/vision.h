@@ -126,7 +126,7 @@ typedef struct fc_model_opts {
     int _;
     int64_t n_in;
     int64_t n_out;
-    double widen;      /* xresnet: channel multiplier; 0: 1 (e.g. 0.25 for a small, fast model) */
+    double widen;      /* xresnet, resnet9: channel multiplier; 0: 1 (0.25: a small, fast model) */
     double p;          /* xresnet: dropout before the final linear; 0: none                     */
 } fc_model_opts;
 /* torchvision's resnet18/34/50: names conv1, bn1, relu, maxpool, layer1..layer4 (BasicBlock or
@@ -156,7 +156,8 @@ FC_API fc_module *fc_xresnet50_(const fc_model_opts *o);
 /* ResNet-9 (Page's DAWNBench CIFAR-10 network): prep conv 64; layer1 conv 128 + maxpool + residual
  * (two convs 128); layer2 conv 256 + maxpool; layer3 conv 512 + maxpool + residual; global max
  * pool, flatten, linear (no bias) scaled by 0.125. Convs 3x3 without bias, each followed by BN and
- * ReLU. A flat Sequential of 13 children (layout in src/vision/models/resnet9.c). */
+ * ReLU. A flat Sequential of 13 children (layout in src/vision/models/resnet9.c). .widen scales
+ * every width (0.25: 16-32-64-128). */
 FC_API fc_module *fc_resnet9_(const fc_model_opts *o);
 #define fc_resnet9(...) fc_resnet9_(&(fc_model_opts){._ = 0, __VA_ARGS__})
 

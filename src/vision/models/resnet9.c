@@ -33,10 +33,17 @@ static fc_module *mul_new(double scale) {
 fc_module *fc_resnet9_(const fc_model_opts *opts) {
     fc_model_opts o;
     if (fci_model_opts("resnet9", opts, 10, &o) != FC_OK) return NULL;
-    return fc_sequential(conv_bn(o.n_in, 64),
-                         conv_bn(64, 128), fc_maxpool2d_new(2), residual(128),
-                         conv_bn(128, 256), fc_maxpool2d_new(2),
-                         conv_bn(256, 512), fc_maxpool2d_new(2), residual(512),
+    /* .widen scales every width (0.25: 16-32-64-128), for runs that must fit a small machine */
+    double w = o.widen > 0 ? o.widen : 1;
+    int64_t c1 = (int64_t)(64 * w), c2 = (int64_t)(128 * w), c3 = (int64_t)(256 * w), c4 = (int64_t)(512 * w);
+    if (c1 < 1) {
+        fc_fail(FC_ERR_ARG, "resnet9: expected widen >= 1/64, found %g", w);
+        return NULL;
+    }
+    return fc_sequential(conv_bn(o.n_in, c1),
+                         conv_bn(c1, c2), fc_maxpool2d_new(2), residual(c2),
+                         conv_bn(c2, c3), fc_maxpool2d_new(2),
+                         conv_bn(c3, c4), fc_maxpool2d_new(2), residual(c4),
                          fci_adaptive_maxpool2d_new(1), fc_flatten_new(),
-                         fc_linear_new(512, o.n_out, .no_bias = 1), mul_new(0.125));
+                         fc_linear_new(c4, o.n_out, .no_bias = 1), mul_new(0.125));
 }
