@@ -1,0 +1,279 @@
+/* Affine / projective resampling: PyTorch's affine_grid + grid_sample (align_corners=True) fused
+ * into one pass that computes each output pixel's source coordinate from a 3x3 matrix, without
+ * materialising the grid. fc_affine_sample is the public step; aug_transforms (augment.c) calls
+ * the per-image kernels with its own matrices, masks and fused lighting. */
+#include <math.h>
+#include <string.h>
+
+#include "../core/core_impl.h"
+#include "affine_impl.h"
+
+/* Output pixels handled per tile: taps and weights for 256 pixels (12 KiB) stay in L1 while every
+ * channel is read through them. */
+#define TILE 256
+
+/* torch.linspace(-1, 1, n)[i] as torch computes it (from both ends, halfway split); 0 when n == 1
+ * (affine_grid's linspace_from_neg_one). */
+static inline float lin(int64_t i, int64_t n) {
+    if (n <= 1) return 0.0f;
+    float step = 2.0f / (float)(n - 1);
+    return i < n / 2 ? -1.0f + step * (float)i : 1.0f - step * (float)(n - 1 - i);
+}
+
+/* grid_sampler's reflect_coordinates(v, 0, 2 (size - 1)) then clip_coordinates (align_corners). */
+static inline float reflect_clip(float v, int64_t size) {
+    if (size <= 1 || !isfinite(v)) return 0.0f;
+    float span = (float)(size - 1);
+    v = fabsf(v);
+    float extra = fmodf(v, span);
+    int64_t flips = (int64_t)floorf(v / span);
+    v = (flips & 1) ? span - extra : extra;
+    return fminf(fmaxf(v, 0.0f), span);
+}
+
+static inline float clip(float v, int64_t size) {
+    if (v != v) return 0.0f;
+    return fminf(fmaxf(v, 0.0f), (float)(size - 1));
+}
+
+/* The source pixel coordinate (ix, iy) of output pixel (ox, oy) after padding's coordinate
+ * mapping; for zeros padding the value is kept but bounded so that it converts to an integer. */
+static inline void source_coord(const float m[9], int affine, float bx, float by, int64_t h,
+                                int64_t w, fc_pad_mode pad, float *ix, float *iy) {
+    float gx = m[0] * bx + m[1] * by + m[2], gy = m[3] * bx + m[4] * by + m[5];
+    if (!affine) {
+        float gz = m[6] * bx + m[7] * by + m[8];
+        gx /= gz;
+        gy /= gz;
+    }
+    float x = (gx + 1.0f) / 2.0f * (float)(w - 1), y = (gy + 1.0f) / 2.0f * (float)(h - 1);
+    if (pad == FC_PAD_BORDER) {
+        x = clip(x, w);
+        y = clip(y, h);
+    } else if (pad == FC_PAD_REFLECTION) {
+        x = reflect_clip(x, w);
+        y = reflect_clip(y, h);
+    } else { /* zeros: anything past one pixel outside reads nothing */
+        x = x != x ? -2.0f : fminf(fmaxf(x, -2.0f), (float)w + 1.0f);
+        y = y != y ? -2.0f : fminf(fmaxf(y, -2.0f), (float)h + 1.0f);
+    }
+    *ix = x;
+    *iy = y;
+}
+
+static inline int inside(int64_t x, int64_t y, int64_t w, int64_t h) {
+    return x >= 0 && x < w && y >= 0 && y < h;
+}
+
+static inline float light_px(float v, const fci_lighting *l) {
+    v = fminf(fmaxf(v, 1e-7f), 1.0f - 1e-7f); /* fastai's logit clamps to [1e-7, 1 - 1e-7] */
+    float z = (-logf(1.0f / v - 1.0f) + l->add) * l->mul;
+    return 1.0f / (1.0f + expf(-z));
+}
+
+/* Taps of one tile: offsets into a plane and weights (0 for taps outside under zeros padding,
+ * whose offset is then 0 so the read stays in bounds). n_taps 1 (nearest) or 4 (bilinear). */
+static void tile_taps(const float m[9], int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t oy,
+                      int64_t x0, int n, fc_pad_mode pad, int nearest, int64_t off[4][TILE],
+                      float wt[4][TILE]) {
+    int affine = m[6] == 0.0f && m[7] == 0.0f && m[8] == 1.0f;
+    float by = lin(oy, oh);
+    for (int k = 0; k < n; k++) {
+        float ix, iy;
+        source_coord(m, affine, lin(x0 + k, ow), by, h, w, pad, &ix, &iy);
+        if (nearest) {
+            int64_t px = (int64_t)nearbyintf(ix), py = (int64_t)nearbyintf(iy);
+            int in = inside(px, py, w, h);
+            off[0][k] = in ? py * w + px : 0;
+            wt[0][k] = in ? 1.0f : 0.0f;
+            continue;
+        }
+        float fx0 = floorf(ix), fy0 = floorf(iy);
+        int64_t x0i = (int64_t)fx0, y0i = (int64_t)fy0;
+        float fx = ix - fx0, fy = iy - fy0;
+        const int64_t tx[4] = {x0i, x0i + 1, x0i, x0i + 1}, ty[4] = {y0i, y0i, y0i + 1, y0i + 1};
+        const float tw[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
+        for (int t = 0; t < 4; t++) {
+            int in = inside(tx[t], ty[t], w, h);
+            off[t][k] = in ? ty[t] * w + tx[t] : 0;
+            wt[t][k] = in ? tw[t] : 0.0f;
+        }
+    }
+}
+
+void fci_sample_f32(const float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t oh,
+                    int64_t ow, const float m[9], fc_pad_mode pad, int nearest,
+                    const fci_lighting *light, int64_t oy0, int64_t oy1) {
+    int64_t off[4][TILE];
+    float wt[4][TILE];
+    const int64_t plane = h * w, oplane = oh * ow;
+    const int lit = light && light->on;
+    /* The identity at the same size reads each pixel as it is: (lin(j) + 1) / 2 (w - 1) is not
+     * always exactly j in float, and a lighting-only draw should not blur the image. */
+    const int same = oh == h && ow == w && m[0] == 1.0f && m[1] == 0.0f && m[2] == 0.0f &&
+                     m[3] == 0.0f && m[4] == 1.0f && m[5] == 0.0f && m[6] == 0.0f &&
+                     m[7] == 0.0f && m[8] == 1.0f;
+    for (int64_t oy = oy0; oy < oy1; oy++)
+        for (int64_t x0 = 0; x0 < ow; x0 += TILE) {
+            int n = ow - x0 < TILE ? (int)(ow - x0) : TILE;
+            if (!same) tile_taps(m, h, w, oh, ow, oy, x0, n, pad, nearest, off, wt);
+            for (int64_t ch = 0; ch < c; ch++) {
+                const float *xp = x + ch * plane;
+                float *yp = y + ch * oplane + oy * ow + x0;
+                if (same)
+                    memcpy(yp, xp + oy * w + x0, (size_t)n * sizeof *yp);
+                else if (nearest)
+                    for (int k = 0; k < n; k++) yp[k] = wt[0][k] != 0.0f ? xp[off[0][k]] : 0.0f;
+                else
+                    for (int k = 0; k < n; k++)
+                        yp[k] = xp[off[0][k]] * wt[0][k] + xp[off[1][k]] * wt[1][k] +
+                                xp[off[2][k]] * wt[2][k] + xp[off[3][k]] * wt[3][k];
+                if (lit)
+                    for (int k = 0; k < n; k++) yp[k] = light_px(yp[k], light);
+            }
+        }
+}
+
+void fci_sample_i64(const int64_t *x, int64_t h, int64_t w, int64_t *y, int64_t oh, int64_t ow,
+                    const float m[9], fc_pad_mode pad, int64_t oy0, int64_t oy1) {
+    int64_t off[4][TILE];
+    float wt[4][TILE];
+    for (int64_t oy = oy0; oy < oy1; oy++)
+        for (int64_t x0 = 0; x0 < ow; x0 += TILE) {
+            int n = ow - x0 < TILE ? (int)(ow - x0) : TILE;
+            tile_taps(m, h, w, oh, ow, oy, x0, n, pad, 1, off, wt);
+            int64_t *yp = y + oy * ow + x0;
+            for (int k = 0; k < n; k++) yp[k] = wt[0][k] != 0.0f ? x[off[0][k]] : 0;
+        }
+}
+
+/* ---- 3x3 matrices (double: the matrices are composed and inverted once per image) ---- */
+
+void fci_mat3_mul(const double a[9], const double b[9], double c[9]) {
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            c[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+}
+
+int fci_mat3_inv(const double a[9], double inv[9]) {
+    double c00 = a[4] * a[8] - a[5] * a[7], c01 = a[5] * a[6] - a[3] * a[8],
+           c02 = a[3] * a[7] - a[4] * a[6];
+    double det = a[0] * c00 + a[1] * c01 + a[2] * c02;
+    if (!(fabs(det) >= 1e-12)) return 0;
+    double r = 1.0 / det;
+    inv[0] = c00 * r;
+    inv[1] = (a[2] * a[7] - a[1] * a[8]) * r;
+    inv[2] = (a[1] * a[5] - a[2] * a[4]) * r;
+    inv[3] = c01 * r;
+    inv[4] = (a[0] * a[8] - a[2] * a[6]) * r;
+    inv[5] = (a[2] * a[3] - a[0] * a[5]) * r;
+    inv[6] = c02 * r;
+    inv[7] = (a[1] * a[6] - a[0] * a[7]) * r;
+    inv[8] = (a[0] * a[4] - a[1] * a[3]) * r;
+    return 1;
+}
+
+/* fastai's find_coeffs: the 8 unknowns of h from 8 equations (2 per point pair), solved by
+ * Gaussian elimination with partial pivoting. */
+int fci_homography(const double src[4][2], const double dst[4][2], double h[9]) {
+    double a[8][9];
+    for (int i = 0; i < 4; i++) {
+        double sx = src[i][0], sy = src[i][1], dx = dst[i][0], dy = dst[i][1];
+        double r0[9] = {sx, sy, 1, 0, 0, 0, -dx * sx, -dx * sy, dx};
+        double r1[9] = {0, 0, 0, sx, sy, 1, -dy * sx, -dy * sy, dy};
+        memcpy(a[2 * i], r0, sizeof r0);
+        memcpy(a[2 * i + 1], r1, sizeof r1);
+    }
+    for (int col = 0; col < 8; col++) {
+        int piv = col;
+        for (int r = col + 1; r < 8; r++)
+            if (fabs(a[r][col]) > fabs(a[piv][col])) piv = r;
+        if (fabs(a[piv][col]) < 1e-12) return 0;
+        if (piv != col)
+            for (int j = 0; j < 9; j++) {
+                double t = a[col][j];
+                a[col][j] = a[piv][j];
+                a[piv][j] = t;
+            }
+        for (int r = 0; r < 8; r++) {
+            if (r == col) continue;
+            double f = a[r][col] / a[col][col];
+            for (int j = col; j < 9; j++) a[r][j] -= f * a[col][j];
+        }
+    }
+    for (int i = 0; i < 8; i++) h[i] = a[i][8] / a[i][i];
+    h[8] = 1.0;
+    return 1;
+}
+
+/* ---- fc_affine_sample ---- */
+
+/* Rows of output per parallel task: enough work per task (32 rows of a 224-wide image is 7k
+ * pixels) while a single large image still splits over the threads. */
+#define ROWS_PER_TASK 32
+
+fc_tensor *fc_affine_sample(fc_tensor *x, const float *theta, int64_t out_h, int64_t out_w,
+                            fc_pad_mode pad_mode, int nearest) {
+    if (!x) return NULL;
+    if (fc_tensor_dtype(x) != FC_DTYPE_F32 || fc_tensor_ndim(x) != 4) {
+        fc_fail(fc_tensor_dtype(x) != FC_DTYPE_F32 ? FC_ERR_DTYPE : FC_ERR_SHAPE,
+                "affine_sample: expected x f32 [N, C, H, W], found %s %s",
+                fc_dtype_name(fc_tensor_dtype(x)), fci_tshape(x));
+        return NULL;
+    }
+    if (fc_tensor_device(x).type != FC_DEVICE_CPU) {
+        fc_fail(FC_ERR_DEVICE, "affine_sample: expected a cpu tensor, found %s %s",
+                fc_device_name(fc_tensor_device(x)), fci_tshape(x));
+        return NULL;
+    }
+    if (!theta) {
+        fc_fail(FC_ERR_ARG, "affine_sample: expected theta [N][2][3], found NULL");
+        return NULL;
+    }
+    if (out_h < 0 || out_w < 0) {
+        fc_fail(FC_ERR_ARG, "affine_sample: expected out_h, out_w >= 0 (0: the input's), found %lld x %lld",
+                (long long)out_h, (long long)out_w);
+        return NULL;
+    }
+    if ((int)pad_mode < FC_PAD_DEFAULT || (int)pad_mode > FC_PAD_BORDER) {
+        fc_fail(FC_ERR_ARG, "affine_sample: expected a pad_mode FC_PAD_*, found %d", (int)pad_mode);
+        return NULL;
+    }
+    if (pad_mode == FC_PAD_DEFAULT) pad_mode = FC_PAD_REFLECTION;
+    const int64_t *d = fc_tensor_dims(x);
+    int64_t n = d[0], c = d[1], h = d[2], w = d[3];
+    int64_t oh = out_h ? out_h : h, ow = out_w ? out_w : w;
+    if (h == 0 || w == 0) {
+        fc_fail(FC_ERR_SHAPE, "affine_sample: expected images of at least 1x1 pixels, found %s",
+                fci_tshape(x));
+        return NULL;
+    }
+    fc_tensor *xc = fc_tensor_ref(x);
+    if (!fc_tensor_is_contiguous(x)) {
+        fc_tensor_free(xc);
+        xc = fc_keep(fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, FC_CPU));
+        if (xc && fci_copy_strided(xc, x) != FC_OK) {
+            fc_tensor_free(xc);
+            return NULL;
+        }
+    }
+    fc_tensor *y = xc ? fci_tensor_alloc(FC_SHAPE(n, c, oh, ow), FC_DTYPE_F32, FC_CPU) : NULL;
+    if (!y) {
+        fc_tensor_free(xc);
+        return NULL;
+    }
+    const float *xp = fc_tensor_data_f32(xc);
+    float *yp = fc_tensor_data_f32(y);
+    int64_t nb = (oh + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+#pragma omp parallel for schedule(dynamic) if (n * c * oh * ow > 16384)
+    for (int64_t task = 0; task < n * nb; task++) {
+        int64_t i = task / nb, r0 = (task % nb) * ROWS_PER_TASK;
+        int64_t r1 = r0 + ROWS_PER_TASK < oh ? r0 + ROWS_PER_TASK : oh;
+        const float *t = theta + 6 * i;
+        const float m[9] = {t[0], t[1], t[2], t[3], t[4], t[5], 0.0f, 0.0f, 1.0f};
+        fci_sample_f32(xp + i * c * h * w, c, h, w, yp + i * c * oh * ow, oh, ow, m, pad_mode,
+                       nearest, NULL, r0, r1);
+    }
+    fc_tensor_free(xc);
+    return y;
+}
