@@ -12,6 +12,10 @@
  * channel is read through them. */
 #define TILE 256
 
+/* min / max without libm: fminf and fmaxf are calls unless -ffinite-math-only, and block vectorizing */
+static inline float minf(float a, float b) { return a < b ? a : b; }
+static inline float maxf(float a, float b) { return a > b ? a : b; }
+
 /* torch.linspace(-1, 1, n)[i] as torch computes it (from both ends, halfway split); 0 when n == 1
  * (affine_grid's linspace_from_neg_one). */
 static inline float lin(int64_t i, int64_t n) {
@@ -22,18 +26,19 @@ static inline float lin(int64_t i, int64_t n) {
 
 /* grid_sampler's reflect_coordinates(v, 0, 2 (size - 1)) then clip_coordinates (align_corners). */
 static inline float reflect_clip(float v, int64_t size) {
-    if (size <= 1 || !isfinite(v)) return 0.0f;
     float span = (float)(size - 1);
+    if (v >= 0.0f && v <= span) return v; /* inside: the common case, without fmodf */
+    if (size <= 1 || !isfinite(v)) return 0.0f;
     v = fabsf(v);
     float extra = fmodf(v, span);
     int64_t flips = (int64_t)floorf(v / span);
     v = (flips & 1) ? span - extra : extra;
-    return fminf(fmaxf(v, 0.0f), span);
+    return minf(maxf(v, 0.0f), span);
 }
 
 static inline float clip(float v, int64_t size) {
     if (v != v) return 0.0f;
-    return fminf(fmaxf(v, 0.0f), (float)(size - 1));
+    return minf(maxf(v, 0.0f), (float)(size - 1));
 }
 
 /* The source pixel coordinate (ix, iy) of output pixel (ox, oy) after padding's coordinate
@@ -54,21 +59,88 @@ static inline void source_coord(const float m[9], int affine, float bx, float by
         x = reflect_clip(x, w);
         y = reflect_clip(y, h);
     } else { /* zeros: anything past one pixel outside reads nothing */
-        x = x != x ? -2.0f : fminf(fmaxf(x, -2.0f), (float)w + 1.0f);
-        y = y != y ? -2.0f : fminf(fmaxf(y, -2.0f), (float)h + 1.0f);
+        x = x != x ? -2.0f : minf(maxf(x, -2.0f), (float)w + 1.0f);
+        y = y != y ? -2.0f : minf(maxf(y, -2.0f), (float)h + 1.0f);
     }
     *ix = x;
     *iy = y;
+}
+
+/* nearbyintf (round half to even, as torch's nearest) for |v| < 2^22 without a libm call: after
+ * adding 1.5 * 2^23 no fraction bits are left, so the default rounding mode does it. */
+static inline float round_even(float v) {
+    return (v + 12582912.0f) - 12582912.0f; /* not folded: C compilers keep float sums unless -ffast-math */
 }
 
 static inline int inside(int64_t x, int64_t y, int64_t w, int64_t h) {
     return x >= 0 && x < w && y >= 0 && y < h;
 }
 
-static inline float light_px(float v, const fci_lighting *l) {
-    v = fminf(fmaxf(v, 1e-7f), 1.0f - 1e-7f); /* fastai's logit clamps to [1e-7, 1 - 1e-7] */
-    float z = (-logf(1.0f / v - 1.0f) + l->add) * l->mul;
-    return 1.0f / (1.0f + expf(-z));
+/* log2 and exp2 in plain float arithmetic so the lighting loop vectorizes: libm's logf and expf
+ * are scalar calls and made lighting 4x the cost of the sampling (bench/RESULTS.md). log2: the
+ * atanh series on a mantissa in [sqrt(1/2), sqrt(2)), |error| < 1.1e-6 (float rounding of the
+ * exponent sum); exp2: Cephes' exp2f polynomial on [-1/2, 1/2], relative error < 1e-7. */
+static inline float fast_log2(float x) { /* x > 0, normal */
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    /* mantissa in [sqrt(1/2), sqrt(2)): halve it (and count one more in the exponent) when its bits
+     * are past sqrt(2)'s; integer arithmetic only, so the loop stays branch-free and vectorizes */
+    uint32_t mant = b & 0x007fffffu, big = mant > 0x3504f3u;
+    int32_t e = (int32_t)((b >> 23) & 0xff) - 127 + (int32_t)big;
+    uint32_t mb = mant | (0x3f800000u - (big << 23));
+    float m;
+    memcpy(&m, &mb, sizeof m);
+    float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+    float p = t * (2.0f + t2 * (2.0f / 3 + t2 * (2.0f / 5 + t2 * (2.0f / 7 + t2 * (2.0f / 9)))));
+    return p * 1.44269504f + (float)e;
+}
+
+/* Clamps on the float's bits: selects between integers are if-converted (and the loop vectorized)
+ * where a float select followed by arithmetic is not, under the default -ftrapping-math. */
+static inline float clamp_abs(float z, float lim) { /* to [-lim, lim]; NaN to +-lim */
+    uint32_t b, l;
+    memcpy(&b, &z, sizeof b);
+    memcpy(&l, &lim, sizeof l);
+    b = (b & 0x7fffffffu) > l ? (b & 0x80000000u) | l : b;
+    memcpy(&z, &b, sizeof z);
+    return z;
+}
+static inline float clamp_pos(float v, float lo, float hi) { /* 0 < lo < hi; NaN to hi, negatives to lo */
+    int32_t b, l, h;
+    memcpy(&b, &v, sizeof b);
+    memcpy(&l, &lo, sizeof l);
+    memcpy(&h, &hi, sizeof h);
+    b = b < l ? l : b; /* positive floats order as their bits; negative ones are negative ints */
+    b = b > h ? h : b;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+static inline float fast_exp2(float z) {
+    z = clamp_abs(z, 126.0f);
+    int32_t i = (int32_t)(z + 127.5f) - 127; /* round(z): truncation of a positive number */
+    float fi = (float)i, x = z - fi;
+    float y = 1.535336188319500e-4f;
+    y = y * x + 1.339887440266574e-3f;
+    y = y * x + 9.618437357674640e-3f;
+    y = y * x + 5.550332471162809e-2f;
+    y = y * x + 2.402264791363012e-1f;
+    y = y * x + 6.931472028550421e-1f;
+    y = y * x + 1.0f;
+    uint32_t sb = (uint32_t)(i + 127) << 23;
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return y * scale;
+}
+
+/* fastai's lighting: sigmoid((logit(v) + add) * mul) with logit(v) = -ln(1 / v - 1) on v clamped to
+ * [1e-7, 1 - 1e-7]; written as 1 / (1 + 2^(mul log2(1 / v - 1) - mul add log2(e))). */
+static void light_row(float *y, int n, const fci_lighting *l) {
+    const float c = l->mul, b = -l->mul * l->add * 1.44269504f;
+    for (int k = 0; k < n; k++) {
+        float v = clamp_pos(y[k], 1e-7f, 1.0f - 1e-7f);
+        y[k] = 1.0f / (1.0f + fast_exp2(c * fast_log2(1.0f / v - 1.0f) + b));
+    }
 }
 
 /* Taps of one tile: offsets into a plane and weights (0 for taps outside under zeros padding,
@@ -81,16 +153,28 @@ static void tile_taps(const float m[9], int64_t h, int64_t w, int64_t oh, int64_
     for (int k = 0; k < n; k++) {
         float ix, iy;
         source_coord(m, affine, lin(x0 + k, ow), by, h, w, pad, &ix, &iy);
+        /* ix, iy >= -2 here (padding mapped them), so floor and round need no libm call */
         if (nearest) {
-            int64_t px = (int64_t)nearbyintf(ix), py = (int64_t)nearbyintf(iy);
+            int64_t px = (int64_t)round_even(ix), py = (int64_t)round_even(iy);
             int in = inside(px, py, w, h);
             off[0][k] = in ? py * w + px : 0;
             wt[0][k] = in ? 1.0f : 0.0f;
             continue;
         }
-        float fx0 = floorf(ix), fy0 = floorf(iy);
-        int64_t x0i = (int64_t)fx0, y0i = (int64_t)fy0;
-        float fx = ix - fx0, fy = iy - fy0;
+        int64_t x0i = (int64_t)(ix + 2.0f) - 2, y0i = (int64_t)(iy + 2.0f) - 2;
+        float fx = ix - (float)x0i, fy = iy - (float)y0i;
+        if (x0i >= 0 && y0i >= 0 && x0i + 1 < w && y0i + 1 < h) { /* all four inside: most pixels */
+            int64_t o = y0i * w + x0i;
+            off[0][k] = o;
+            off[1][k] = o + 1;
+            off[2][k] = o + w;
+            off[3][k] = o + w + 1;
+            wt[0][k] = (1 - fx) * (1 - fy);
+            wt[1][k] = fx * (1 - fy);
+            wt[2][k] = (1 - fx) * fy;
+            wt[3][k] = fx * fy;
+            continue;
+        }
         const int64_t tx[4] = {x0i, x0i + 1, x0i, x0i + 1}, ty[4] = {y0i, y0i, y0i + 1, y0i + 1};
         const float tw[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
         for (int t = 0; t < 4; t++) {
@@ -128,8 +212,7 @@ void fci_sample_f32(const float *x, int64_t c, int64_t h, int64_t w, float *y, i
                     for (int k = 0; k < n; k++)
                         yp[k] = xp[off[0][k]] * wt[0][k] + xp[off[1][k]] * wt[1][k] +
                                 xp[off[2][k]] * wt[2][k] + xp[off[3][k]] * wt[3][k];
-                if (lit)
-                    for (int k = 0; k < n; k++) yp[k] = light_px(yp[k], light);
+                if (lit) light_row(yp, n, light);
             }
         }
 }
