@@ -1,6 +1,6 @@
 /* Batch augmentation throughput: fc_affine_sample (random thetas, bilinear, reflection padding: what
  * torch's affine_grid + grid_sample compute) and the whole aug_transforms (draws, flip, rotate,
- * zoom, warp and lighting in one pass) on 64x3x32x32 and 64x3x224x224 f32 batches, median of a few
+ * zoom, warp and lighting in one pass; and without lighting) on 64x3x32x32 and 64x3x224x224 f32 batches, median of a few
  * runs after a warm-up. Twin: bench/torch_augment.py (same rows). Prints
  * `BENCH name=<row> ms=<median> img_per_s=<...>`; bench/run.sh prints the ratio. */
 #include <stdio.h>
@@ -40,11 +40,13 @@ static void bench_sample(int64_t n, int64_t hw) {
     fc_tensor_free(x);
 }
 
-static void bench_aug(int64_t n, int64_t hw) {
+/* lighting 0: geometry only (.max_lighting = -1), to see what the fused lighting costs */
+static void bench_aug(int64_t n, int64_t hw, int lighting) {
     char name[64];
-    snprintf(name, sizeof name, "aug_transforms_%lldx3x%lldx%lld", (long long)n, (long long)hw, (long long)hw);
+    snprintf(name, sizeof name, "aug_%s_%lldx3x%lldx%lld", lighting ? "transforms" : "geometry_only",
+             (long long)n, (long long)hw, (long long)hw);
     fc_tensor *x = fc_keep(fc_rand(FC_SHAPE(n, 3, hw, hw)));
-    fc_pipeline *p = fc_pipeline_new(FC_TFMS(getenv("NOLIGHT") ? fc_aug_transforms(.max_lighting = -1) : getenv("NOWARP") ? fc_aug_transforms(.max_warp = -1, .max_lighting = -1) : fc_aug_transforms()));
+    fc_pipeline *p = fc_pipeline_new(FC_TFMS(lighting ? fc_aug_transforms() : fc_aug_transforms(.max_lighting = -1)));
     check(p != NULL);
     double t[N_RUNS];
     for (int r = -1; r < N_RUNS; r++) {
@@ -64,7 +66,8 @@ static void bench_aug(int64_t n, int64_t hw) {
 int main(void) {
     bench_sample(64, 32);
     bench_sample(64, 224);
-    bench_aug(64, 32);
-    bench_aug(64, 224);
+    bench_aug(64, 32, 1);
+    bench_aug(64, 224, 1);
+    bench_aug(64, 224, 0);
     return 0;
 }

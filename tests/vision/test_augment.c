@@ -437,3 +437,36 @@ FCT_TEST(test_aug_rejects_wrong_dtype_rank_and_options) {
     FCT_STR(fc_transform_name(a), "aug_transforms");
     fc_transform_free(a);
 }
+
+/* The first batch of a loader over x (images) and y (categories) with aug_transforms after batching. */
+static fc_tensor *first_batch(fc_tensor *x, fc_tensor *y, fc_split_idx split, int n_workers) {
+    fc_dataset *ds = fc_tensor_dataset(x, fc_kind_image, y, fc_kind_category);
+    fc_dataloader *dl = fc_dataloader_new(ds, .bs = 8, .split = split, .n_workers = n_workers, .seed = 3,
+                                          .after_batch = FC_TFMS(fc_aug_transforms(.p_affine = 1)));
+    fc_tuple b = {0};
+    fc_tensor *out = NULL;
+    if (dl && fc_dataloader_one_batch(dl, &b) == FC_OK) out = fc_tensor_ref(b.v[0].t);
+    FCT_NOTNULL(out);
+    fc_tuple_free(&b);
+    fc_dataloader_free(dl);
+    return out;
+}
+
+FCT_TEST(test_aug_in_a_dataloader_augments_train_batches_only_and_reproducibly) {
+    fc_tensor *x = fc_keep(fc_rand(FC_SHAPE(8, 3, 16, 16)));
+    fc_tensor *y = fc_keep(fc_tensor_new(FC_SHAPE(8), FC_DTYPE_I64));
+    fc_tensor *train = first_batch(x, y, FC_SPLIT_TRAIN, 0), *again = first_batch(x, y, FC_SPLIT_TRAIN, 2);
+    fc_tensor *valid = first_batch(x, y, FC_SPLIT_VALID, 0);
+    size_t bytes = 8 * 3 * 16 * 16 * sizeof(float);
+    if (train && again && valid) {
+        FCT_EQ_INT(fc_tensor_dims(train)[3], 16);
+        FCT_TRUE(memcmp(fc_tensor_data(train), fc_tensor_data(x), bytes) != 0);
+        FCT_TRUE(!memcmp(fc_tensor_data(train), fc_tensor_data(again), bytes)); /* workers or not */
+        FCT_TRUE(!memcmp(fc_tensor_data(valid), fc_tensor_data(x), bytes));
+    }
+    fc_tensor_free(train);
+    fc_tensor_free(again);
+    fc_tensor_free(valid);
+    fc_tensor_free(x);
+    fc_tensor_free(y);
+}
