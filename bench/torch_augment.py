@@ -7,12 +7,13 @@ the perspective warp of the grid (find_coeffs + apply_perspective), grid_sample,
 Contrast in logit space. Run: /usr/bin/python3 bench/torch_augment.py
 """
 import math
+import os
 import time
 
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))  # bench/run.sh: 2
 torch.manual_seed(0)
 N_RUNS = 7
 
