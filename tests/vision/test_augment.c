@@ -48,6 +48,40 @@ FCT_TEST(test_affine_sample_matches_torch_for_each_pad_mode_and_size) {
     fct_fixture_free(&f);
 }
 
+/* The projective path against fastai's warp in torch: grid = apply_perspective(affine_grid(theta),
+ * find_coeffs(orig, targ)) then grid_sample; here m = homography(targ -> orig) @ theta. */
+FCT_TEST(test_sample_with_a_perspective_warp_matches_fastais_warp_in_torch) {
+    fct_fixture f = fct_load("vision/affine");
+    fc_tensor *x = fct_get(&f, "x"), *theta = fct_get(&f, "theta");
+    fc_tensor *xt = fct_get(&f, "warp_xt"), *yt = fct_get(&f, "warp_yt");
+    const char *pads[] = {"zeros", "reflection"};
+    const fc_pad_mode modes[] = {FC_PAD_ZEROS, FC_PAD_REFLECTION};
+    const int64_t sizes[2][2] = {{5, 7}, {8, 6}};
+    for (int s = 0; x && theta && xt && yt && s < 2; s++)
+        for (int p = 0; p < 2; p++) {
+            int64_t oh = sizes[s][0], ow = sizes[s][1];
+            fc_tensor *y = fc_tensor_new(FC_SHAPE(3, 2, oh, ow), FC_DTYPE_F32);
+            for (int i = 0; i < 3; i++) {
+                const float *t = fc_tensor_data_f32(theta) + 6 * i;
+                double a = fc_tensor_data_f32(xt)[i], b = fc_tensor_data_f32(yt)[i], hm[9], m[9];
+                const double orig[4][2] = {{-1, -1}, {-1, 1}, {1, -1}, {1, 1}};
+                const double targ[4][2] = {{-1 - b, -1 - a}, {-1 + b, 1 + a}, {1 + b, -1 + a}, {1 - b, 1 - a}};
+                const double t3[9] = {t[0], t[1], t[2], t[3], t[4], t[5], 0, 0, 1};
+                FCT_TRUE(fci_homography(targ, orig, hm));
+                fci_mat3_mul(hm, t3, m);
+                float mf[9];
+                for (int k = 0; k < 9; k++) mf[k] = (float)m[k];
+                fci_sample_f32(fc_tensor_data_f32(x) + i * 70, 2, 5, 7, fc_tensor_data_f32(y) + i * 2 * oh * ow,
+                               oh, ow, mf, modes[p], 0, NULL, 0, oh);
+            }
+            char name[48];
+            snprintf(name, sizeof name, "warp_%s_%lldx%lld", pads[p], (long long)oh, (long long)ow);
+            fc_tensor *want = fct_get(&f, name);
+            if (want) fct_close(y, want, 2e-5, 2e-5, name, __FILE__, __LINE__);
+        }
+    fct_fixture_free(&f);
+}
+
 /* in[y][x] = x + 10 y + 100 c on [n, c, h, w] */
 static fc_tensor *ramp(int64_t n, int64_t c, int64_t h, int64_t w) {
     fc_tensor *t = zeros_kept(FC_SHAPE(n, c, h, w), FC_DTYPE_F32);
