@@ -225,9 +225,9 @@ static fc_status encode_raster(const aug *a, fc_value *v, const fc_tfm_ctx *ctx,
     for (int64_t i = 0; i < n; i++) make_draw(a, key_of(ctx, batch ? i : -1, h, w), h, w, &draws[i]);
     fc_tensor *x = contiguous(v->t), *y = NULL;
     if (x) {
-        int64_t shape[4] = {n, c, oh, ow};
         fc_shape s = fc_tensor_shape(x);
-        for (int k = 0; k < 2; k++) s.d[s.ndim - 2 + k] = shape[2 + k];
+        s.d[s.ndim - 2] = oh;
+        s.d[s.ndim - 1] = ow;
         y = fc_keep(fci_tensor_alloc(s, is_mask ? FC_DTYPE_I64 : FC_DTYPE_F32, FC_CPU));
     }
     if (!y) {
@@ -258,7 +258,10 @@ static fc_status encode_raster(const aug *a, fc_value *v, const fc_tfm_ctx *ctx,
 }
 
 /* Points [N, n, 2] / [n, 2] f32 (x, y) pixels: the inverse of their image's draw, so a point on a
- * feature of the source lands on that feature in the output. */
+ * feature of the source lands on that feature in the output. Pixel x is the centre of column x
+ * (0 and w - 1 are -1 and 1, the sampler's align_corners=True convention), so a point drawn on a
+ * pixel follows that pixel exactly; fastai's PointScaler scales by 2 / w instead, half a pixel
+ * apart at the edges. */
 static fc_status encode_points(const aug *a, fc_value *v, const fc_tfm_ctx *ctx) {
     fc_status st = check_value(v, FC_DTYPE_F32, 2, "points f32 [n, 2] or a batch [N, n, 2]");
     if (st != FC_OK) return st;
