@@ -3,6 +3,7 @@
  * materialising the grid. fc_affine_sample is the public step; aug_transforms (augment.c) calls
  * the per-image kernels with its own matrices, masks and fused lighting. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../core/core_impl.h"
@@ -41,39 +42,10 @@ static inline float clip(float v, int64_t size) {
     return minf(maxf(v, 0.0f), (float)(size - 1));
 }
 
-/* The source pixel coordinate (ix, iy) of output pixel (ox, oy) after padding's coordinate
- * mapping; for zeros padding the value is kept but bounded so that it converts to an integer. */
-static inline void source_coord(const float m[9], int affine, float bx, float by, int64_t h,
-                                int64_t w, fc_pad_mode pad, float *ix, float *iy) {
-    float gx = m[0] * bx + m[1] * by + m[2], gy = m[3] * bx + m[4] * by + m[5];
-    if (!affine) {
-        float gz = m[6] * bx + m[7] * by + m[8];
-        gx /= gz;
-        gy /= gz;
-    }
-    float x = (gx + 1.0f) / 2.0f * (float)(w - 1), y = (gy + 1.0f) / 2.0f * (float)(h - 1);
-    if (pad == FC_PAD_BORDER) {
-        x = clip(x, w);
-        y = clip(y, h);
-    } else if (pad == FC_PAD_REFLECTION) {
-        x = reflect_clip(x, w);
-        y = reflect_clip(y, h);
-    } else { /* zeros: anything past one pixel outside reads nothing */
-        x = x != x ? -2.0f : minf(maxf(x, -2.0f), (float)w + 1.0f);
-        y = y != y ? -2.0f : minf(maxf(y, -2.0f), (float)h + 1.0f);
-    }
-    *ix = x;
-    *iy = y;
-}
-
 /* nearbyintf (round half to even, as torch's nearest) for |v| < 2^22 without a libm call: after
  * adding 1.5 * 2^23 no fraction bits are left, so the default rounding mode does it. */
 static inline float round_even(float v) {
     return (v + 12582912.0f) - 12582912.0f; /* not folded: C compilers keep float sums unless -ffast-math */
-}
-
-static inline int inside(int64_t x, int64_t y, int64_t w, int64_t h) {
-    return x >= 0 && x < w && y >= 0 && y < h;
 }
 
 /* log2 and exp2 in plain float arithmetic so the lighting loop vectorizes: libm's logf and expf
@@ -143,52 +115,92 @@ static void light_row(float *y, int n, const fci_lighting *l) {
     }
 }
 
-/* Taps of one tile: offsets into a plane and weights (0 for taps outside under zeros padding,
- * whose offset is then 0 so the read stays in bounds). n_taps 1 (nearest) or 4 (bilinear). */
-static void tile_taps(const float m[9], int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t oy,
-                      int64_t x0, int n, fc_pad_mode pad, int nearest, int64_t off[4][TILE],
-                      float wt[4][TILE]) {
-    int affine = m[6] == 0.0f && m[7] == 0.0f && m[8] == 1.0f;
-    float by = lin(oy, oh);
-    for (int k = 0; k < n; k++) {
-        float ix, iy;
-        source_coord(m, affine, lin(x0 + k, ow), by, h, w, pad, &ix, &iy);
-        /* ix, iy >= -2 here (padding mapped them), so floor and round need no libm call */
-        if (nearest) {
-            int64_t px = (int64_t)round_even(ix), py = (int64_t)round_even(iy);
-            int in = inside(px, py, w, h);
-            off[0][k] = in ? py * w + px : 0;
-            wt[0][k] = in ? 1.0f : 0.0f;
-            continue;
+/* Source coordinates of one tile (n output pixels of row by, columns bx[n]) in pixels, after the
+ * padding's mapping: clipped (border), reflected (reflection), or bounded to [-2, size + 1]
+ * (zeros: anything past one pixel outside reads nothing; bounded so it converts to an integer).
+ * Separate loops: arithmetic, then selects only, so each vectorizes under -ftrapping-math. */
+static void tile_coords(const float m[9], const float *bx, float by, int n, int64_t h, int64_t w,
+                        fc_pad_mode pad, float *ix, float *iy) {
+    const float ax = m[1] * by + m[2], ay = m[4] * by + m[5], az = m[7] * by + m[8];
+    const float wm = (float)(w - 1), hm = (float)(h - 1);
+    if (m[6] == 0.0f && m[7] == 0.0f && m[8] == 1.0f)
+        for (int k = 0; k < n; k++) { /* torch's grid_sampler_unnormalize: ((g + 1) / 2) (size - 1) */
+            ix[k] = (m[0] * bx[k] + ax + 1.0f) * 0.5f * wm;
+            iy[k] = (m[3] * bx[k] + ay + 1.0f) * 0.5f * hm;
         }
-        int64_t x0i = (int64_t)(ix + 2.0f) - 2, y0i = (int64_t)(iy + 2.0f) - 2;
-        float fx = ix - (float)x0i, fy = iy - (float)y0i;
-        if (x0i >= 0 && y0i >= 0 && x0i + 1 < w && y0i + 1 < h) { /* all four inside: most pixels */
-            int64_t o = y0i * w + x0i;
-            off[0][k] = o;
-            off[1][k] = o + 1;
-            off[2][k] = o + w;
-            off[3][k] = o + w + 1;
-            wt[0][k] = (1 - fx) * (1 - fy);
-            wt[1][k] = fx * (1 - fy);
-            wt[2][k] = (1 - fx) * fy;
-            wt[3][k] = fx * fy;
-            continue;
+    else
+        for (int k = 0; k < n; k++) {
+            float gz = m[6] * bx[k] + az;
+            ix[k] = ((m[0] * bx[k] + ax) / gz + 1.0f) * 0.5f * wm;
+            iy[k] = ((m[3] * bx[k] + ay) / gz + 1.0f) * 0.5f * hm;
         }
-        const int64_t tx[4] = {x0i, x0i + 1, x0i, x0i + 1}, ty[4] = {y0i, y0i, y0i + 1, y0i + 1};
-        const float tw[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
-        for (int t = 0; t < 4; t++) {
-            int in = inside(tx[t], ty[t], w, h);
-            off[t][k] = in ? ty[t] * w + tx[t] : 0;
-            wt[t][k] = in ? tw[t] : 0.0f;
+    if (pad == FC_PAD_REFLECTION) {
+        int all_in = 1;
+        for (int k = 0; k < n; k++) all_in &= (ix[k] >= 0.0f) & (ix[k] <= wm) & (iy[k] >= 0.0f) & (iy[k] <= hm);
+        if (all_in) return;
+        for (int k = 0; k < n; k++) {
+            ix[k] = reflect_clip(ix[k], w);
+            iy[k] = reflect_clip(iy[k], h);
         }
+        return;
+    }
+    const float lo = pad == FC_PAD_BORDER ? 0.0f : -2.0f, extra = pad == FC_PAD_BORDER ? 0.0f : 2.0f;
+    for (int k = 0; k < n; k++) { /* maxf first: NaN becomes lo */
+        ix[k] = minf(maxf(ix[k], lo), wm + extra);
+        iy[k] = minf(maxf(iy[k], lo), hm + extra);
     }
 }
+
+/* Taps of one tile: offsets into a plane and weights, 0 for a tap outside the image (possible
+ * only under zeros padding), whose offset is then 0 so the read stays in bounds. 1 tap (nearest:
+ * round half to even, as torch) or 4 (bilinear). ix, iy >= -2 (tile_coords), so floor is a
+ * truncation after adding 2 and needs no libm call. Planes have < 2^31 pixels (checked by callers). */
+static void tile_taps(const float *ix, const float *iy, int n, int64_t h, int64_t w, int nearest,
+                      int32_t off[4][TILE], float wt[4][TILE]) {
+    const int32_t wi = (int32_t)w, hi = (int32_t)h;
+    if (nearest) {
+        for (int k = 0; k < n; k++) {
+            int32_t px = (int32_t)round_even(ix[k]), py = (int32_t)round_even(iy[k]);
+            int32_t in = (px >= 0) & (px < wi) & (py >= 0) & (py < hi);
+            off[0][k] = in ? py * wi + px : 0;
+            wt[0][k] = in ? 1.0f : 0.0f;
+        }
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        int32_t x0 = (int32_t)(ix[k] + 2.0f) - 2, y0 = (int32_t)(iy[k] + 2.0f) - 2;
+        float fx = ix[k] - (float)x0, fy = iy[k] - (float)y0;
+        int32_t inx0 = (x0 >= 0) & (x0 < wi), inx1 = (x0 + 1 >= 0) & (x0 + 1 < wi);
+        int32_t iny0 = (y0 >= 0) & (y0 < hi), iny1 = (y0 + 1 >= 0) & (y0 + 1 < hi);
+        int32_t o = y0 * wi + x0;
+        off[0][k] = inx0 & iny0 ? o : 0;
+        off[1][k] = inx1 & iny0 ? o + 1 : 0;
+        off[2][k] = inx0 & iny1 ? o + wi : 0;
+        off[3][k] = inx1 & iny1 ? o + wi + 1 : 0;
+        /* times 0 or 1 rather than a select of a product: vectorizes under -ftrapping-math */
+        wt[0][k] = (1 - fx) * (1 - fy) * (float)(inx0 & iny0);
+        wt[1][k] = fx * (1 - fy) * (float)(inx1 & iny0);
+        wt[2][k] = (1 - fx) * fy * (float)(inx0 & iny1);
+        wt[3][k] = fx * fy * (float)(inx1 & iny1);
+    }
+}
+
+/* Rows [oy0, oy1) by tiles of columns: the tile's bx are computed once and kept for its rows. */
+#define FOR_TILES(ow, oh, oy0, oy1, body)                                         \
+    for (int64_t x0 = 0; x0 < (ow); x0 += TILE) {                                 \
+        int n = (ow) - x0 < TILE ? (int)((ow) - x0) : TILE;                       \
+        float bx[TILE], ix[TILE], iy[TILE];                                        \
+        for (int k = 0; k < n; k++) bx[k] = lin(x0 + k, (ow));                    \
+        for (int64_t oy = (oy0); oy < (oy1); oy++) {                              \
+            float by = lin(oy, (oh));                                              \
+            body                                                                   \
+        }                                                                          \
+    }
 
 void fci_sample_f32(const float *x, int64_t c, int64_t h, int64_t w, float *y, int64_t oh,
                     int64_t ow, const float m[9], fc_pad_mode pad, int nearest,
                     const fci_lighting *light, int64_t oy0, int64_t oy1) {
-    int64_t off[4][TILE];
+    int32_t off[4][TILE];
     float wt[4][TILE];
     const int64_t plane = h * w, oplane = oh * ow;
     const int lit = light && light->on;
@@ -197,37 +209,37 @@ void fci_sample_f32(const float *x, int64_t c, int64_t h, int64_t w, float *y, i
     const int same = oh == h && ow == w && m[0] == 1.0f && m[1] == 0.0f && m[2] == 0.0f &&
                      m[3] == 0.0f && m[4] == 1.0f && m[5] == 0.0f && m[6] == 0.0f &&
                      m[7] == 0.0f && m[8] == 1.0f;
-    for (int64_t oy = oy0; oy < oy1; oy++)
-        for (int64_t x0 = 0; x0 < ow; x0 += TILE) {
-            int n = ow - x0 < TILE ? (int)(ow - x0) : TILE;
-            if (!same) tile_taps(m, h, w, oh, ow, oy, x0, n, pad, nearest, off, wt);
-            for (int64_t ch = 0; ch < c; ch++) {
-                const float *xp = x + ch * plane;
-                float *yp = y + ch * oplane + oy * ow + x0;
-                if (same)
-                    memcpy(yp, xp + oy * w + x0, (size_t)n * sizeof *yp);
-                else if (nearest)
-                    for (int k = 0; k < n; k++) yp[k] = wt[0][k] != 0.0f ? xp[off[0][k]] : 0.0f;
-                else
-                    for (int k = 0; k < n; k++)
-                        yp[k] = xp[off[0][k]] * wt[0][k] + xp[off[1][k]] * wt[1][k] +
-                                xp[off[2][k]] * wt[2][k] + xp[off[3][k]] * wt[3][k];
-                if (lit) light_row(yp, n, light);
-            }
+    FOR_TILES(ow, oh, oy0, oy1, {
+        if (!same) {
+            tile_coords(m, bx, by, n, h, w, pad, ix, iy);
+            tile_taps(ix, iy, n, h, w, nearest, off, wt);
         }
+        for (int64_t ch = 0; ch < c; ch++) {
+            const float *xp = x + ch * plane;
+            float *yp = y + ch * oplane + oy * ow + x0;
+            if (same)
+                memcpy(yp, xp + oy * w + x0, (size_t)n * sizeof *yp);
+            else if (nearest)
+                for (int k = 0; k < n; k++) yp[k] = xp[off[0][k]] * wt[0][k];
+            else
+                for (int k = 0; k < n; k++)
+                    yp[k] = xp[off[0][k]] * wt[0][k] + xp[off[1][k]] * wt[1][k] +
+                            xp[off[2][k]] * wt[2][k] + xp[off[3][k]] * wt[3][k];
+            if (lit) light_row(yp, n, light);
+        }
+    })
 }
 
 void fci_sample_i64(const int64_t *x, int64_t h, int64_t w, int64_t *y, int64_t oh, int64_t ow,
                     const float m[9], fc_pad_mode pad, int64_t oy0, int64_t oy1) {
-    int64_t off[4][TILE];
+    int32_t off[4][TILE];
     float wt[4][TILE];
-    for (int64_t oy = oy0; oy < oy1; oy++)
-        for (int64_t x0 = 0; x0 < ow; x0 += TILE) {
-            int n = ow - x0 < TILE ? (int)(ow - x0) : TILE;
-            tile_taps(m, h, w, oh, ow, oy, x0, n, pad, 1, off, wt);
-            int64_t *yp = y + oy * ow + x0;
-            for (int k = 0; k < n; k++) yp[k] = wt[0][k] != 0.0f ? x[off[0][k]] : 0;
-        }
+    FOR_TILES(ow, oh, oy0, oy1, {
+        tile_coords(m, bx, by, n, h, w, pad, ix, iy);
+        tile_taps(ix, iy, n, h, w, 1, off, wt);
+        int64_t *yp = y + oy * ow + x0;
+        for (int k = 0; k < n; k++) yp[k] = wt[0][k] != 0.0f ? x[off[0][k]] : 0;
+    })
 }
 
 /* ---- 3x3 matrices (double: the matrices are composed and inverted once per image) ---- */
@@ -326,8 +338,8 @@ fc_tensor *fc_affine_sample(fc_tensor *x, const float *theta, int64_t out_h, int
     const int64_t *d = fc_tensor_dims(x);
     int64_t n = d[0], c = d[1], h = d[2], w = d[3];
     int64_t oh = out_h ? out_h : h, ow = out_w ? out_w : w;
-    if (h == 0 || w == 0) {
-        fc_fail(FC_ERR_SHAPE, "affine_sample: expected images of at least 1x1 pixels, found %s",
+    if (h == 0 || w == 0 || h * w > INT32_MAX) {
+        fc_fail(FC_ERR_SHAPE, "affine_sample: expected images of 1 to 2^31 - 1 pixels, found %s",
                 fci_tshape(x));
         return NULL;
     }

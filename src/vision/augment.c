@@ -3,6 +3,7 @@
  * and Contrast (fastai's LightingTfm, in logit space) fused into the same pass. Masks are sampled
  * nearest with their image's draw; points move by the inverse of it. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,8 +217,8 @@ static fc_status encode_raster(const aug *a, fc_value *v, const fc_tfm_ctx *ctx,
     const int64_t *d = fc_tensor_dims(v->t);
     int64_t n = batch ? d[0] : 1, c = is_mask ? 1 : d[nd - 3], h = d[nd - 2], w = d[nd - 1];
     int64_t oh = a->size ? a->size : h, ow = a->size ? a->size : w;
-    if (h == 0 || w == 0)
-        return fc_fail(FC_ERR_SHAPE, "aug_transforms: expected images of at least 1x1 pixels, found %s",
+    if (h == 0 || w == 0 || h * w > INT32_MAX) /* the sampler's offsets are int32 */
+        return fc_fail(FC_ERR_SHAPE, "aug_transforms: expected images of 1 to 2^31 - 1 pixels, found %s",
                        fci_tshape(v->t));
     log_size(a, ctx, batch, h, w);
     aug_draw *draws = malloc((size_t)n * sizeof *draws);

@@ -399,6 +399,8 @@ FCT_TEST(test_aug_list_values_of_differently_sized_images) {
         fc_tensor_data_f32(pts[i])[0] = (float)(hw[i][1] - 1) / 2; /* the centre */
         fc_tensor_data_f32(pts[i])[1] = (float)(hw[i][0] - 1) / 2;
     }
+    fc_tensor *orig[3]; /* the transform frees the items it replaces */
+    for (int i = 0; i < 3; i++) orig[i] = fc_tensor_ref(masks[i]);
     fc_tensor **li = malloc(3 * sizeof *li), **lm = malloc(3 * sizeof *lm), **lp = malloc(3 * sizeof *lp);
     memcpy(li, imgs, sizeof imgs);
     memcpy(lm, masks, sizeof masks);
@@ -420,7 +422,7 @@ FCT_TEST(test_aug_list_values_of_differently_sized_images) {
         int bad = 0, changed = 0;
         for (int64_t k = 0; k < hw[i][0] * hw[i][1]; k++) {
             bad += (int64_t)p[k] != m[k];
-            changed += m[k] != ((const int64_t *)fc_tensor_data(masks[i]))[k];
+            changed += m[k] != ((const int64_t *)fc_tensor_data(orig[i]))[k];
         }
         FCT_EQ_INT(bad, 0);
         n_changed += changed > 0;
@@ -435,6 +437,7 @@ FCT_TEST(test_aug_list_values_of_differently_sized_images) {
         FCT_EQ_INT(fc_tensor_dims(tup.v[1].list[i])[1], 10);
     }
     fc_tuple_free(&tup);
+    for (int i = 0; i < 3; i++) fc_tensor_free(orig[i]);
 }
 
 FCT_TEST(test_aug_rejects_wrong_dtype_rank_and_options) {
