@@ -440,6 +440,38 @@ FCT_TEST(test_aug_list_values_of_differently_sized_images) {
     for (int i = 0; i < 3; i++) fc_tensor_free(orig[i]);
 }
 
+FCT_TEST(test_aug_points_in_a_list_follow_their_own_image) {
+    const int64_t hw[3][2] = {{30, 40}, {44, 28}, {36, 36}};
+    fc_tensor **li = malloc(3 * sizeof *li), **lp = malloc(3 * sizeof *lp);
+    for (int i = 0; i < 3; i++) { /* a batch of one, viewed as the item [1, h, w] */
+        int64_t h = hw[i][0], w = hw[i][1];
+        li[i] = zeros_kept(FC_SHAPE(1, h, w), FC_DTYPE_F32);
+        lp[i] = zeros_kept(FC_SHAPE(1, 2), FC_DTYPE_F32);
+        float *p = fc_tensor_data_f32(li[i]), *q = fc_tensor_data_f32(lp[i]);
+        q[0] = (float)(w * (0.4 + 0.1 * i));
+        q[1] = (float)(h * (0.55 - 0.05 * i));
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t x = 0; x < w; x++)
+                p[y * w + x] = (float)exp(-((x - q[0]) * (x - q[0]) + (y - q[1]) * (y - q[1])) / 4.5);
+    }
+    fc_tuple tup = {.n = 2, .n_inp = 1,
+                    .v = {{.kind = fc_kind_image, .list = li, .n_list = 3},
+                          {.kind = fc_kind_points, .list = lp, .n_list = 3}}};
+    FCT_OK(run_aug(fc_aug_transforms(.p_affine = 1, .max_rotate = 30, .max_zoom = 1.3, .max_lighting = -1, .size = 32),
+                   &tup, 51, FC_SPLIT_TRAIN));
+    for (int i = 0; i < 3; i++) {
+        const int64_t *d = fc_tensor_dims(tup.v[0].list[i]);
+        fc_tensor *img = fc_view(tup.v[0].list[i], FC_SHAPE(1, 1, d[1], d[2])); /* in the test's scope */
+        fc_tensor *pts = fc_view(tup.v[1].list[i], FC_SHAPE(1, 1, 2));
+        int n_in;
+        double err = img && pts ? blob_error(img, pts, &n_in) : 99;
+        FCT_EQ_INT(d[1], 32);
+        FCT_EQ_INT(n_in, 1);
+        FCT_TRUE(err <= 1.0);
+    }
+    fc_tuple_free(&tup);
+}
+
 FCT_TEST(test_aug_rejects_wrong_dtype_rank_and_options) {
     fc_tensor *u = fc_keep(fc_tensor_new(FC_SHAPE(2, 3, 4, 4), FC_DTYPE_U8));
     fc_tuple tup = {.n = 1, .n_inp = 1, .v = {fc_value_tensor(fc_kind_image, u)}};
