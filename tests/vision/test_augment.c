@@ -252,6 +252,45 @@ FCT_TEST(test_aug_flip_mirrors_about_half_the_images) {
     fc_tensor_free(orig);
 }
 
+/* Which of the 8 symmetries of the square (an index, or -1) takes a [c, s, s] image a to b. */
+static int symmetry_of(const float *a, const float *b, int c, int s) {
+    for (int t = 0; t < 8; t++) {
+        int ok = 1;
+        for (int ch = 0; ok && ch < c; ch++)
+            for (int i = 0; ok && i < s; i++)
+                for (int j = 0; ok && j < s; j++) {
+                    int u = t & 4 ? j : i, v = t & 4 ? i : j; /* transpose, then mirror rows / columns */
+                    u = t & 2 ? s - 1 - u : u;
+                    v = t & 1 ? s - 1 - v : v;
+                    ok = b[(ch * s + i) * s + j] == a[(ch * s + u) * s + v];
+                }
+        if (ok) return t;
+    }
+    return -1;
+}
+
+FCT_TEST(test_aug_flip_vert_draws_the_eight_dihedral_symmetries) {
+    fc_tensor *x = ramp(64, 2, 9, 9);
+    fc_tensor *orig = fc_tensor_ref(x);
+    fc_tuple tup = {.n = 1, .n_inp = 1, .v = {fc_value_tensor(fc_kind_image, x)}};
+    FCT_OK(run_aug(fc_aug_transforms(.flip_vert = 1, .max_rotate = -1, .max_zoom = -1, .max_warp = -1,
+                                     .max_lighting = -1),
+                   &tup, 61, FC_SPLIT_TRAIN));
+    int seen[8] = {0}, n_none = 0;
+    for (int i = 0; i < 64; i++) {
+        int t = symmetry_of(fc_tensor_data_f32(orig) + i * 162, fc_tensor_data_f32(tup.v[0].t) + i * 162, 2, 9);
+        if (t < 0) n_none++;
+        else seen[t]++;
+    }
+    FCT_EQ_INT(n_none, 0);
+    int n_kinds = 0;
+    for (int t = 0; t < 8; t++) n_kinds += seen[t] > 0;
+    FCT_TRUE(n_kinds >= 6);     /* 64 draws: each symmetry is 1/16 likely, the identity 9/16 */
+    FCT_TRUE(seen[0] > 20);
+    fc_tuple_free(&tup);
+    fc_tensor_free(orig);
+}
+
 FCT_TEST(test_aug_leaves_a_valid_batch_bit_identical) {
     fc_tensor *x = fct_randn(FC_SHAPE(4, 3, 8, 8), 1);
     fc_tensor *orig = fc_keep(fc_tensor_new(FC_SHAPE(4, 3, 8, 8), FC_DTYPE_F32));
