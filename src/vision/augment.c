@@ -259,10 +259,11 @@ static fc_status encode_raster(const aug *a, fc_value *v, const fc_tfm_ctx *ctx,
 }
 
 /* Points [N, n, 2] / [n, 2] f32 (x, y) pixels: the inverse of their image's draw, so a point on a
- * feature of the source lands on that feature in the output. Pixel x is the centre of column x
- * (0 and w - 1 are -1 and 1, the sampler's align_corners=True convention), so a point drawn on a
- * pixel follows that pixel exactly; fastai's PointScaler scales by 2 / w instead, half a pixel
- * apart at the edges. */
+ * feature of the source lands on that feature in the output. Coordinates are pixel edges, as in
+ * fastai and the item transforms (resample_impl.h): the image spans [0, w], pixel j's centre is
+ * j + 1/2. The sampler works on centres (align_corners=True: centres 0 and w - 1 are -1 and 1), so
+ * a point goes to centres (-1/2), through the inverse and back (+1/2): it follows its pixel
+ * exactly, where fastai's scaling by 2 / w drifts by up to half a pixel towards the edges. */
 static fc_status encode_points(const aug *a, fc_value *v, const fc_tfm_ctx *ctx) {
     fc_status st = check_value(v, FC_DTYPE_F32, 2, "points f32 [n, 2] or a batch [N, n, 2]");
     if (st != FC_OK) return st;
@@ -289,12 +290,13 @@ static fc_status encode_points(const aug *a, fc_value *v, const fc_tfm_ctx *ctx)
         if (!fci_mat3_inv(dr.m, inv)) memcpy(inv, dr.m, sizeof inv); /* cannot happen: |det| >= 1/zoom^2 */
         for (int64_t j = 0; j < np; j++) {
             const float *pi = p + (i * np + j) * 2;
-            double sx = w > 1 ? pi[0] * 2.0 / (double)(w - 1) - 1 : 0, sy = h > 1 ? pi[1] * 2.0 / (double)(h - 1) - 1 : 0;
+            double sx = w > 1 ? (pi[0] - 0.5) * 2.0 / (double)(w - 1) - 1 : 0,
+                   sy = h > 1 ? (pi[1] - 0.5) * 2.0 / (double)(h - 1) - 1 : 0;
             double gx = inv[0] * sx + inv[1] * sy + inv[2], gy = inv[3] * sx + inv[4] * sy + inv[5],
                    gz = inv[6] * sx + inv[7] * sy + inv[8];
             float *qi = q + (i * np + j) * 2;
-            qi[0] = (float)((gx / gz + 1) / 2 * (double)(ow - 1));
-            qi[1] = (float)((gy / gz + 1) / 2 * (double)(oh - 1));
+            qi[0] = (float)((gx / gz + 1) / 2 * (double)(ow - 1) + 0.5);
+            qi[1] = (float)((gy / gz + 1) / 2 * (double)(oh - 1) + 0.5);
         }
     }
     fc_tensor_free(x);

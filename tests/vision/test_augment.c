@@ -156,8 +156,8 @@ FCT_TEST(test_homography_maps_the_four_corners) {
     for (int k = 0; k < 9; k++) FCT_NEAR(id[k], k % 4 == 0 ? 1 : 0, 1e-12);
 }
 
-/* Images [n, 1, s, s] each with a Gaussian blob (sigma 1.5) at a random point near the centre,
- * and those points [n, 1, 2]. */
+/* Images [n, 1, s, s] each with a Gaussian blob (sigma 1.5) centred on pixel (cx, cy) near the
+ * centre, and those points [n, 1, 2] in pixel-edge coordinates (the pixel's centre, cx + 1/2). */
 static void blobs(int64_t n, int64_t s, uint64_t seed, fc_tensor **img, fc_tensor **pts) {
     *img = zeros_kept(FC_SHAPE(n, 1, s, s), FC_DTYPE_F32);
     *pts = zeros_kept(FC_SHAPE(n, 1, 2), FC_DTYPE_F32);
@@ -165,8 +165,8 @@ static void blobs(int64_t n, int64_t s, uint64_t seed, fc_tensor **img, fc_tenso
     fc_rng g = fc_rng_new(seed);
     for (int64_t i = 0; i < n; i++) {
         double cx = s * (0.35 + 0.3 * fc_rng_uniform(&g)), cy = s * (0.35 + 0.3 * fc_rng_uniform(&g));
-        q[2 * i] = (float)cx;
-        q[2 * i + 1] = (float)cy;
+        q[2 * i] = (float)(cx + 0.5);
+        q[2 * i + 1] = (float)(cy + 0.5);
         for (int64_t y = 0; y < s; y++)
             for (int64_t x = 0; x < s; x++)
                 p[(i * s + y) * s + x] = (float)exp(-((x - cx) * (x - cx) + (y - cy) * (y - cy)) / (2 * 1.5 * 1.5));
@@ -182,7 +182,7 @@ static double blob_error(const fc_tensor *img, const fc_tensor *pts, int *n_in) 
     double worst = 0;
     *n_in = 0;
     for (int64_t i = 0; i < n; i++) {
-        double px = q[2 * i], py = q[2 * i + 1];
+        double px = q[2 * i] - 0.5, py = q[2 * i + 1] - 0.5; /* the pixel whose centre it is */
         if (px < 3 || py < 3 || px > w - 4 || py > h - 4) continue;
         int64_t best = 0;
         for (int64_t k = 1; k < h * w; k++)
@@ -230,10 +230,15 @@ FCT_TEST(test_aug_points_follow_their_image_for_flip_rotate_zoom_warp) {
 
 FCT_TEST(test_aug_flip_mirrors_about_half_the_images) {
     fc_tensor *x = ramp(16, 2, 5, 9); /* sizes whose linspace steps are exact in float */
-    fc_tensor *orig = fc_tensor_ref(x);
-    fc_tuple tup = {.n = 1, .n_inp = 1, .v = {fc_value_tensor(fc_kind_image, x)}};
+    fc_tensor *orig = fc_tensor_ref(x), *pts = zeros_kept(FC_SHAPE(16, 1, 2), FC_DTYPE_F32);
+    for (int i = 0; i < 16; i++) {
+        fc_tensor_data_f32(pts)[2 * i] = 2.25f;
+        fc_tensor_data_f32(pts)[2 * i + 1] = 1.5f;
+    }
+    fc_tuple tup = {.n = 2, .n_inp = 1, .v = {fc_value_tensor(fc_kind_image, x), fc_value_tensor(fc_kind_points, pts)}};
     FCT_OK(run_aug(fc_aug_transforms(.max_rotate = -1, .max_zoom = -1, .max_warp = -1, .max_lighting = -1),
                    &tup, 5, FC_SPLIT_TRAIN));
+    const float *q = fc_tensor_data_f32(tup.v[1].t);
     const float *in = fc_tensor_data_f32(orig), *out = fc_tensor_data_f32(tup.v[0].t);
     int n_same = 0, n_mirror = 0;
     for (int i = 0; i < 16; i++) {
@@ -245,6 +250,9 @@ FCT_TEST(test_aug_flip_mirrors_about_half_the_images) {
         }
         n_same += same;
         n_mirror += mirror;
+        /* pixel edges: a mirrored point is at w - x (9 - 2.25), y unchanged */
+        FCT_NEAR(q[2 * i], mirror ? 6.75 : 2.25, 1e-5);
+        FCT_NEAR(q[2 * i + 1], 1.5, 1e-5);
     }
     FCT_EQ_INT(n_same + n_mirror, 16);
     FCT_TRUE(n_same > 0 && n_mirror > 0);
@@ -435,8 +443,8 @@ FCT_TEST(test_aug_list_values_of_differently_sized_images) {
     for (int i = 0; i < 3; i++) {
         labels(0, hw[i][0], hw[i][1], &masks[i], &imgs[i]);
         pts[i] = zeros_kept(FC_SHAPE(1, 2), FC_DTYPE_F32);
-        fc_tensor_data_f32(pts[i])[0] = (float)(hw[i][1] - 1) / 2; /* the centre */
-        fc_tensor_data_f32(pts[i])[1] = (float)(hw[i][0] - 1) / 2;
+        fc_tensor_data_f32(pts[i])[0] = (float)hw[i][1] / 2; /* the centre */
+        fc_tensor_data_f32(pts[i])[1] = (float)hw[i][0] / 2;
     }
     fc_tensor *orig[3]; /* the transform frees the items it replaces */
     for (int i = 0; i < 3; i++) orig[i] = fc_tensor_ref(masks[i]);
@@ -487,11 +495,12 @@ FCT_TEST(test_aug_points_in_a_list_follow_their_own_image) {
         li[i] = zeros_kept(FC_SHAPE(1, h, w), FC_DTYPE_F32);
         lp[i] = zeros_kept(FC_SHAPE(1, 2), FC_DTYPE_F32);
         float *p = fc_tensor_data_f32(li[i]), *q = fc_tensor_data_f32(lp[i]);
-        q[0] = (float)(w * (0.4 + 0.1 * i));
-        q[1] = (float)(h * (0.55 - 0.05 * i));
+        double cx = w * (0.4 + 0.1 * i), cy = h * (0.55 - 0.05 * i);
+        q[0] = (float)(cx + 0.5);
+        q[1] = (float)(cy + 0.5);
         for (int64_t y = 0; y < h; y++)
             for (int64_t x = 0; x < w; x++)
-                p[y * w + x] = (float)exp(-((x - q[0]) * (x - q[0]) + (y - q[1]) * (y - q[1])) / 4.5);
+                p[y * w + x] = (float)exp(-((x - cx) * (x - cx) + (y - cy) * (y - cy)) / 4.5);
     }
     fc_tuple tup = {.n = 2, .n_inp = 1,
                     .v = {{.kind = fc_kind_image, .list = li, .n_list = 3},
