@@ -212,6 +212,14 @@ FC_API float fc_bf16_to_f32(uint16_t h);
 FC_API uint16_t fc_f32_to_f16(float f);
 FC_API float fc_f16_to_f32(uint16_t h);
 
+/* ==== Gamma and Beta draws (src/core/rng.c: h-mixup) ==========================================
+ * From a generator of your own: Gamma(shape, 1) by Marsaglia-Tsang (shape < 1 with their
+ * U^(1/shape) boost) and Beta(a, b) = X / (X + Y) of two Gamma draws (computed in log space, so
+ * tiny a, b give values at 0 or 1 instead of 0/0). NAN and FC_ERR_ARG for a NULL generator or a
+ * parameter that is not finite and > 0. */
+FC_API double fc_rng_gamma(fc_rng *g, double shape);
+FC_API double fc_rng_beta(fc_rng *g, double a, double b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -164,6 +164,10 @@ typedef struct fc_dataset_def {
     /* Optional: undo the item pipelines on one decoded item (for show). */
     fc_status (*decode)(void *state, fc_tuple *item);
     void (*free_state)(void *state);
+    /* Optional (added by h-vinterp): the inputs (values [0, n_inp), n_inp of them) of a new item
+     * named by text as the source would name it (an image path), through the getters and
+     * pipelines with ctx->split (fastai's test_dl for learn.predict). Must be thread-safe. */
+    fc_status (*item_from_text)(void *state, const char *text, const fc_tfm_ctx *ctx, fc_tuple *out);
 } fc_dataset_def;
 typedef struct fc_dataset fc_dataset;
 FC_API fc_dataset *fc_dataset_new(const fc_dataset_def *def, void *state); /* takes state */
@@ -593,6 +597,34 @@ FC_API fc_transform *fc_image_reader(void);
 #define fc_image_block() \
     ((fc_block){.name = "ImageBlock", .kind = fc_kind_path, .type_tfm = fc_image_reader(), \
                 .batch_tfms = FC_TFMS(fc_int_to_float())})
+
+/* ---- batch transforms of a built loader (vision_learner adds Normalize) ---- */
+/* Adds tf (taken, even on failure) to dl's batch transforms at its place by order; an epoch in
+ * progress is stopped (its next batch starts a new one). */
+FC_API fc_status fc_dataloader_add_tfm(fc_dataloader *dl, fc_transform *tf);
+FC_API int fc_dataloader_n_tfms(const fc_dataloader *dl);
+FC_API fc_transform *fc_dataloader_tfm_at(const fc_dataloader *dl, int i); /* borrowed, run order */
+
+/* ==== added by h-vinterp: running a loader's transforms for interpretation, TTA and predict ====
+ * (src/data/dataloader.c, dataset.c, datasets.c) */
+/* The split whose transforms the loader runs (fc_dataloader_opts.split); set_split changes it and
+ * returns the old one, stopping any epoch in progress. The split reaches the batch transforms and
+ * the item transforms of a fc_datasets_subset (a subset runs the loader's split when the loader
+ * names one, else its own), so fastai's tta runs the valid items with the training augmentation. */
+FC_API fc_split_idx fc_dataloader_split(const fc_dataloader *dl);
+FC_API fc_split_idx fc_dataloader_set_split(fc_dataloader *dl, fc_split_idx split);
+FC_API int fc_dataloader_is_shuffled(const fc_dataloader *dl); /* 1: a new order each epoch */
+/* One batch of the dataset's items idx[n] (in that order) made as the loader makes its batches:
+ * item transforms, before_batch, collation, batch transforms, with the current epoch's draws. A
+ * new tuple (free with fc_tuple_free). FC_ERR_ARG for an index outside [0, fc_dataloader_n). */
+FC_API fc_status fc_dataloader_batch_of(fc_dataloader *dl, const int64_t *idx, int64_t n, fc_tuple *batch);
+/* The dataset's item_from_text (ctx NULL: FC_SPLIT_BOTH, index 0); FC_ERR_UNSUPPORTED naming the
+ * dataset when it has none. *out is zeroed first and empty on failure. */
+FC_API fc_status fc_dataset_item_from_text(fc_dataset *ds, const char *text, const fc_tfm_ctx *ctx,
+                                           fc_tuple *out);
+/* A batch of one holding the inputs of the item named text, made with the loader's split, item
+ * pipelines, before_batch and batch transforms (fastai's dls.test_dl([item]).one_batch()). */
+FC_API fc_status fc_dataloader_batch_from_text(fc_dataloader *dl, const char *text, fc_tuple *batch);
 
 #ifdef __cplusplus
 }

@@ -208,6 +208,8 @@ typedef struct fc_learner_opts {
     fc_splitter splitter;
     int quiet;              /* 1: no progress table or bar                                   */
     FILE *log;              /* where the progress table goes; NULL: stdout                   */
+    int wd_bn_bias;         /* 1: weight decay on biases and normalization layers too (fastai's
+                             * wd_bn_bias; default: they get none) (h-mixup)                 */
 } fc_learner_opts;
 /* A learner training model (taken) on dls (taken), both even on failure. NULL on failure. */
 FC_API fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o);
@@ -366,8 +368,9 @@ typedef struct fc_lr_suggestions {
     double valley, minimum, steep; /* fastai's SuggestionMethod.Valley, Minimum (min / 10), Steep */
     int n;                         /* points recorded */
 } fc_lr_suggestions;
-/* Exponential sweep from start_lr to end_lr on training batches, smoothed loss; the weights and
- * the optimizer state are restored afterwards. */
+/* Exponential sweep from start_lr to end_lr on training batches, smoothed loss; the weights, the
+ * optimizer state and MixedPrecision's f16 loss scaler (scale, growth tracker) are restored
+ * afterwards. */
 FC_API fc_status fc_lr_find_(fc_learner *learn, fc_lr_suggestions *out, const fc_lr_find_opts *o);
 #define fc_lr_find(learn, out, ...) fc_lr_find_((learn), (out), &(fc_lr_find_opts){._ = 0, __VA_ARGS__})
 
@@ -514,6 +517,11 @@ FC_API void fc_prediction_free(fc_prediction *p);
 /* fastai's learn.predict(item): item is what the data's source would name (an image path) and goes
  * through the valid loader's getters and transforms, one batch of one, the model in eval mode. */
 FC_API fc_status fc_learner_predict(fc_learner *learn, const char *item, fc_prediction *out);
+/* -- added by h-vinterp: an fc_interp borrows its learner and loader (free it before them); the
+ * decoded predictions (argmax of the activated ones, [N], borrowed) and class c's name (the vocab's
+ * when it names every class, else the number; borrowed; NULL out of range). */
+FC_API const int64_t *fc_interp_decoded(const fc_interp *in);
+FC_API const char *fc_interp_class_name(const fc_interp *in, int64_t c);
 
 /* ==== MixUp and CutMix (src/callbacks/mixup.c: h-mixup) ============================================
  * Training batches only: mix each input with a shuffled partner of the same batch and the loss as

@@ -165,6 +165,15 @@ FC_API double fc_flat_cos_lr(double lr, double pct_start, double pos);
 FC_API double fc_sgdr_lr(double lr_max, int n_cycles, int cycle_len, int cycle_mult, double pos);
 FC_API int fc_sgdr_n_epoch(int n_cycles, int cycle_len, int cycle_mult);
 
+/* ==== per-parameter weight decay (src/optim/optimizer.c: h-mixup) ===============================
+ * fastai's per-parameter do_wd state: 0 exempts parameter p from weight decay (decoupled or L2)
+ * whatever its group's wd; 1, the default, applies it. The Learner sets 0 on biases and
+ * normalization layers' parameters unless .wd_bn_bias (fastai's wd_bn_bias=False). Not part of
+ * the saved optimizer state (the Learner sets it again). FC_ERR_ARG when p is not one of opt's
+ * parameters (the getter then returns -1). */
+FC_API fc_status fc_optimizer_set_param_do_wd(fc_optimizer *opt, const fc_tensor *p, int do_wd);
+FC_API int fc_optimizer_param_do_wd(const fc_optimizer *opt, const fc_tensor *p);
+
 #ifdef __cplusplus
 }
 #endif

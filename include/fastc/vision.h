@@ -31,11 +31,14 @@ typedef enum fc_pad_mode {
  * bilinearly, antialiased when shrinking (like PIL's BILINEAR and torch's antialias=True); masks
  * ([H, W] i64) with nearest; points ([n, 2] x, y pixels) and bboxes ([n, 4]) moved and scaled with
  * the image (bboxes clipped to it). The random draw (crop position, scale) is made once per item
- * from ctx->rng, so every value of the item gets the same geometry. Order 1 unless said. */
+ * from ctx->rng, so every value of the item gets the same geometry: it draws from a copy of
+ * *ctx->rng and never advances it. Points and bboxes carry no image size: they take it from the
+ * image or mask before them in the same item. Order 1 unless said. */
 
 typedef enum fc_resize_method {
     FC_RESIZE_CROP = 0, /* the largest crop of the target's aspect ratio: random on train, centre on valid */
-    FC_RESIZE_PAD,      /* the whole image, padded to the target's aspect ratio (pad_mode)            */
+    FC_RESIZE_PAD,      /* the whole image, padded to the target's aspect ratio (pad_mode); placed at
+                         * random on train, centred otherwise (as fastai)                             */
     FC_RESIZE_SQUISH    /* the whole image, stretched                                                  */
 } fc_resize_method;
 
@@ -140,9 +143,10 @@ FC_API fc_module *fc_resnet50_(const fc_model_opts *o);
  * conv1, bn1, conv2, bn2), linear. Loads pretrained/resnet20_cifar10.th through fc_module_load_torch (nn.h). */
 FC_API fc_module *fc_resnet20_cifar_(const fc_model_opts *o);
 #define fc_resnet20_cifar(...) fc_resnet20_cifar_(&(fc_model_opts){._ = 0, __VA_ARGS__})
-/* fastai's xresnet18/34/50 (bag of tricks: 3-conv stem 32-32-64 (x widen), avg-pool shortcuts,
- * zero-init of each block's last BN): a Sequential 0..2 stem ConvLayers, 3 maxpool, 4..7 stages,
- * 8 AdaptiveAvgPool2d(1), 9 Flatten, 10 Dropout(p), 11 Linear. */
+/* fastai's xresnet18/34/50 (bag of tricks: 3-conv stem 32-32-64, avg-pool shortcuts, zero-init
+ * of each block's last BN): a Sequential 0..2 stem ConvLayers, 3 maxpool, 4..7 stages,
+ * 8 AdaptiveAvgPool2d(1), 9 Flatten, 10 Dropout(p), 11 Linear. As in fastai, widen multiplies the
+ * stage widths (int(64 * widen), ...) and leaves the stem at 32-32-64. */
 FC_API fc_module *fc_xresnet18_(const fc_model_opts *o);
 FC_API fc_module *fc_xresnet34_(const fc_model_opts *o);
 FC_API fc_module *fc_xresnet50_(const fc_model_opts *o);
@@ -152,7 +156,7 @@ FC_API fc_module *fc_xresnet50_(const fc_model_opts *o);
 /* ResNet-9 (Page's DAWNBench CIFAR-10 network): prep conv 64; layer1 conv 128 + maxpool + residual
  * (two convs 128); layer2 conv 256 + maxpool; layer3 conv 512 + maxpool + residual; global max
  * pool, flatten, linear (no bias) scaled by 0.125. Convs 3x3 without bias, each followed by BN and
- * ReLU. */
+ * ReLU. A flat Sequential of 13 children (layout in src/vision/models/resnet9.c). */
 FC_API fc_module *fc_resnet9_(const fc_model_opts *o);
 #define fc_resnet9(...) fc_resnet9_(&(fc_model_opts){._ = 0, __VA_ARGS__})
 
@@ -181,7 +185,8 @@ typedef struct fc_create_head_opts {
     int lin_first;
 } fc_create_head_opts;
 /* fastai's create_head(nf, n_out): a flat Sequential AdaptiveConcatPool2d, Flatten, then per linear
- * layer BatchNorm1d, Dropout, Linear (no bias after BN), ReLU (not after the last). nf is the
+ * layer BatchNorm1d (fastai's BatchNorm: bias 1e-3), Dropout (none when its p is 0), Linear (no
+ * bias after BN), ReLU (not after the last). nf is the
  * body's output channels times 2 when concat-pooling (fc_vision_learner computes it). */
 FC_API fc_module *fc_create_head_(int64_t nf, int64_t n_out, const fc_create_head_opts *o);
 #define fc_create_head(nf, n_out, ...) \
@@ -190,7 +195,8 @@ FC_API fc_module *fc_create_head_(int64_t nf, int64_t n_out, const fc_create_hea
 /* fastai's create_body: the first children of model (taken) up to cut (negative: counted from the
  * end, as model.children()[:cut]) as a Sequential "0", "1", ... NULL on failure (model freed). */
 FC_API fc_module *fc_create_body(fc_module *model, int cut);
-/* Output channels of a body (a dummy forward of a 1-image [1, n_in, 64, 64] batch in eval mode). */
+/* Output channels of a body (a dummy forward of a 1-image [1, n_in, 64, 64] batch in eval mode,
+ * without gradient; the training flags are restored after). -1 on failure. */
 FC_API int64_t fc_body_n_features(fc_module *body, int64_t n_in);
 
 /* An architecture vision_learner knows by name: how to build it, where to cut it and how to split

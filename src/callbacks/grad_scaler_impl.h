@@ -27,4 +27,9 @@ fc_status fci_grad_scaler_unscale(fci_grad_scaler *s, fc_tensor *const *grads, i
  * steps; a grown scale that would overflow f32 is not taken (torch's _amp_update_scale_). */
 void fci_grad_scaler_update(fci_grad_scaler *s);
 
+/* The GradScaler of a MixedPrecision callback (borrowed; NULL for any other callback or bf16,
+ * which has none): lr_find saves it before its sweep and puts it back after, as the weights. */
+struct fc_callback;
+fci_grad_scaler *fci_mixed_precision_scaler(struct fc_callback *cb);
+
 #endif

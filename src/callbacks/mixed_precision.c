@@ -95,3 +95,9 @@ double fc_mixed_precision_scale(const fc_callback *cb) {
     const mixed_precision *s = fc_callback_state(cb);
     return s && s->use_scaler ? s->scaler.scale : 1.0;
 }
+
+fci_grad_scaler *fci_mixed_precision_scaler(fc_callback *cb) {
+    if (!cb || strcmp(fc_callback_name(cb), "MixedPrecision") != 0) return NULL;
+    mixed_precision *s = fc_callback_state(cb);
+    return s && s->use_scaler ? &s->scaler : NULL;
+}

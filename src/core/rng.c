@@ -150,3 +150,57 @@ fc_tensor *fc_randint_(int64_t low, int64_t high, fc_shape shape, const fc_tenso
     }
     return t;
 }
+
+/* ---- Gamma and Beta draws (fc_rng_gamma / fc_rng_beta: h-mixup) ---------------------------------
+ * Double precision from one Philox call per pair of 53-bit uniforms. Marsaglia & Tsang (2000), "A
+ * simple method for generating gamma variables", for shape >= 1; shape < 1 uses their boost
+ * Gamma(a) = Gamma(a + 1) * U^(1/a), kept in log space so that tiny shapes (whose draws underflow a
+ * double) still give a usable Beta: Beta(a, b) = 1 / (1 + exp(log Y - log X)). */
+
+static double u53(uint32_t hi, uint32_t lo) { /* (0, 1): never 0 or 1, so log() is finite */
+    return ((double)((((uint64_t)hi << 32) | lo) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+static double rng_normal_d(fc_rng *g) {
+    uint32_t r[4];
+    fc_philox(g->seed, g->offset++, r);
+    return sqrt(-2.0 * log(u53(r[0], r[1]))) * cos(6.283185307179586 * u53(r[2], r[3]));
+}
+
+static double rng_uniform_d(fc_rng *g) {
+    uint32_t r[4];
+    fc_philox(g->seed, g->offset++, r);
+    return u53(r[0], r[1]);
+}
+
+/* log of a Gamma(shape, 1) draw, shape > 0. */
+static double log_gamma_draw(fc_rng *g, double shape) {
+    if (shape < 1) return log_gamma_draw(g, shape + 1) + log(rng_uniform_d(g)) / shape;
+    const double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = rng_normal_d(g), v = 1 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        double u = rng_uniform_d(g), x2 = x * x;
+        if (u < 1 - 0.0331 * x2 * x2 || log(u) < 0.5 * x2 + d * (1 - v + log(v))) return log(d) + log(v);
+    }
+}
+
+double fc_rng_gamma(fc_rng *g, double shape) {
+    if (!g || !(shape > 0) || !isfinite(shape)) {
+        fc_fail(FC_ERR_ARG, "rng_gamma: expected a generator and shape > 0, found %s and %g", g ? "one" : "NULL",
+                shape);
+        return NAN;
+    }
+    return exp(log_gamma_draw(g, shape));
+}
+
+double fc_rng_beta(fc_rng *g, double a, double b) {
+    if (!g || !(a > 0) || !(b > 0) || !isfinite(a) || !isfinite(b)) {
+        fc_fail(FC_ERR_ARG, "rng_beta: expected a generator and a, b > 0, found %s, %g and %g", g ? "one" : "NULL", a,
+                b);
+        return NAN;
+    }
+    double lx = log_gamma_draw(g, a), ly = log_gamma_draw(g, b);
+    return 1.0 / (1.0 + exp(ly - lx));
+}

@@ -46,6 +46,17 @@ fc_dataset *fc_dataloader_dataset(const fc_dataloader *dl) { return dl ? dl->ds 
 
 /* ---- making one batch (any thread) ---- */
 
+/* before_batch and collation of m loaded items (the caller frees them). */
+static fc_status collate_items(fc_dataloader *dl, fc_tuple *items, int64_t m, fc_tuple *out) {
+    fc_status st = FC_OK;
+    if (dl->before_batch) {
+        st = dl->before_batch(dl->before_batch_ctx, items, m);
+        if (st != FC_OK && fc_error_code() == FC_OK)
+            st = fc_fail(st, "dataloader: before_batch failed without saying why");
+    }
+    return st == FC_OK ? fc_collate(items, m, out) : st;
+}
+
 static fc_status make_items_batch(fc_dataloader *dl, const int64_t *idx, int64_t m, fc_tuple *out) {
     fc_tuple *items = calloc((size_t)m, sizeof *items);
     if (!items) return fc_fail(FC_ERR_NOMEM, "dataloader: cannot allocate %lld items", (long long)m);
@@ -55,33 +66,36 @@ static fc_status make_items_batch(fc_dataloader *dl, const int64_t *idx, int64_t
         fc_tfm_ctx ctx = {.split = dl->split, .index = idx[i], .rng = &rng};
         st = fc_dataset_get(dl->ds, idx[i], &ctx, &items[i]);
     }
-    if (st == FC_OK && dl->before_batch) {
-        st = dl->before_batch(dl->before_batch_ctx, items, m);
-        if (st != FC_OK && fc_error_code() == FC_OK)
-            st = fc_fail(st, "dataloader: before_batch failed without saying why");
-    }
-    if (st == FC_OK) st = fc_collate(items, m, out);
+    if (st == FC_OK) st = collate_items(dl, items, m, out);
     for (int64_t i = 0; i < m; i++) fc_tuple_free(&items[i]);
     free(items);
     return st;
 }
 
-static fc_status make_batch(fc_dataloader *dl, int64_t b, fc_tuple *out) {
+/* The batch transforms on batch b of the epoch (b seeds their draws). */
+static fc_status batch_tfms(fc_dataloader *dl, int64_t b, fc_tuple *out) {
+    if (!dl->n_after) return FC_OK;
+    fc_rng rng = {dl->seed ^ ~ITEM_SEED_MIX, ((uint64_t)dl->epoch << 44) + ((uint64_t)b << 16)};
+    fc_tfm_ctx ctx = {.split = dl->split, .index = b, .rng = &rng};
+    return fci_tfms_encode_tuple(dl->after, dl->n_after, out, &ctx);
+}
+
+/* Items idx[m] as batch number b. */
+static fc_status make_batch_of(fc_dataloader *dl, const int64_t *idx, int64_t m, int64_t b, fc_tuple *out) {
     fc_scope *outer = fci_scope_suspend(); /* the batch belongs to its tuple, not to a scope */
-    const int64_t *idx = dl->order + b * dl->bs;
-    int64_t m = dl->n - b * dl->bs < dl->bs ? dl->n - b * dl->bs : dl->bs;
     *out = (fc_tuple){0};
     fc_status st = dl->ds->def->get_batch && !dl->before_batch
                        ? dl->ds->def->get_batch(dl->ds->state, idx, m, out)
                        : make_items_batch(dl, idx, m, out);
-    if (st == FC_OK && dl->n_after) {
-        fc_rng rng = {dl->seed ^ ~ITEM_SEED_MIX, ((uint64_t)dl->epoch << 44) + ((uint64_t)b << 16)};
-        fc_tfm_ctx ctx = {.split = dl->split, .index = b, .rng = &rng};
-        st = fci_tfms_encode_tuple(dl->after, dl->n_after, out, &ctx);
-    }
+    if (st == FC_OK) st = batch_tfms(dl, b, out);
     if (st != FC_OK) fc_tuple_free(out);
     fci_scope_resume(outer);
     return st;
+}
+
+static fc_status make_batch(fc_dataloader *dl, int64_t b, fc_tuple *out) {
+    int64_t m = dl->n - b * dl->bs < dl->bs ? dl->n - b * dl->bs : dl->bs;
+    return make_batch_of(dl, dl->order + b * dl->bs, m, b, out);
 }
 
 /* ---- workers ---- */
@@ -344,4 +358,72 @@ fc_dataloaders *fc_tensor_dls_(fc_tensor *x_train, fc_tensor *y_train, fc_tensor
     fc_dataloader *valid = fc_dataloader_new(fc_tensor_dataset(x_valid, xk, y_valid, NULL), .bs = 2 * bs,
                                              .seed = seed, .split = FC_SPLIT_VALID);
     return fc_dataloaders_new(train, valid);
+}
+
+/* ---- batch transforms added after construction (vision_learner's Normalize) ---- */
+
+fc_status fc_dataloader_add_tfm(fc_dataloader *dl, fc_transform *tf) {
+    if (!dl || !tf) {
+        fc_transform_free(tf);
+        return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "dataloader_add_tfm: NULL %s", dl ? "transform" : "loader");
+    }
+    fc_transform **grown = realloc(dl->after, (size_t)(dl->n_after + 1) * sizeof *grown);
+    if (!grown) {
+        fc_transform_free(tf);
+        return fc_fail(FC_ERR_NOMEM, "dataloader_add_tfm: out of memory");
+    }
+    stop_workers(dl); /* batches made ahead did not run the new transform */
+    dl->started = 0;
+    dl->after = grown;
+    dl->after[dl->n_after++] = tf;
+    fci_tfms_sort(dl->after, dl->n_after);
+    return FC_OK;
+}
+
+int fc_dataloader_n_tfms(const fc_dataloader *dl) { return dl ? dl->n_after : 0; }
+
+fc_transform *fc_dataloader_tfm_at(const fc_dataloader *dl, int i) {
+    return dl && i >= 0 && i < dl->n_after ? dl->after[i] : NULL;
+}
+
+/* ---- added by h-vinterp: other splits, chosen items, an item from text ---- */
+
+fc_split_idx fc_dataloader_split(const fc_dataloader *dl) { return dl ? dl->split : FC_SPLIT_BOTH; }
+
+fc_split_idx fc_dataloader_set_split(fc_dataloader *dl, fc_split_idx split) {
+    if (!dl) return FC_SPLIT_BOTH;
+    fc_split_idx old = dl->split;
+    stop_workers(dl); /* batches made ahead ran the old split's transforms */
+    dl->started = 0;
+    dl->split = split;
+    return old;
+}
+
+int fc_dataloader_is_shuffled(const fc_dataloader *dl) { return dl ? dl->shuffle : 0; }
+
+fc_status fc_dataloader_batch_of(fc_dataloader *dl, const int64_t *idx, int64_t n, fc_tuple *batch) {
+    if (batch) *batch = (fc_tuple){0};
+    if (!dl || !batch || (!idx && n > 0)) return fc_fail(FC_ERR_ARG, "dataloader_batch_of: NULL argument");
+    if (n < 1) return fc_fail(FC_ERR_ARG, "dataloader_batch_of: expected n >= 1 items, found %lld", (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= dl->n)
+            return fc_fail(FC_ERR_ARG, "dataloader_batch_of: idx[%lld] = %lld is outside [0, %lld)", (long long)i,
+                           (long long)idx[i], (long long)dl->n);
+    return make_batch_of(dl, idx, n, 0, batch);
+}
+
+fc_status fc_dataloader_batch_from_text(fc_dataloader *dl, const char *text, fc_tuple *batch) {
+    if (batch) *batch = (fc_tuple){0};
+    if (!dl || !text || !batch) return fc_fail(FC_ERR_ARG, "dataloader_batch_from_text: NULL argument");
+    fc_scope *outer = fci_scope_suspend();
+    fc_rng rng = {dl->seed ^ ITEM_SEED_MIX, (uint64_t)dl->epoch << 44};
+    fc_tfm_ctx ctx = {.split = dl->split, .index = 0, .rng = &rng};
+    fc_tuple item = {0};
+    fc_status st = fc_dataset_item_from_text(dl->ds, text, &ctx, &item);
+    if (st == FC_OK) st = collate_items(dl, &item, 1, batch);
+    if (st == FC_OK) st = batch_tfms(dl, 0, batch);
+    if (st != FC_OK) fc_tuple_free(batch);
+    fc_tuple_free(&item);
+    fci_scope_resume(outer);
+    return st;
 }

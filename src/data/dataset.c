@@ -40,6 +40,19 @@ fc_status fc_dataset_get(fc_dataset *ds, int64_t i, const fc_tfm_ctx *ctx, fc_tu
     return st;
 }
 
+fc_status fc_dataset_item_from_text(fc_dataset *ds, const char *text, const fc_tfm_ctx *ctx, fc_tuple *out) {
+    if (out) *out = (fc_tuple){0};
+    if (!ds || !text || !out) return fc_fail(FC_ERR_ARG, "dataset_item_from_text: NULL dataset, text or output");
+    if (!ds->def->item_from_text)
+        return fc_fail(FC_ERR_UNSUPPORTED, "dataset_item_from_text: the dataset '%s' cannot make an item from "
+                       "text (its def has no item_from_text), so '%s' cannot be loaded",
+                       ds->def->name ? ds->def->name : "dataset", text);
+    fc_tfm_ctx plain = {.split = FC_SPLIT_BOTH, .index = 0};
+    fc_status st = ds->def->item_from_text(ds->state, text, ctx ? ctx : &plain, out);
+    if (st != FC_OK) fc_tuple_free(out);
+    return st;
+}
+
 /* ---- rows of tensors ---- */
 
 typedef struct tensor_ds {

@@ -46,24 +46,32 @@ fc_pipeline *fc_datasets_pipeline(const fc_datasets *d, int j) {
     return d->tfms[j];
 }
 
-/* Value j of source item `item`, before its pipeline. */
-static fc_status get_raw(fc_datasets *d, int j, int64_t item, fc_value *v) {
-    if (d->getters[j]) return fc_getter_get(d->getters[j], &d->items, item, v);
-    *v = fc_value_text(fc_kind_path, d->items.text[item]);
+/* Value j of item `item` of items (the datasets' own or one made for predict), before its pipeline. */
+static fc_status get_raw_of(fc_datasets *d, const fc_items *items, int j, int64_t item, fc_value *v) {
+    if (d->getters[j]) return fc_getter_get(d->getters[j], items, item, v);
+    *v = fc_value_text(fc_kind_path, items->text[item]);
     return v->text ? FC_OK : fc_fail(FC_ERR_NOMEM, "datasets: out of memory");
 }
+static fc_status get_raw(fc_datasets *d, int j, int64_t item, fc_value *v) {
+    return get_raw_of(d, &d->items, j, item, v);
+}
 
-/* Source item `item` through its getters and pipelines (ctx->split says which transforms run). */
-static fc_status load(fc_datasets *d, int64_t item, const fc_tfm_ctx *ctx, fc_tuple *out) {
-    *out = (fc_tuple){.n = d->n, .n_inp = d->n_inp};
+/* The first n values of an item through its getters and pipelines (ctx->split says which
+ * transforms run). */
+static fc_status load_of(fc_datasets *d, const fc_items *items, int64_t item, int n, const fc_tfm_ctx *ctx,
+                         fc_tuple *out) {
+    *out = (fc_tuple){.n = n, .n_inp = d->n_inp};
     fc_status st = FC_OK;
-    for (int j = 0; j < d->n && st == FC_OK; j++) {
-        st = get_raw(d, j, item, &out->v[j]);
+    for (int j = 0; j < n && st == FC_OK; j++) {
+        st = get_raw_of(d, items, j, item, &out->v[j]);
         if (st == FC_OK && d->tfms[j]) st = fc_pipeline_encode(d->tfms[j], &out->v[j], ctx);
     }
     if (st == FC_OK && d->item_tfms) st = fc_pipeline_encode_tuple(d->item_tfms, out, ctx);
     if (st != FC_OK) fc_tuple_free(out);
     return st;
+}
+static fc_status load(fc_datasets *d, int64_t item, const fc_tfm_ctx *ctx, fc_tuple *out) {
+    return load_of(d, &d->items, item, d->n, ctx, out);
 }
 
 /* Says which item failed to load, naming its path unless the message does already. */
@@ -110,7 +118,8 @@ static fc_status subset_get(void *s, int64_t i, const fc_tfm_ctx *ctx, fc_tuple 
         return fc_fail(FC_ERR_ARG, "datasets: expected i in [0, %lld) for the %s set, found %lld",
                        (long long)u->d->n_idx[k], split_name(u->split), (long long)i);
     fc_tfm_ctx c = ctx ? *ctx : (fc_tfm_ctx){.index = i};
-    c.split = u->split; /* the subset decides which split_idx transforms run */
+    /* The loader's split when it names one (fc_dataloader_set_split: tta), else the subset's. */
+    if (c.split == FC_SPLIT_BOTH) c.split = u->split;
     fc_status st = load(u->d, u->d->idx[k][i], &c, out);
     return st == FC_OK ? FC_OK : loading_context(st, u->d, u->split, i);
 }
@@ -121,6 +130,26 @@ static fc_status subset_decode(void *s, fc_tuple *item) {
         if (u->d->tfms[j]) st = fc_pipeline_decode(u->d->tfms[j], &item->v[j]);
     return st;
 }
+/* An item named by text (fastai's test_dl): a source item of that name, else a new one-item source
+ * (a path) read by the same getters; only the inputs are made, so an unknown label cannot fail. */
+static fc_status subset_item_from_text(void *s, const char *text, const fc_tfm_ctx *ctx, fc_tuple *out) {
+    subset *u = s;
+    fc_datasets *d = u->d;
+    fc_tfm_ctx c = ctx ? *ctx : (fc_tfm_ctx){0};
+    if (c.split == FC_SPLIT_BOTH) c.split = u->split;
+    int64_t known = -1;
+    for (int64_t i = 0; i < d->items.n && known < 0; i++)
+        if (!strcmp(d->items.text[i], text)) known = i;
+    if (known < 0 && d->items.csv)
+        return fc_fail(FC_ERR_ARG, "datasets: '%s' is not an item of this CSV source (its items are named like '%s')",
+                       text, d->items.text[0]);
+    char *one_text[1] = {(char *)text};
+    fc_items one = {.n = 1, .text = one_text, .base = d->items.base};
+    fc_status st = load_of(d, known >= 0 ? &d->items : &one, known >= 0 ? known : 0, d->n_inp, &c, out);
+    if (st != FC_OK && !strstr(fc_error_message(), text))
+        fci_error_context(st, "making an item from '%s'", text);
+    return st;
+}
 static void subset_free(void *s) {
     subset *u = s;
     datasets_unref(u->d);
@@ -128,7 +157,7 @@ static void subset_free(void *s) {
 }
 static const fc_dataset_def subset_def = {
     .name = "datasets", .len = subset_len, .get = subset_get, .decode = subset_decode,
-    .free_state = subset_free,
+    .free_state = subset_free, .item_from_text = subset_item_from_text,
 };
 
 fc_dataset *fc_datasets_subset(fc_datasets *d, fc_split_idx split) {

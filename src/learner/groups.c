@@ -1,6 +1,7 @@
 /* Layer groups and freezing (fastai's Learner.freeze_to / Optimizer.freeze_to): parameters of the
  * frozen groups stop requiring grad, so the optimizer skips them; normalization layers' parameters
- * keep training unless .no_train_bn (fastai's train_bn and its norm_types). */
+ * keep training unless .no_train_bn (fastai's train_bn and its norm_types). Also fastai's
+ * wd_bn_bias=False: no weight decay on biases and normalization layers' parameters. */
 #include <string.h>
 
 #include "../core/core_impl.h"
@@ -26,9 +27,10 @@ static int is_norm_type(const char *t) {
                  strcmp(t, "LayerNorm") == 0);
 }
 
-/* Is p a parameter of a normalization layer in m's tree? */
-static int in_norm_layer(fc_module *m, const fc_tensor *p) {
-    if (is_norm_type(fc_module_type(m))) {
+/* Is p a parameter of a normalization layer in m's tree? with_group_norm: GroupNorm counts too. */
+static int in_norm_layer_(fc_module *m, const fc_tensor *p, int with_group_norm) {
+    const char *t = fc_module_type(m);
+    if (is_norm_type(t) || (with_group_norm && t && strcmp(t, "GroupNorm") == 0)) {
         int n = fc_module_n_parameters(m);
         for (int i = 0; i < n; i++)
             if (fc_module_parameter(m, i, NULL) == p) return 1;
@@ -36,8 +38,35 @@ static int in_norm_layer(fc_module *m, const fc_tensor *p) {
     }
     int nc = fc_module_n_children(m);
     for (int i = 0; i < nc; i++)
-        if (in_norm_layer(fc_module_child_at(m, i, NULL), p)) return 1;
+        if (in_norm_layer_(fc_module_child_at(m, i, NULL), p, with_group_norm)) return 1;
     return 0;
+}
+static int in_norm_layer(fc_module *m, const fc_tensor *p) { return in_norm_layer_(m, p, 0); }
+
+/* A module's own parameter named "bias" (fastai's getattr(m, 'bias')): the last part of its
+ * dotted name; LSTM's bias_ih_l0 is not one, as in fastai. */
+static int is_bias(fc_module *m, const fc_tensor *p) {
+    int n = fc_module_n_parameters(m);
+    for (int i = 0; i < n; i++) {
+        const char *name = NULL;
+        if (fc_module_parameter(m, i, &name) != p) continue;
+        const char *dot = name ? strrchr(name, '.') : NULL;
+        return name && strcmp(dot ? dot + 1 : name, "bias") == 0;
+    }
+    return 0;
+}
+
+/* fastai's norm_bias_params with wd_bn_bias=False. GroupNorm is included here (not in freezing's
+ * norm_types, which are fastai's exactly): its affine parameters are scales and shifts like BN's. */
+fc_status fci_learner_apply_wd_bn_bias(fc_learner *learn) {
+    int n = fci_opt_n_params(learn->opt);
+    for (int i = 0; i < n; i++) {
+        fc_tensor *p = fci_opt_param(learn->opt, i, NULL);
+        int exempt = !learn->wd_bn_bias && (in_norm_layer_(learn->model, p, 1) || is_bias(learn->model, p));
+        fc_status st = fc_optimizer_set_param_do_wd(learn->opt, p, !exempt);
+        if (st != FC_OK) return st;
+    }
+    return FC_OK;
 }
 
 fc_status fci_learner_apply_freeze(fc_learner *learn) {

@@ -57,6 +57,7 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
     learn->wd = o->wd > 0 ? o->wd : 0.01;
     learn->no_wd = o->no_wd;
     learn->no_train_bn = o->no_train_bn;
+    learn->wd_bn_bias = o->wd_bn_bias;
     learn->quiet = o->quiet;
     learn->log = o->log ? o->log : stdout;
     learn->splitter = o->splitter;
@@ -202,6 +203,7 @@ fc_status fci_learner_ensure_opt(fc_learner *learn) {
     fc_status st = fci_learner_set_lrs(learn, NULL, learn->lr);
     for (int i = 0; i < learn->n_groups && st == FC_OK; i++)
         st = fc_optimizer_set_wd(opt, i, learn->no_wd ? 0 : learn->wd);
+    if (st == FC_OK) st = fci_learner_apply_wd_bn_bias(learn);
     if (st == FC_OK) st = fci_learner_apply_freeze(learn);
     if (st != FC_OK) {
         fc_optimizer_free(opt);
@@ -319,3 +321,18 @@ fc_status fc_learner_set_lr(fc_learner *l, double lr) {
 }
 
 int fc_learner_saved_epoch(const fc_learner *l) { return l ? l->saved_epoch : -1; }
+
+fc_status fc_learner_set_dls(fc_learner *learn, fc_dataloaders *dls) {
+    if (!learn || !dls) {
+        fc_dataloaders_free(dls);
+        return fc_error_code() != FC_OK ? fc_error_code()
+                                        : fc_fail(FC_ERR_ARG, "learner_set_dls: NULL %s", learn ? "dataloaders" : "learner");
+    }
+    if (learn->in_fit) {
+        fc_dataloaders_free(dls);
+        return fc_fail(FC_ERR_STATE, "learner_set_dls: cannot replace the data during a fit");
+    }
+    fc_dataloaders_free(learn->dls);
+    learn->dls = dls;
+    return FC_OK;
+}

@@ -36,7 +36,7 @@ struct fc_learner {
     fc_loss_func loss_func;
     fc_opt_func opt_func;
     double lr, wd;
-    int no_wd, no_train_bn, quiet;
+    int no_wd, no_train_bn, quiet, wd_bn_bias;
     FILE *log;
     fc_splitter splitter;
     fc_metric **metrics;
@@ -80,9 +80,15 @@ fc_status fci_fit(fc_learner *learn, int n_epoch, int start_epoch, double wd, in
                   const fci_sched *sched, fc_callbacks cbs);
 /* The validation phase over dl with the running callbacks (no grad): a cancel code or status. */
 int fci_do_validate(fc_learner *learn, fc_dataloader *dl);
+/* The validation phase alone over dl (NULL: valid) with the learner's callbacks and extra (may be
+ * NULL; borrowed), no logging; fn names the caller in messages (validate, get_preds, interp). */
+fc_status fci_run_valid(fc_learner *learn, fc_dataloader *dl, fc_callback *extra, const char *fn);
 /* Applies frozen_idx to the parameters' requires_grad (BatchNorm/LayerNorm stay trainable unless
  * no_train_bn). */
 fc_status fci_learner_apply_freeze(fc_learner *learn);
+/* fastai's wd_bn_bias=False: biases and normalization layers' parameters (BatchNorm*,
+ * InstanceNorm*, LayerNorm, GroupNorm) get do_wd 0 in the optimizer unless learn->wd_bn_bias. */
+fc_status fci_learner_apply_wd_bn_bias(fc_learner *learn);
 /* The optimizer's parameters and their groups (the innermost optimizer of a Lookahead). */
 int fci_opt_n_params(const fc_optimizer *opt);
 fc_tensor *fci_opt_param(const fc_optimizer *opt, int i, int *group);

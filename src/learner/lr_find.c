@@ -1,9 +1,11 @@
 /* lr_find (fastai 2.7's LRFinder and its suggestion functions): an exponential lr sweep over
- * training batches with the smoothed loss, stopped when it passes 4x its minimum; the weights and
- * the optimizer state are put back afterwards. */
+ * training batches with the smoothed loss, stopped when it passes 4x its minimum; the weights, the
+ * optimizer state and MixedPrecision's loss scaler (scale, growth tracker) are put back afterwards:
+ * the sweep's huge lrs overflow f16 and would leave the fit that follows with a backed-off scale. */
 #include <math.h>
 #include <stdlib.h>
 
+#include "../callbacks/grad_scaler_impl.h"
 #include "../core/core_impl.h"
 #include "fastc/plot.h"
 #include "learner_impl.h"
@@ -85,6 +87,21 @@ static void suggestions(const double *lrs_all, const double *losses_all, int64_t
     mark_y[2] = losses[gmin];
 }
 
+typedef struct saved_scaler {
+    fc_callback *cb; /* NULL: not a MixedPrecision with a scaler */
+    fci_grad_scaler s;
+} saved_scaler;
+
+/* Puts each saved scaler back into its callback if that is still one of the learner's. */
+static void restore_scalers(fc_learner *learn, const saved_scaler *saved, int n) {
+    for (int k = 0; k < n; k++)
+        for (int i = 0; saved[k].cb && i < learn->n_cbs; i++)
+            if (learn->cbs[i] == saved[k].cb) {
+                fci_grad_scaler *sc = fci_mixed_precision_scaler(learn->cbs[i]);
+                if (sc) *sc = saved[k].s;
+            }
+}
+
 fc_status fc_lr_find_(fc_learner *learn, fc_lr_suggestions *out, const fc_lr_find_opts *o) {
     if (!learn) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "lr_find: NULL learner");
     double start = o->start_lr > 0 ? o->start_lr : 1e-7, end = o->end_lr > 0 ? o->end_lr : 10;
@@ -99,8 +116,18 @@ fc_status fc_lr_find_(fc_learner *learn, fc_lr_suggestions *out, const fc_lr_fin
     if (n_iter <= 0) return fc_fail(FC_ERR_ARG, "lr_find: the train loader has no batch");
     unsigned char *snap = NULL;
     size_t n_snap = 0;
+    int n_saved = learn->n_cbs;
+    saved_scaler *scalers = fci_calloc(n_saved > 0 ? (size_t)n_saved : 1, sizeof *scalers);
+    if (!scalers) return fc_error_code();
+    for (int i = 0; i < n_saved; i++) {
+        const fci_grad_scaler *sc = fci_mixed_precision_scaler(learn->cbs[i]);
+        if (sc) scalers[i] = (saved_scaler){learn->cbs[i], *sc};
+    }
     st = fci_learner_snapshot(learn, &snap, &n_snap);
-    if (st != FC_OK) return st;
+    if (st != FC_OK) {
+        fci_free(scalers);
+        return st;
+    }
     fci_sched s = {.kind = FCI_SCHED_EXP, .n_groups = learn->n_groups, .num_it = num_it};
     s.lr = fci_calloc((size_t)s.n_groups, sizeof(double));
     s.lr_end = fci_calloc((size_t)s.n_groups, sizeof(double));
@@ -139,6 +166,8 @@ fc_status fc_lr_find_(fc_learner *learn, fc_lr_suggestions *out, const fc_lr_fin
         st = fci_learner_restore(learn, snap, n_snap, "lr_find snapshot", 0);
     }
     free(snap);
+    restore_scalers(learn, scalers, n_saved);
+    fci_free(scalers);
     if (st != FC_OK) return st;
 
     int64_t n = fc_recorder_n_batches(learn);

@@ -38,7 +38,7 @@ static int gather_after_batch(fc_learner *learn, void *s) {
     return FC_CONTINUE;
 }
 
-static fc_status run_valid(fc_learner *learn, fc_dataloader *dl, fc_callback *extra, const char *fn) {
+fc_status fci_run_valid(fc_learner *learn, fc_dataloader *dl, fc_callback *extra, const char *fn) {
     if (!learn) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "%s: NULL learner", fn);
     if (learn->in_fit) return fc_fail(FC_ERR_STATE, "%s: cannot run during a fit", fn);
     if (!dl) dl = learn->dls->valid;
@@ -64,7 +64,7 @@ static fc_status run_valid(fc_learner *learn, fc_dataloader *dl, fc_callback *ex
 }
 
 fc_status fc_learner_validate(fc_learner *learn, fc_dataloader *dl, double *loss, double *values) {
-    fc_status st = run_valid(learn, dl, NULL, "validate");
+    fc_status st = fci_run_valid(learn, dl, NULL, "validate");
     if (st != FC_OK) return st;
     if (loss) *loss = learn->valid_loss;
     for (int i = 0; values && i < learn->n_metrics; i++) values[i] = learn->metric_values[i];
@@ -85,7 +85,7 @@ fc_status fc_learner_get_preds(fc_learner *learn, fc_dataloader *dl, fc_tensor *
     if (!g) return fc_error_code();
     fc_callback *cb = fc_callback_new(&(fc_callback_def){
         .name = "GatherPreds", .order = FC_ORDER_RECORDER + 1, .state = g, .after_batch = gather_after_batch});
-    fc_status st = cb ? run_valid(learn, dl, cb, "get_preds") : fc_error_code();
+    fc_status st = cb ? fci_run_valid(learn, dl, cb, "get_preds") : fc_error_code();
     if (st == FC_OK && g->n == 0) st = fc_fail(FC_ERR_ARG, "get_preds: the loader gave no batch");
     fc_tensor *p = NULL, *t = NULL, *d = NULL;
     if (st == FC_OK) {

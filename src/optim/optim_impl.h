@@ -29,6 +29,7 @@ typedef struct fci_pstate {
     int group;
     int64_t numel;
     int64_t step;
+    int no_wd;    /* fastai's do_wd = False: the group's wd is not applied to this parameter */
     float *buf[FCI_OPT_MAX_BUFS];
 } fci_pstate;
 

@@ -258,6 +258,12 @@ static fc_status step_param(fc_optimizer *o, int i) {
         return fc_fail(FC_ERR_SHAPE, "%s step: parameter %d: expected a contiguous f32 grad of %lld elements, found %lld (%s)",
                        o->name, i, (long long)ps->numel, (long long)fc_tensor_numel(g), fc_dtype_name(fc_tensor_dtype(g)));
     const fci_hp *h = &o->hp[ps->group];
+    fci_hp no_wd;
+    if (ps->no_wd && h->wd != 0) { /* the same update with wd 0: neither decoupled nor L2 decay */
+        no_wd = *h;
+        no_wd.wd = 0;
+        h = &no_wd;
+    }
     fc_status st = fci_optim_ensure_bufs(ps, fci_optim_bufs_needed(o->kind, h));
     if (st != FC_OK) return st;
     float *p = fc_tensor_data_f32(ps->p);
@@ -363,3 +369,30 @@ HP_ACCESSORS(mom, 0, 1, 1)
 HP_ACCESSORS(sqr_mom, 0, 1, 1)
 HP_ACCESSORS(wd, 0, 1, INFINITY)
 HP_ACCESSORS(eps, 0, 1, INFINITY)
+
+/* ---- per-parameter weight decay (fastai's do_wd state) ---- */
+
+static fci_pstate *find_param(const fc_optimizer *opt, const fc_tensor *p, const char *what) {
+    const fc_optimizer *o = base(opt);
+    if (!o) {
+        if (fc_error_code() == FC_OK) fc_fail(FC_ERR_ARG, "optimizer_%s: NULL optimizer", what);
+        return NULL;
+    }
+    for (int i = 0; p && i < o->n_params; i++)
+        if (o->ps[i].p == p) return &o->ps[i];
+    fc_fail(FC_ERR_ARG, "optimizer_%s: %s is not a parameter of this %s optimizer", what,
+            p ? "the tensor" : "NULL", o->name);
+    return NULL;
+}
+
+fc_status fc_optimizer_set_param_do_wd(fc_optimizer *opt, const fc_tensor *p, int do_wd) {
+    fci_pstate *ps = find_param(opt, p, "set_param_do_wd");
+    if (!ps) return fc_error_code();
+    ps->no_wd = !do_wd;
+    return FC_OK;
+}
+
+int fc_optimizer_param_do_wd(const fc_optimizer *opt, const fc_tensor *p) {
+    const fci_pstate *ps = find_param(opt, p, "param_do_wd");
+    return ps ? !ps->no_wd : -1;
+}

@@ -13,8 +13,10 @@
 static inline int test_data_dir(const char *file, char *out, size_t n) {
     const char *env = getenv("FASTC_DATA"), *ci = getenv("CI");
     char root[900], cand[3][1024], tried[3200] = "";
-    snprintf(root, sizeof root, "%s", __FILE__); /* <root>/tests/data/data_dir.h */
-    char *cut = strstr(root, "/tests/data/data_dir.h");
+    snprintf(root, sizeof root, "%s", __FILE__); /* <root>/tests/data/data_dir.h, or
+                                                    * <root>/tests/<layer>/../data/data_dir.h */
+    char *cut = NULL;
+    for (char *p = strstr(root, "/tests/"); p; p = strstr(p + 1, "/tests/")) cut = p;
     if (cut) *cut = '\0';
     int n_cand = 0;
     if (env && *env) snprintf(cand[n_cand++], sizeof cand[0], "%s", env);
