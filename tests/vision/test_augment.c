@@ -10,6 +10,7 @@
 #include "fastc/vision.h"
 #include "fct.h"
 #include "vision/affine_impl.h"
+#include "vision_data.h"
 
 /* A new f32 tensor outside any scope (values own their tensors), zero-filled. */
 static fc_tensor *zeros_kept(fc_shape s, fc_dtype dt) { return fc_keep(fc_tensor_new(s, dt)); }
@@ -586,4 +587,42 @@ FCT_TEST(test_aug_in_a_dataloader_augments_train_batches_only_and_reproducibly) 
     fc_tensor_free(valid);
     fc_tensor_free(x);
     fc_tensor_free(y);
+}
+
+/* The first train (or valid) batch of mnist_tiny's loaders, with or without aug_transforms. */
+static fc_tensor *mnist_batch(const char *path, int aug, int valid) {
+    fc_dataloaders *dls = aug ? fc_image_dls_from_folder(path, .bs = 16, .batch_tfms = FC_TFMS(fc_aug_transforms(.size = 32)))
+                              : fc_image_dls_from_folder(path, .bs = 16);
+    fc_tuple b = {0};
+    fc_tensor *t = NULL;
+    if (FCT_NOTNULL(dls) && fc_dataloader_one_batch(valid ? dls->valid : dls->train, &b) == FC_OK)
+        t = fc_tensor_ref(b.v[0].t);
+    FCT_NOTNULL(t);
+    fc_tuple_free(&b);
+    fc_dataloaders_free(dls);
+    return t;
+}
+
+FCT_TEST(test_aug_on_mnist_tiny_runs_after_int_to_float_on_train_only) {
+    const char *path = vision_dataset("mnist_tiny");
+    if (!path) return;
+    fc_tensor *aug = mnist_batch(path, 1, 0);
+    fc_tensor *plain_v = mnist_batch(path, 0, 1), *aug_v = mnist_batch(path, 1, 1);
+    if (aug && plain_v && aug_v) {
+        FCT_TRUE(fc_tensor_dtype(aug) == FC_DTYPE_F32);
+        const int64_t *d = fc_tensor_dims(aug);
+        FCT_TRUE(d[0] == 16 && d[1] == 1 && d[2] == 32 && d[3] == 32); /* .size 32 from 28x28 */
+        float lo = 1, hi = 0;
+        for (int64_t i = 0; i < fc_tensor_numel(aug); i++) {
+            float v = fc_tensor_data_f32(aug)[i];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        FCT_TRUE(lo >= 0 && hi <= 1 && hi > 0.5f); /* [0, 1] images, lit in logit space */
+        FCT_EQ_INT(fc_tensor_numel(plain_v), fc_tensor_numel(aug_v)); /* valid: untouched */
+        FCT_TRUE(!memcmp(fc_tensor_data(plain_v), fc_tensor_data(aug_v), (size_t)fc_tensor_numel(aug_v) * sizeof(float)));
+    }
+    fc_tensor_free(aug);
+    fc_tensor_free(plain_v);
+    fc_tensor_free(aug_v);
 }
