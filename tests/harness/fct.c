@@ -253,3 +253,23 @@ int main(int argc, char **argv) {
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
+
+size_t fct_read_file(const char *path, unsigned char **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)(n > 0 ? n : 0) + 1);
+    size_t got = *out ? fread(*out, 1, (size_t)n, f) : 0;
+    fclose(f);
+    return got;
+}
+
+void fct_write_file(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fwrite(p, 1, n, f);
+    fclose(f);
+}

@@ -65,6 +65,10 @@ typedef struct fct_fixture {
 } fct_fixture;
 /* Loads tests/fixtures/<name>.bin ($FASTC_FIXTURES overrides the folder); on failure counts a
  * test failure and returns an empty fixture (fct_get then returns NULL). */
+/* Whole files for corruption tests: read_file mallocs *out (free it; one spare byte) and returns
+ * the bytes read (0 if it cannot open path); write_file writes n bytes (no error if it cannot). */
+size_t fct_read_file(const char *path, unsigned char **out);
+void fct_write_file(const char *path, const void *p, size_t n);
 fct_fixture fct_load(const char *name);
 /* The tensor called name, or NULL (and a failure) if the fixture lacks it. */
 fc_tensor *fct_get(const fct_fixture *f, const char *name);

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/data_dir.h"
 #include "data/untar_impl.h"
 #include "fastc/learner.h"
 #include "fct.h"
+#include "vision/vision_data.h"
 
 static fc_datablock *mnist_block(void) {
     return fc_datablock_new(.blocks = FC_BLOCKS(fc_image_block(), fc_category_block()), .extensions = FC_NAMES(".png"),
@@ -45,13 +45,8 @@ static void check_item(fc_learner *learn, const char *file, const fc_tensor *pre
 }
 
 FCT_TEST(test_predict_image_file_matches_get_preds) {
-    char data[1100];
-    int found = test_data_dir("mnist_tiny.tar.gz", data, sizeof data);
-    FCT_TRUE(found >= 0);
-    if (found <= 0) return;
-    char dest[] = "predict_item_XXXXXX"; /* under the build dir (the tests' working directory) */
-    if (!FCT_TRUE(mkdtemp(dest) != NULL)) return;
-    const char *path = fc_untar_data("mnist_tiny", .data_dir = data, .dest = dest, .no_download = 1);
+    const char *path = vision_dataset("mnist_tiny"); /* extracted once into the build dir */
+    if (!path) return;
     fc_datablock *db = mnist_block();
     fc_datasets *d = path && db ? fc_datablock_datasets(db, path) : NULL;
     fc_dataloaders *dls = d ? fc_datablock_dataloaders(db, path, .bs = 64) : NULL;
@@ -71,7 +66,7 @@ FCT_TEST(test_predict_image_file_matches_get_preds) {
     for (int k = 0; k < 3; k++) check_item(learn, fc_datasets_item_name(d, FC_SPLIT_VALID, rows[k]), preds, rows[k]);
     /* a file that is no item of the source: the same image copied outside the dataset folder */
     char copy[64];
-    snprintf(copy, sizeof copy, "%s/copy.png", dest);
+    snprintf(copy, sizeof copy, "vision_data/predict_copy.png"); /* outside the dataset folder */
     if (FCT_TRUE(copy_file(fc_datasets_item_name(d, FC_SPLIT_VALID, rows[2]), copy))) check_item(learn, copy, preds, rows[2]);
     /* and one of its unlabelled test images: a label of the vocab all the same */
     char test_img[1200];
@@ -101,7 +96,7 @@ FCT_TEST(test_predict_image_file_matches_get_preds) {
         FCT_EQ_INT(total, n_valid);
         fprintf(stderr, "  interp: %lld of %lld valid images right after one epoch\n", (long long)right, (long long)total);
         char png[64];
-        snprintf(png, sizeof png, "%s/top.png", dest);
+        snprintf(png, sizeof png, "vision_data/predict_top.png");
         if (FCT_OK(fc_interp_plot_top_losses(in, 6, png, .ncols = 3))) {
             FILE *f = fopen(png, "rb");
             unsigned char b[24] = {0};
@@ -121,7 +116,8 @@ done:
     fc_learner_free(learn);
     fc_datasets_free(d);
     fc_datablock_free(db);
-    FCT_OK(fci_remove_tree(dest));
+    remove("vision_data/predict_copy.png");
+    remove("vision_data/predict_top.png");
 }
 
 FCT_TEST(test_predict_needs_a_dataset_that_reads_text) {

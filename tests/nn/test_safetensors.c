@@ -130,24 +130,6 @@ FCT_TEST(test_save_load_round_trip) {
     fc_module_free(b);
 }
 
-static size_t read_file(const char *path, char **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out = malloc((size_t)n);
-    size_t got = fread(*out, 1, (size_t)n, f);
-    fclose(f);
-    return got;
-}
-
-static void write_file(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 /* A load of path into a fresh seq_cnn fails with code and fragment, and changes nothing. */
 static void check_bad_load(const char *path, int64_t hidden, fc_status code, const char *fragment) {
@@ -160,33 +142,33 @@ static void check_bad_load(const char *path, int64_t hidden, fc_status code, con
 }
 
 FCT_TEST(test_load_rejects_bad_files_and_leaves_weights) {
-    char *good = NULL;
-    size_t n = read_file(st_path("seq_cnn"), &good);
+    unsigned char *good = NULL;
+    size_t n = fct_read_file(st_path("seq_cnn"), &good);
     FCT_TRUE(n > 100);
     if (n <= 100) return free(good);
     const char *path = tmp_path("bad");
     check_bad_load("/nonexistent/x.safetensors", 8, FC_ERR_IO,
                    "load: cannot open '/nonexistent/x.safetensors': No such file");
-    write_file(path, good, n - 20); /* truncated data */
+    fct_write_file(path, good, n - 20); /* truncated data */
     check_bad_load(path, 8, FC_ERR_FORMAT, "is truncated: tensor '9.weight' ends at byte 1848 of the data, found 1840");
-    write_file(path, good, 5);
+    fct_write_file(path, good, 5);
     check_bad_load(path, 8, FC_ERR_FORMAT, "is truncated: 5 bytes, expected at least 8");
-    write_file(path, good, 100); /* header cut short */
+    fct_write_file(path, good, 100); /* header cut short */
     check_bad_load(path, 8, FC_ERR_FORMAT, "header length");
     char *bad = malloc(n);
     memcpy(bad, good, n);
     char *dtype = strstr(bad + 8, "\"F32\"");
     memcpy(dtype, "\"F16\"", 5);
-    write_file(path, bad, n);
+    fct_write_file(path, bad, n);
     check_bad_load(path, 8, FC_ERR_FORMAT, "tensor '0.weight': expected dtype F32, found F16");
     memcpy(bad, good, n);
     bad[8] = '[';
-    write_file(path, bad, n);
+    fct_write_file(path, bad, n);
     check_bad_load(path, 8, FC_ERR_FORMAT, "header is not valid safetensors JSON at byte 0: expected '{'");
     memcpy(bad, good, n);
     char *key = strstr(bad + 8, "\"9.bias\"");
     memcpy(key, "\"9.bxas\"", 8);
-    write_file(path, bad, n);
+    fct_write_file(path, bad, n);
     check_bad_load(path, 8, FC_ERR_FORMAT, "missing tensor '9.bias' (expected F32 [3])");
     /* a shape mismatch late in the file: the earlier tensors were read but not applied */
     check_bad_load(st_path("seq_cnn"), 9, FC_ERR_SHAPE,

@@ -30,25 +30,6 @@ static const char *tmp_path(const char *name) {
     return tmp_buf;
 }
 
-static size_t read_file(const char *path, uint8_t **out) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out = malloc((size_t)n + 1);
-    size_t got = fread(*out, 1, (size_t)n, f);
-    fclose(f);
-    return got;
-}
-
-static void write_file(const char *path, const void *p, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
 
 /* The module of gen_torch_load.py's small(). */
 static fc_module *small_cnn(int64_t n_out) {
@@ -351,18 +332,18 @@ FCT_TEST(test_load_torch_rejects_mismatched_modules) {
 }
 
 FCT_TEST(test_load_torch_rejects_corrupt_files) {
-    uint8_t *leg = NULL, *zip = NULL, *bad = NULL;
-    size_t n_leg = read_file(pt_path("torch_small_legacy"), &leg), n_zip = read_file(pt_path("torch_small_zip"), &zip);
+    unsigned char *leg = NULL, *zip = NULL, *bad = NULL;
+    size_t n_leg = fct_read_file(pt_path("torch_small_legacy"), &leg), n_zip = fct_read_file(pt_path("torch_small_zip"), &zip);
     FCT_TRUE(n_leg > 1000 && n_zip > 1000);
     if (n_leg <= 1000 || n_zip <= 1000) goto done;
     const char *path = tmp_path("bad");
     check_bad("/nonexistent/x.pt", 3, &strict, FC_ERR_IO, "load_torch: cannot open '/nonexistent/x.pt': No such file");
-    write_file(path, "hello world", 11);
+    fct_write_file(path, "hello world", 11);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "is not a torch.save file: expected a zip archive ('PK') or a pickle");
     /* legacy: cut in the last storage, in the storage counts, in the object's pickle */
-    write_file(path, leg, n_leg - 5);
+    fct_write_file(path, leg, n_leg - 5);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "of tensor '5.bias' (3 elements of torch.FloatStorage) needs bytes");
-    write_file(path, leg, 300);
+    fct_write_file(path, leg, 300);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "truncated: needs");
     /* an opcode the reader does not know, at a known place: GLOBAL collections.OrderedDict -> 'Z' */
     bad = malloc(n_leg > n_zip ? n_leg : n_zip);
@@ -371,7 +352,7 @@ FCT_TEST(test_load_torch_rejects_corrupt_files) {
     FCT_NOTNULL(g);
     if (!g) goto done;
     *g = 'Z';
-    write_file(path, bad, n_leg);
+    fct_write_file(path, bad, n_leg);
     char frag[160];
     snprintf(frag, sizeof frag, "torch_load_%ld_bad.pt' byte %ld, opcode 0x5a: unsupported opcode 'Z'", (long)getpid(),
              (long)(g - bad));
@@ -382,7 +363,7 @@ FCT_TEST(test_load_torch_rejects_corrupt_files) {
     FCT_NOTNULL(g);
     if (!g) goto done;
     *g = 'Z';
-    write_file(path, bad, n_zip);
+    fct_write_file(path, bad, n_zip);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "is corrupt: zip entry 'archive/data.pkl' has CRC-32 692e5a8d, its "
               "directory says 4d82f81e");
     uint8_t *cd = memmem(bad, n_zip, "PK\1\2", 4); /* the first directory record: archive/data.pkl */
@@ -391,14 +372,14 @@ FCT_TEST(test_load_torch_rejects_corrupt_files) {
     size_t local = rd32(cd + 42), data = local + 30 + rd16(bad + local + 26) + rd16(bad + local + 28);
     uint32_t crc = crc32_of(bad + data, rd32(cd + 24));
     memcpy(cd + 16, &crc, 4); /* a consistent archive with a bad opcode: the pickle reader reports it */
-    write_file(path, bad, n_zip);
+    fct_write_file(path, bad, n_zip);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "(archive/data.pkl) byte 2, opcode 0x5a: unsupported opcode 'Z'");
-    write_file(path, zip, n_zip - 30);
+    fct_write_file(path, zip, n_zip - 30);
     check_bad(path, 3, &strict, FC_ERR_FORMAT, "is truncated or not a zip archive: no end of central directory");
     memcpy(bad, zip, n_zip);
     for (size_t i = 0; i + 14 <= n_zip; i++) /* every name "archive/data/8" (local and central) -> ".../9" */
         if (!memcmp(bad + i, "archive/data/8", 14)) bad[i + 13] = '9';
-    write_file(path, bad, n_zip);
+    fct_write_file(path, bad, n_zip);
     check_bad(path, 3, &strict, FC_ERR_FORMAT,
               "storage '8' of tensor '5.bias' has no entry 'archive/data/8' in the archive");
     check_bad(pt_path("torch_unknown_global"), 3, &strict, FC_ERR_FORMAT,
@@ -416,14 +397,14 @@ FCT_TEST(test_load_torch_survives_truncation_and_bit_flips) {
     static const char *const files[] = {"torch_small_legacy", "torch_small_zip"};
     const char *path = tmp_path("fuzz");
     for (int k = 0; k < 2; k++) {
-        uint8_t *good = NULL;
-        size_t n = read_file(pt_path(files[k]), &good);
+        unsigned char *good = NULL;
+        size_t n = fct_read_file(pt_path(files[k]), &good);
         FCT_TRUE(n > 1000);
         fc_module *m = small_cnn(3);
         snapshot s = take(m);
         int n_fail = 0, n_tried = 0, n_ok = 0;
         for (size_t len = 0; len < n; len += 1 + len / 64, n_tried++) {
-            write_file(path, good, len);
+            fct_write_file(path, good, len);
             if (fc_module_load_torch(m, path) != FC_OK) n_fail++;
             fc_error_clear();
         }
@@ -434,7 +415,7 @@ FCT_TEST(test_load_torch_survives_truncation_and_bit_flips) {
             size_t at = fc_rng_u32(&g) % n;
             uint8_t old = good[at];
             good[at] = (uint8_t)(old ^ (1u << (fc_rng_u32(&g) % 8)));
-            write_file(path, good, n);
+            fct_write_file(path, good, n);
             fc_module *mm = small_cnn(3);
             snapshot ss = take(mm);
             if (fc_module_load_torch(mm, path) != FC_OK) {

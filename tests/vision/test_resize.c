@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../data/data_dir.h"
 #include "data/untar_impl.h"
 #include "fastc/vision.h"
 #include "fct.h"
+#include "vision/vision_data.h"
 
 /* ---- helpers ---- */
 
@@ -537,13 +537,8 @@ static void check_batch(fc_dataloader *dl, int64_t bs, int64_t size) {
 }
 
 FCT_TEST(test_mnist_tiny_datablock_with_item_transforms) {
-    char data[1100];
-    int found = test_data_dir("mnist_tiny.tar.gz", data, sizeof data);
-    FCT_TRUE(found >= 0);
-    if (found <= 0) return;
-    char dest[] = "vtfm_mnist_XXXXXX";
-    if (!FCT_TRUE(mkdtemp(dest) != NULL)) return;
-    const char *path = fc_untar_data("mnist_tiny", .data_dir = data, .dest = dest, .no_download = 1);
+    const char *path = vision_dataset("mnist_tiny"); /* extracted once into the build dir */
+    if (!path) return;
     for (int k = 0; k < 2 && FCT_NOTNULL(path); k++) {
         fc_datablock *db = fc_datablock_new(
             .blocks = FC_BLOCKS(fc_image_block(), fc_category_block()), .extensions = FC_NAMES(".png"),
@@ -558,7 +553,6 @@ FCT_TEST(test_mnist_tiny_datablock_with_item_transforms) {
         }
         fc_datablock_free(db);
     }
-    FCT_OK(fci_remove_tree(dest));
 }
 
 /* ---- more geometry: strided input, bbox clipping, a crop larger than the padded image ---- */
