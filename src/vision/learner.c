@@ -47,7 +47,8 @@ static fc_status load_weights(fc_module *m, const char *path) {
     size_t got = fread(head, 1, sizeof head, f);
     fclose(f);
     if (got == sizeof head && head[8] == '{') return fc_module_load(m, path);
-    return fc_module_load_torch(m, path);
+    /* "module." is what DataParallel adds to every name; absent, nothing is stripped */
+    return fc_module_load_torch(m, path, .strip_prefix = "module.");
 }
 
 /* fastai's _load_pretrained_weights for a first conv with other input channels: one channel gets
