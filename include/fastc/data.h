@@ -168,6 +168,11 @@ typedef struct fc_dataset_def {
      * named by text as the source would name it (an image path), through the getters and
      * pipelines with ctx->split (fastai's test_dl for learn.predict). Must be thread-safe. */
     fc_status (*item_from_text)(void *state, const char *text, const fc_tfm_ctx *ctx, fc_tuple *out);
+    /* Optional (added for the text loaders): called by fc_dataloader_start before epoch `epoch`
+     * with the loader's item order for it (order[n], already shuffled when the loader shuffles),
+     * its seed and batch size. It may rewrite the order (SortedDL: by length within random chunks)
+     * or prepare per-epoch state (LMDataLoader: the documents shuffled into new streams). */
+    fc_status (*before_epoch)(void *state, int epoch, uint64_t seed, int64_t bs, int64_t *order, int64_t n);
 } fc_dataset_def;
 typedef struct fc_dataset fc_dataset;
 FC_API fc_dataset *fc_dataset_new(const fc_dataset_def *def, void *state); /* takes state */
@@ -256,6 +261,20 @@ typedef struct fc_names {
 } fc_names;
 #define FC_NAMES(...) \
     ((fc_names){(int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), (const char *[]){__VA_ARGS__}})
+/* Lists of numbers for options (layer sizes, dropout probabilities): FC_INTS(200, 100),
+ * FC_FLOATS(0.001, 0.01). Borrowed for the call; n == 0 means "the default". */
+typedef struct fc_ints {
+    int n;
+    const int64_t *v;
+} fc_ints;
+#define FC_INTS(...) \
+    ((fc_ints){(int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}})
+typedef struct fc_floats {
+    int n;
+    const double *v;
+} fc_floats;
+#define FC_FLOATS(...) \
+    ((fc_floats){(int)(sizeof((const double[]){__VA_ARGS__}) / sizeof(double)), (const double[]){__VA_ARGS__}})
 
 /* ---- Pipeline: transforms in order (fastai's Pipeline) ---- */
 typedef struct fc_pipeline fc_pipeline;

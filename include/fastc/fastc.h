@@ -10,4 +10,7 @@
 #include "data.h"
 #include "learner.h"
 #include "vision.h"
+#include "tabular.h"
+#include "collab.h"
+#include "text.h"
 #endif

@@ -540,6 +540,12 @@ FC_API fc_callback *fc_cutmix_(const fc_mixup_opts *o);
  * fits without rebuilding the learner (fastai's learn.dls = ...). Not during a fit. */
 FC_API fc_status fc_learner_set_dls(fc_learner *learn, fc_dataloaders *dls);
 
+/* ==== shared by the applications' models (main) ==== */
+/* An output range for fastai's SigmoidRange (y_range): sigmoid(x) * (hi - lo) + lo. */
+typedef struct fc_y_range {
+    double lo, hi; /* lo == hi (the zero value): no range */
+} fc_y_range;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,202 @@
+/* fastc text: fastai 2.7's text application — the word tokenizer with its rules and special tokens,
+ * the vocabulary, language-model and classifier data, AWD-LSTM and the ULMFiT models. */
+#ifndef FASTC_TEXT_H
+#define FASTC_TEXT_H
+
+#include "learner.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== tokenization (src/text/tokenize.c, rules.c: h-tok) ===========================================
+ * fastai's special tokens, in its order (they are the first vocabulary entries: xxunk is 0, xxpad 1). */
+#define FC_TEXT_N_SPECIAL 9
+FC_API extern const char *const fc_text_special[FC_TEXT_N_SPECIAL];
+enum {
+    FC_TOK_UNK = 0, /* xxunk: a word outside the vocabulary          */
+    FC_TOK_PAD,     /* xxpad                                         */
+    FC_TOK_BOS,     /* xxbos: beginning of a document                */
+    FC_TOK_EOS,     /* xxeos                                         */
+    FC_TOK_FLD,     /* xxfld: a new field (several text columns)     */
+    FC_TOK_REP,     /* xxrep n c: a character repeated n >= 4 times  */
+    FC_TOK_WREP,    /* xxwrep n w: a word repeated n >= 4 times      */
+    FC_TOK_UP,      /* xxup: the next word was all caps (lowercased) */
+    FC_TOK_MAJ      /* xxmaj: the next word was capitalized          */
+};
+
+/* The tokens of one document: n UTF-8 strings (tok[i]) in one allocation. */
+typedef struct fc_tokens {
+    int64_t n;
+    char **tok;
+} fc_tokens;
+FC_API void fc_tokens_free(fc_tokens *t); /* and zeroes it */
+
+typedef struct fc_tokenize_opts {
+    int _;
+    int n_threads;   /* documents are tokenized in parallel; 0: fc_num_threads()         */
+    int no_bos;      /* 1: no xxbos at the start of each document                              */
+    int add_eos;     /* 1: xxeos at the end                                                    */
+    int no_lower;    /* 1: keep case (no xxmaj / xxup / lowercasing)                           */
+} fc_tokenize_opts;
+/* fastai's default rules, in its order, then the word split: fix_html (HTML entities, <br />,
+ * nbsp, "@-@" ...), replace_rep (cccc -> xxrep 4 c), replace_wrep (w w w w -> xxwrep 4 w),
+ * spec_add_spaces (around / and #), rm_useless_spaces, then words split like spaCy's English
+ * tokenizer (punctuation, contractions n't 's 're 'll ..., numbers kept whole), then
+ * replace_all_caps (xxup), replace_maj (xxmaj), lowercase and xxbos. UTF-8 aware: case rules apply
+ * to non-ASCII letters too (Latin-1 supplement, Greek, Cyrillic), invalid UTF-8 is replaced by
+ * U+FFFD. One document into *out (zeroed first). */
+FC_API fc_status fc_tokenize_(const char *text, fc_tokens *out, const fc_tokenize_opts *o);
+#define fc_tokenize(text, out, ...) fc_tokenize_((text), (out), &(fc_tokenize_opts){._ = 0, __VA_ARGS__})
+/* n documents into out[n] (caller's array), on .n_threads threads; same result as one by one. */
+FC_API fc_status fc_tokenize_docs_(const char *const *texts, int64_t n, fc_tokens *out, const fc_tokenize_opts *o);
+#define fc_tokenize_docs(texts, n, out, ...) \
+    fc_tokenize_docs_((texts), (n), (out), &(fc_tokenize_opts){._ = 0, __VA_ARGS__})
+
+/* ==== vocabulary (src/text/vocab.c: h-tok) =========================================================
+ * fastai's make_vocab: the special tokens first, then the tokens with at least min_freq occurrences
+ * by decreasing count (ties in order of first appearance), at most max_vocab, the length rounded up
+ * to a multiple of 8 with "xxfake" tokens. */
+typedef struct fc_vocab fc_vocab;
+typedef struct fc_vocab_opts {
+    int _;
+    int64_t min_freq;  /* 0: 3      */
+    int64_t max_vocab; /* 0: 60000  */
+} fc_vocab_opts;
+FC_API fc_vocab *fc_vocab_from_tokens_(const fc_tokens *docs, int64_t n, const fc_vocab_opts *o);
+#define fc_vocab_from_tokens(docs, n, ...) fc_vocab_from_tokens_((docs), (n), &(fc_vocab_opts){._ = 0, __VA_ARGS__})
+/* A vocabulary of the given tokens in that order (copied). */
+FC_API fc_vocab *fc_vocab_new(const char *const *tokens, int64_t n);
+FC_API void fc_vocab_free(fc_vocab *v);
+FC_API int64_t fc_vocab_len(const fc_vocab *v);
+FC_API const char *fc_vocab_token(const fc_vocab *v, int64_t id); /* NULL out of range */
+FC_API int64_t fc_vocab_id(const fc_vocab *v, const char *token);  /* FC_TOK_UNK when absent */
+/* Numericalize: a new i64 tensor [n] outside any scope. */
+FC_API fc_tensor *fc_vocab_numericalize(const fc_vocab *v, const fc_tokens *doc);
+/* Tokens back to readable text (malloc'd): ids joined by spaces with xxbos/xxpad dropped, xxmaj
+ * capitalizing and xxup upper-casing the next word, xxrep/xxwrep expanded (fastai's decode for
+ * show_batch). */
+FC_API char *fc_vocab_decode(const fc_vocab *v, const int64_t *ids, int64_t n);
+/* One token per line, UTF-8, written atomically; load checks what it reads. */
+FC_API fc_status fc_vocab_save(const fc_vocab *v, const char *path);
+FC_API fc_vocab *fc_vocab_load(const char *path);
+
+/* ==== data (src/text/lm_data.c, sorted_data.c, text_dls.c: h-tdata) ================================
+ * Language-model batches (fastai's LMDataLoader): the documents (shuffled each epoch on train) are
+ * concatenated and cut into bs contiguous streams; batch k is x [bs, seq_len] i64 = the k-th window
+ * of every stream and y the same shifted by one token. Items are windows, so the loader must not
+ * shuffle them: the dataset's before_epoch hook reshuffles the documents instead.
+ * Classifier batches: (x [bs, max_len] i64 padded with xxpad by fastai's pad_input_chunk (pad_first:
+ * whole seq_len chunks of padding before the text, the rest after), y category); fastai's SortedDL
+ * order: valid sorted by decreasing length, train sorted within random chunks of 50 batches with the
+ * batches shuffled (the longest first), so little padding. Item kinds: fc_kind_tokens and
+ * fc_kind_category; the dataset decodes tokens to text for fc_show_batch. */
+typedef struct fc_lm_dl_opts {
+    int _;
+    int64_t bs;       /* 0: 64                     */
+    int64_t seq_len;  /* 0: 72                     */
+    int shuffle;      /* 1: documents shuffled per epoch (train) */
+    uint64_t seed;    /* 0: 42                     */
+} fc_lm_dl_opts;
+/* A language-model loader over docs[n] (i64 [len_i] token ids; references taken, keep your own). */
+FC_API fc_dataloader *fc_lm_dataloader_(fc_tensor *const *docs, int64_t n, const fc_lm_dl_opts *o);
+#define fc_lm_dataloader(docs, n, ...) fc_lm_dataloader_((docs), (n), &(fc_lm_dl_opts){._ = 0, __VA_ARGS__})
+typedef struct fc_sorted_dl_opts {
+    int _;
+    int64_t bs;       /* 0: 64                                         */
+    int64_t seq_len;  /* 0: 72 — padding chunk                         */
+    int shuffle;      /* 1: train order (random chunks, sorted within) */
+    uint64_t seed;    /* 0: 42                                         */
+} fc_sorted_dl_opts;
+/* A classifier loader over docs[n] (token ids, references taken) with labels[n] (i64 codes). */
+FC_API fc_dataloader *fc_sorted_dataloader_(fc_tensor *const *docs, const int64_t *labels, int64_t n,
+                                            const fc_sorted_dl_opts *o);
+#define fc_sorted_dataloader(docs, labels, n, ...) \
+    fc_sorted_dataloader_((docs), (labels), (n), &(fc_sorted_dl_opts){._ = 0, __VA_ARGS__})
+
+/* TextDataLoaders (fastai's from_csv / from_folder with TextBlock(is_lm)): read, tokenize (in
+ * parallel), build the vocabulary on the training documents (or use .vocab: a classifier must use
+ * its language model's), numericalize, make the loaders. dls->vocab is the label classes. */
+typedef struct fc_text_dls_opts {
+    int _;
+    int is_lm;              /* 1: language-model loaders (labels ignored; every document used)   */
+    const char *text_col;   /* CSV: 0: "text"                                                   */
+    const char *label_col;  /* CSV: 0: "label"                                                  */
+    const char *valid_col;  /* CSV: rows where it is true are valid; NULL: random valid_pct      */
+    const char *train;      /* folder: the training subfolder (0: "train"; labels = its subfolders) */
+    const char *valid;      /* folder: 0: "test" (IMDB's layout); "" : random valid_pct split   */
+    fc_names folders;       /* folder, is_lm: only these subfolders; none: all                 */
+    double valid_pct;       /* 0: 0.1 (is_lm), 0.2 otherwise                                   */
+    uint64_t seed;          /* 0: 42                                                            */
+    int64_t bs;             /* 0: 64                                                            */
+    int64_t seq_len;        /* 0: 72                                                            */
+    const fc_vocab *vocab;  /* borrowed (copied); NULL: made from the training documents        */
+    int64_t min_freq, max_vocab;
+    int n_threads;          /* tokenizer threads; 0: all                                        */
+} fc_text_dls_opts;
+FC_API fc_dataloaders *fc_text_dls_from_csv_(const char *path, const fc_text_dls_opts *o);
+#define fc_text_dls_from_csv(path, ...) fc_text_dls_from_csv_((path), &(fc_text_dls_opts){._ = 0, __VA_ARGS__})
+FC_API fc_dataloaders *fc_text_dls_from_folder_(const char *path, const fc_text_dls_opts *o);
+#define fc_text_dls_from_folder(path, ...) fc_text_dls_from_folder_((path), &(fc_text_dls_opts){._ = 0, __VA_ARGS__})
+/* Language-model loaders from plain text files: each non-empty line is a document (WikiText's
+ * articles are kept whole: a line starting with " = " and not " = = " starts a new one). valid_path
+ * NULL: the last valid_pct of the documents (in order) are the validation set (tiny Shakespeare). */
+FC_API fc_dataloaders *fc_text_lm_dls_from_files_(const char *train_path, const char *valid_path,
+                                                  const fc_text_dls_opts *o);
+#define fc_text_lm_dls_from_files(train_path, valid_path, ...) \
+    fc_text_lm_dls_from_files_((train_path), (valid_path), &(fc_text_dls_opts){._ = 0, __VA_ARGS__})
+/* The vocabulary of text dataloaders (borrowed), or NULL with FC_ERR_ARG for other dataloaders. */
+FC_API const fc_vocab *fc_text_dls_vocab(const fc_dataloaders *dls);
+
+/* ==== models (src/text/awd_lstm.c, lm_model.c, classifier_model.c: h-awd) ==========================
+ * AWD-LSTM (Merity et al.) as fastai's AWD_LSTM: an Embedding(vocab, emb_sz, padding_idx 1) with
+ * whole-word embedding dropout, input (locked/variational) dropout, n_layers LSTMs (emb_sz -> n_hid
+ * ... -> emb_sz) each with DropConnect on its hidden-to-hidden weights (weight dropout) and locked
+ * dropout between layers. The hidden state is kept across batches (detached each batch) until
+ * fc_awd_lstm_reset. Every probability is multiplied by drop_mult. PyTorch names as fastai's:
+ * encoder.weight, rnns.{l}.weight_hh_l0_raw, rnns.{l}.module.weight_ih_l0, .bias_ih_l0,
+ * .bias_hh_l0. Input x [B, T] i64; output [B, T, emb_sz] (the last layer's, before output dropout). */
+typedef struct fc_awd_lstm_opts {
+    int _;
+    int64_t emb_sz;    /* 0: 400                  */
+    int64_t n_hid;     /* 0: 1152                 */
+    int n_layers;      /* 0: 3                    */
+    int64_t pad_token; /* 0: 1 (xxpad)            */
+    double embed_p;    /* 0: 0.1; negative: none  */
+    double input_p;    /* 0: 0.25                 */
+    double hidden_p;   /* 0: 0.15                 */
+    double weight_p;   /* 0: 0.2                  */
+    double output_p;   /* 0: 0.1 (decoder / head) */
+    double drop_mult;  /* 0: 1                    */
+} fc_awd_lstm_opts;
+FC_API fc_module *fc_awd_lstm_(int64_t vocab_sz, const fc_awd_lstm_opts *o);
+#define fc_awd_lstm(vocab_sz, ...) fc_awd_lstm_((vocab_sz), &(fc_awd_lstm_opts){._ = 0, __VA_ARGS__})
+/* Zeroes the kept hidden state (fastai's reset) of an AWD_LSTM or of any module holding one. */
+FC_API void fc_awd_lstm_reset(fc_module *m);
+/* The language model: Sequential 0 = AWD_LSTM, 1 = LinearDecoder (output dropout, Linear(emb_sz,
+ * vocab) whose weight IS the encoder's embedding weight — tied, one tensor listed once — and a
+ * bias). Output [B, T, vocab] logits. */
+FC_API fc_module *fc_awd_lstm_lm_(int64_t vocab_sz, const fc_awd_lstm_opts *o);
+#define fc_awd_lstm_lm(vocab_sz, ...) fc_awd_lstm_lm_((vocab_sz), &(fc_awd_lstm_opts){._ = 0, __VA_ARGS__})
+typedef struct fc_text_classifier_opts {
+    int _;
+    fc_awd_lstm_opts awd;  /* zero: fastai's awd_lstm_clas_config (output_p 0.4, hidden 0.3,
+                            * input 0.4, embed 0.05, weight 0.5)                               */
+    int64_t seq_len;       /* 0: 72 — the document is read in chunks of seq_len (SentenceEncoder) */
+    int64_t max_len;       /* 0: 72 * 20 — only the last max_len tokens' outputs are pooled     */
+    fc_ints lin_ftrs;      /* none: [50]                                                       */
+    fc_floats ps;          /* none: 0.1 each; the first layer's is output_p                    */
+    fc_y_range y_range;
+} fc_text_classifier_opts;
+/* fastai's get_text_classifier: Sequential 0 = SentenceEncoder(AWD_LSTM), 1 = PoolingLinearClassifier
+ * (masked concat pooling [last, max, mean] over the non-pad positions, then LinBnDrop layers
+ * 3*emb_sz -> lin_ftrs -> n_class with BatchNorm1d, Dropout and ReLU between). x [B, T] i64 padded
+ * with pad_token -> [B, n_class] logits. The hidden state is reset for every batch. */
+FC_API fc_module *fc_text_classifier_model_(int64_t vocab_sz, int64_t n_class, const fc_text_classifier_opts *o);
+#define fc_text_classifier_model(vocab_sz, n_class, ...) \
+    fc_text_classifier_model_((vocab_sz), (n_class), &(fc_text_classifier_opts){._ = 0, __VA_ARGS__})
+
+#ifdef __cplusplus
+}
+#endif
+#endif
