@@ -196,6 +196,61 @@ FC_API fc_module *fc_text_classifier_model_(int64_t vocab_sz, int64_t n_class, c
 #define fc_text_classifier_model(vocab_sz, n_class, ...) \
     fc_text_classifier_model_((vocab_sz), (n_class), &(fc_text_classifier_opts){._ = 0, __VA_ARGS__})
 
+/* ==== learners (src/text/learner.c, generate.c, rnn_callbacks.c: h-tlearn) =========================
+ * fastai's language_model_learner and text_classifier_learner with its rnn callbacks: ModelResetter
+ * (fc_awd_lstm_reset before each training and validation phase) and RNNRegularizer (AR alpha 2 on
+ * the dropped last-layer output, TAR beta 1 on its differences over time). Splitters as fastai's
+ * awd_lstm_lm_split (one group per LSTM layer, then embedding + decoder) and awd_lstm_clas_split
+ * (embedding, one group per LSTM layer, the head), so fc_learner_freeze_to(-2), (-3) and unfreeze
+ * give ULMFiT's gradual unfreezing with discriminative lrs (.lr_lo = lr / 2.6^4). */
+typedef struct fc_text_learner_opts {
+    int _;
+    const char *arch;         /* 0: "awd_lstm" (the only one)                                        */
+    double drop_mult;         /* 0: 1 — multiplies every dropout of the arch                          */
+    fc_awd_lstm_opts awd;     /* sizes and dropouts; zero fields: the arch's config                   */
+    const char *pretrained;   /* LM: weights of a whole language model (fc_learner_save_encoder's or
+                               * fc_module_save's file); classifier: an encoder file. NULL: none    */
+    double alpha, beta;       /* RNNRegularizer; 0: 2 and 1; negative: off                           */
+    /* classifier only */
+    int64_t seq_len, max_len; /* 0: 72, 72 * 20                                                      */
+    fc_ints lin_ftrs;
+    fc_floats ps;
+    /* the Learner's options */
+    fc_loss_func loss_func;   /* zero: cross entropy (flattened over time for the LM)                */
+    fc_opt_func opt_func;
+    double lr, wd;
+    int no_wd;
+    fc_metrics metrics;       /* LM: none given means accuracy and perplexity                         */
+    fc_callbacks cbs;
+    int quiet;
+    FILE *log;
+} fc_text_learner_opts;
+/* Takes dls, even on failure. The model's vocabulary is fc_text_dls_vocab(dls). */
+FC_API fc_learner *fc_language_model_learner_(fc_dataloaders *dls, const fc_text_learner_opts *o);
+#define fc_language_model_learner(dls, ...) \
+    fc_language_model_learner_((dls), &(fc_text_learner_opts){._ = 0, __VA_ARGS__})
+FC_API fc_learner *fc_text_classifier_learner_(fc_dataloaders *dls, const fc_text_learner_opts *o);
+#define fc_text_classifier_learner(dls, ...) \
+    fc_text_classifier_learner_((dls), &(fc_text_learner_opts){._ = 0, __VA_ARGS__})
+/* fastai's save_encoder / load_encoder: the AWD_LSTM's weights with the vocabulary (atomic write);
+ * loading into a classifier checks the vocabulary and sizes match and leaves the model unchanged
+ * otherwise. */
+FC_API fc_status fc_learner_save_encoder(fc_learner *learn, const char *path);
+FC_API fc_status fc_learner_load_encoder(fc_learner *learn, const char *path);
+/* fastai's LM learn.predict(text, n_words, temperature): tokenizes text (no xxeos), runs the model
+ * over it, then samples n_words tokens (softmax of logits / temperature; never xxunk), returning
+ * the decoded text (malloc'd) or NULL on failure. temperature 0: 1. Seeded by fc_manual_seed. */
+typedef struct fc_lm_predict_opts {
+    int _;
+    double temperature;
+    int no_unk_off; /* 1: allow xxunk to be sampled */
+} fc_lm_predict_opts;
+FC_API char *fc_lm_predict_(fc_learner *learn, const char *text, int n_words, const fc_lm_predict_opts *o);
+#define fc_lm_predict(learn, text, n_words, ...) \
+    fc_lm_predict_((learn), (text), (n_words), &(fc_lm_predict_opts){._ = 0, __VA_ARGS__})
+/* Classification of one text goes through fc_learner_predict (learner.h): the text dataset's
+ * item_from_text tokenizes and numericalizes it with the dls' vocabulary. */
+
 #ifdef __cplusplus
 }
 #endif
