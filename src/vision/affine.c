@@ -4,10 +4,13 @@
  * the per-image kernels with its own matrices, masks and fused lighting. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/core_impl.h"
+#include "../ops/cpu/vmath.h" /* a header of inline float functions, no ops state */
 #include "affine_impl.h"
+#include "vision_impl.h"
 
 /* Output pixels handled per tile: taps and weights for 256 pixels (12 KiB) stay in L1 while every
  * channel is read through them. */
@@ -48,35 +51,8 @@ static inline float round_even(float v) {
     return (v + 12582912.0f) - 12582912.0f; /* not folded: C compilers keep float sums unless -ffast-math */
 }
 
-/* log2 and exp2 in plain float arithmetic so the lighting loop vectorizes: libm's logf and expf
- * are scalar calls and made lighting 4x the cost of the sampling (bench/RESULTS.md). log2: the
- * atanh series on a mantissa in [sqrt(1/2), sqrt(2)), |error| < 1.1e-6 (float rounding of the
- * exponent sum); exp2: Cephes' exp2f polynomial on [-1/2, 1/2], relative error < 1e-7. */
-static inline float fast_log2(float x) { /* x > 0, normal */
-    uint32_t b;
-    memcpy(&b, &x, sizeof b);
-    /* mantissa in [sqrt(1/2), sqrt(2)): halve it (and count one more in the exponent) when its bits
-     * are past sqrt(2)'s; integer arithmetic only, so the loop stays branch-free and vectorizes */
-    uint32_t mant = b & 0x007fffffu, big = mant > 0x3504f3u;
-    int32_t e = (int32_t)((b >> 23) & 0xff) - 127 + (int32_t)big;
-    uint32_t mb = mant | (0x3f800000u - (big << 23));
-    float m;
-    memcpy(&m, &mb, sizeof m);
-    float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
-    float p = t * (2.0f + t2 * (2.0f / 3 + t2 * (2.0f / 5 + t2 * (2.0f / 7 + t2 * (2.0f / 9)))));
-    return p * 1.44269504f + (float)e;
-}
-
-/* Clamps on the float's bits: selects between integers are if-converted (and the loop vectorized)
- * where a float select followed by arithmetic is not, under the default -ftrapping-math. */
-static inline float clamp_abs(float z, float lim) { /* to [-lim, lim]; NaN to +-lim */
-    uint32_t b, l;
-    memcpy(&b, &z, sizeof b);
-    memcpy(&l, &lim, sizeof l);
-    b = (b & 0x7fffffffu) > l ? (b & 0x80000000u) | l : b;
-    memcpy(&z, &b, sizeof z);
-    return z;
-}
+/* Clamp on the float's bits: selects between integers are if-converted (and the loop vectorized)
+ * where a float select followed by arithmetic may not be under the default -ftrapping-math. */
 static inline float clamp_pos(float v, float lo, float hi) { /* 0 < lo < hi; NaN to hi, negatives to lo */
     int32_t b, l, h;
     memcpy(&b, &v, sizeof b);
@@ -88,30 +64,15 @@ static inline float clamp_pos(float v, float lo, float hi) { /* 0 < lo < hi; NaN
     return v;
 }
 
-static inline float fast_exp2(float z) {
-    z = clamp_abs(z, 126.0f);
-    int32_t i = (int32_t)(z + 127.5f) - 127; /* round(z): truncation of a positive number */
-    float fi = (float)i, x = z - fi;
-    float y = 1.535336188319500e-4f;
-    y = y * x + 1.339887440266574e-3f;
-    y = y * x + 9.618437357674640e-3f;
-    y = y * x + 5.550332471162809e-2f;
-    y = y * x + 2.402264791363012e-1f;
-    y = y * x + 6.931472028550421e-1f;
-    y = y * x + 1.0f;
-    uint32_t sb = (uint32_t)(i + 127) << 23;
-    float scale;
-    memcpy(&scale, &sb, sizeof scale);
-    return y * scale;
-}
-
 /* fastai's lighting: sigmoid((logit(v) + add) * mul) with logit(v) = -ln(1 / v - 1) on v clamped to
- * [1e-7, 1 - 1e-7]; written as 1 / (1 + 2^(mul log2(1 / v - 1) - mul add log2(e))). */
+ * [1e-7, 1 - 1e-7]; written as 1 / (1 + exp(mul ln(1 / v - 1) - mul add)) with the ops layer's
+ * polynomial log and exp (vmath.h), so the loop vectorizes: libm's logf and expf are scalar calls
+ * and made lighting 4x the cost of the sampling (bench/RESULTS.md). */
 static void light_row(float *y, int n, const fci_lighting *l) {
-    const float c = l->mul, b = -l->mul * l->add * 1.44269504f;
+    const float c = l->mul, b = -l->mul * l->add;
     for (int k = 0; k < n; k++) {
         float v = clamp_pos(y[k], 1e-7f, 1.0f - 1e-7f);
-        y[k] = 1.0f / (1.0f + fast_exp2(c * fast_log2(1.0f / v - 1.0f) + b));
+        y[k] = 1.0f / (1.0f + fci_vexpf(c * fci_vlogf(1.0f / v - 1.0f) + b));
     }
 }
 
@@ -310,11 +271,27 @@ int fci_homography(const double src[4][2], const double dst[4][2], double h[9]) 
     return 1;
 }
 
-/* ---- fc_affine_sample ---- */
-
 /* Rows of output per parallel task: enough work per task (32 rows of a 224-wide image is 7k
  * pixels) while a single large image still splits over the threads. */
 #define ROWS_PER_TASK 32
+
+void fci_sample_batch(const void *x, void *y, int is_mask, int64_t n, int64_t c, int64_t h, int64_t w,
+                      int64_t oh, int64_t ow, const fci_sample_draw *draws, fc_pad_mode pad, int nearest) {
+    int64_t nb = (oh + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+#pragma omp parallel for schedule(dynamic) if (n * c * oh * ow > 16384)
+    for (int64_t task = 0; task < n * nb; task++) {
+        int64_t i = task / nb, r0 = (task % nb) * ROWS_PER_TASK;
+        int64_t r1 = r0 + ROWS_PER_TASK < oh ? r0 + ROWS_PER_TASK : oh;
+        if (is_mask)
+            fci_sample_i64((const int64_t *)x + i * h * w, h, w, (int64_t *)y + i * oh * ow, oh, ow,
+                           draws[i].m, pad, r0, r1);
+        else
+            fci_sample_f32((const float *)x + i * c * h * w, c, h, w, (float *)y + i * c * oh * ow, oh,
+                           ow, draws[i].m, pad, nearest, &draws[i].light, r0, r1);
+    }
+}
+
+/* ---- fc_affine_sample ---- */
 
 fc_tensor *fc_affine_sample(fc_tensor *x, const float *theta, int64_t out_h, int64_t out_w,
                             fc_pad_mode pad_mode, int nearest) {
@@ -352,32 +329,19 @@ fc_tensor *fc_affine_sample(fc_tensor *x, const float *theta, int64_t out_h, int
                 fci_tshape(x));
         return NULL;
     }
-    fc_tensor *xc = fc_tensor_ref(x);
-    if (!fc_tensor_is_contiguous(x)) {
-        fc_tensor_free(xc);
-        xc = fc_keep(fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, FC_CPU));
-        if (xc && fci_copy_strided(xc, x) != FC_OK) {
-            fc_tensor_free(xc);
-            return NULL;
-        }
-    }
-    fc_tensor *y = xc ? fci_tensor_alloc(FC_SHAPE(n, c, oh, ow), FC_DTYPE_F32, FC_CPU) : NULL;
-    if (!y) {
-        fc_tensor_free(xc);
+    fci_sample_draw *draws = malloc((size_t)(n ? n : 1) * sizeof *draws);
+    if (!draws) {
+        fc_fail(FC_ERR_NOMEM, "affine_sample: out of memory for %lld matrices", (long long)n);
         return NULL;
     }
-    const float *xp = fc_tensor_data_f32(xc);
-    float *yp = fc_tensor_data_f32(y);
-    int64_t nb = (oh + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-#pragma omp parallel for schedule(dynamic) if (n * c * oh * ow > 16384)
-    for (int64_t task = 0; task < n * nb; task++) {
-        int64_t i = task / nb, r0 = (task % nb) * ROWS_PER_TASK;
-        int64_t r1 = r0 + ROWS_PER_TASK < oh ? r0 + ROWS_PER_TASK : oh;
+    for (int64_t i = 0; i < n; i++) {
         const float *t = theta + 6 * i;
-        const float m[9] = {t[0], t[1], t[2], t[3], t[4], t[5], 0.0f, 0.0f, 1.0f};
-        fci_sample_f32(xp + i * c * h * w, c, h, w, yp + i * c * oh * ow, oh, ow, m, pad_mode,
-                       nearest, NULL, r0, r1);
+        draws[i] = (fci_sample_draw){.m = {t[0], t[1], t[2], t[3], t[4], t[5], 0.0f, 0.0f, 1.0f}};
     }
+    fc_tensor *xc = fci_vision_contiguous("affine_sample", x);
+    fc_tensor *y = xc ? fci_tensor_alloc(FC_SHAPE(n, c, oh, ow), FC_DTYPE_F32, FC_CPU) : NULL;
+    if (y) fci_sample_batch(fc_tensor_data(xc), fc_tensor_data(y), 0, n, c, h, w, oh, ow, draws, pad_mode, nearest);
+    free(draws);
     fc_tensor_free(xc);
     return y;
 }
