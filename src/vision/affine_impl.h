@@ -28,6 +28,18 @@ void fci_sample_f32(const float *x, int64_t c, int64_t h, int64_t w, float *y, i
 void fci_sample_i64(const int64_t *x, int64_t h, int64_t w, int64_t *y, int64_t oh, int64_t ow,
                     const float m[9], fc_pad_mode pad, int64_t oy0, int64_t oy1);
 
+/* One image's draw for fci_sample_batch: its matrix and lighting (light.on 0: none). */
+typedef struct fci_sample_draw {
+    float m[9];
+    fci_lighting light;
+} fci_sample_draw;
+
+/* A batch through fci_sample_f32 (or fci_sample_i64 when is_mask), image i with draws[i], its
+ * output rows split into tasks that run in parallel. x: f32 [n, c, h, w] (i64 [n, h, w] and c 1
+ * for masks) contiguous, h * w < 2^31; y: the same type [n, c, oh, ow]. No allocation. */
+void fci_sample_batch(const void *x, void *y, int is_mask, int64_t n, int64_t c, int64_t h, int64_t w,
+                      int64_t oh, int64_t ow, const fci_sample_draw *draws, fc_pad_mode pad, int nearest);
+
 /* c = a b (3x3, row-major; c may alias neither). */
 void fci_mat3_mul(const double a[9], const double b[9], double c[9]);
 /* inv = a^-1; returns 0 when a is singular (|det| < 1e-12). */

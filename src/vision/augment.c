@@ -9,6 +9,7 @@
 
 #include "../core/core_impl.h"
 #include "affine_impl.h"
+#include "vision_impl.h"
 
 typedef struct aug {
     int do_flip, flip_vert, do_rotate, do_zoom, do_warp, do_lighting, nearest;
@@ -180,24 +181,6 @@ static fc_status points_image_size(const aug *a, const fc_tfm_ctx *ctx, int batc
 
 /* ---- encodes ---- */
 
-#define ROWS_PER_TASK 32
-
-/* A new contiguous cpu tensor with t's values (t itself, one more reference, when it is one). */
-static fc_tensor *contiguous(fc_tensor *t) {
-    if (fc_tensor_device(t).type != FC_DEVICE_CPU) {
-        fc_fail(FC_ERR_DEVICE, "aug_transforms: expected a cpu tensor, found %s %s",
-                fc_device_name(fc_tensor_device(t)), fci_tshape(t));
-        return NULL;
-    }
-    if (fc_tensor_is_contiguous(t)) return fc_tensor_ref(t);
-    fc_tensor *c = fc_keep(fci_tensor_alloc(fc_tensor_shape(t), fc_tensor_dtype(t), FC_CPU));
-    if (c && fci_copy_strided(c, t) != FC_OK) {
-        fc_tensor_free(c);
-        return NULL;
-    }
-    return c;
-}
-
 static fc_status check_value(const fc_value *v, fc_dtype want, int rank_single, const char *what) {
     fc_tensor *t = v->t;
     int nd = fc_tensor_ndim(t);
@@ -221,10 +204,15 @@ static fc_status encode_raster(const aug *a, fc_value *v, const fc_tfm_ctx *ctx,
         return fc_fail(FC_ERR_SHAPE, "aug_transforms: expected images of 1 to 2^31 - 1 pixels, found %s",
                        fci_tshape(v->t));
     log_size(a, ctx, batch, h, w);
-    aug_draw *draws = malloc((size_t)n * sizeof *draws);
+    fci_sample_draw *draws = malloc((size_t)n * sizeof *draws);
     if (!draws) return fc_fail(FC_ERR_NOMEM, "aug_transforms: out of memory for %lld draws", (long long)n);
-    for (int64_t i = 0; i < n; i++) make_draw(a, key_of(ctx, batch ? i : -1, h, w), h, w, &draws[i]);
-    fc_tensor *x = contiguous(v->t), *y = NULL;
+    for (int64_t i = 0; i < n; i++) {
+        aug_draw d;
+        make_draw(a, key_of(ctx, batch ? i : -1, h, w), h, w, &d);
+        for (int k = 0; k < 9; k++) draws[i].m[k] = (float)d.m[k];
+        draws[i].light = d.light;
+    }
+    fc_tensor *x = fci_vision_contiguous("aug_transforms", v->t), *y = NULL;
     if (x) {
         fc_shape s = fc_tensor_shape(x);
         s.d[s.ndim - 2] = oh;
@@ -236,22 +224,8 @@ static fc_status encode_raster(const aug *a, fc_value *v, const fc_tfm_ctx *ctx,
         fc_tensor_free(x);
         return fc_error_code();
     }
-    const void *xp = fc_tensor_data(x);
-    void *yp = fc_tensor_data(y);
-    int64_t nb = (oh + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-#pragma omp parallel for schedule(dynamic) if (n * c * oh * ow > 16384)
-    for (int64_t task = 0; task < n * nb; task++) {
-        int64_t i = task / nb, r0 = (task % nb) * ROWS_PER_TASK;
-        int64_t r1 = r0 + ROWS_PER_TASK < oh ? r0 + ROWS_PER_TASK : oh;
-        float m[9];
-        for (int k = 0; k < 9; k++) m[k] = (float)draws[i].m[k];
-        if (is_mask)
-            fci_sample_i64((const int64_t *)xp + i * h * w, h, w, (int64_t *)yp + i * oh * ow, oh, ow, m,
-                           a->pad, r0, r1);
-        else
-            fci_sample_f32((const float *)xp + i * c * h * w, c, h, w, (float *)yp + i * c * oh * ow, oh,
-                           ow, m, a->pad, a->nearest, &draws[i].light, r0, r1);
-    }
+    fci_sample_batch(fc_tensor_data(x), fc_tensor_data(y), is_mask, n, c, h, w, oh, ow, draws, a->pad,
+                     a->nearest);
     free(draws);
     fc_tensor_free(x);
     fc_value_set_tensor(v, NULL, y);
@@ -275,7 +249,7 @@ static fc_status encode_points(const aug *a, fc_value *v, const fc_tfm_ctx *ctx)
     int64_t n = batch ? d[0] : 1, np = d[nd - 2], h = 0, w = 0;
     if ((st = points_image_size(a, ctx, batch, &h, &w)) != FC_OK) return st;
     int64_t oh = a->size ? a->size : h, ow = a->size ? a->size : w;
-    fc_tensor *x = contiguous(v->t);
+    fc_tensor *x = fci_vision_contiguous("aug_transforms", v->t);
     fc_tensor *y = x ? fc_keep(fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, FC_CPU)) : NULL;
     if (!y) {
         fc_tensor_free(x);

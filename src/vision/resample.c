@@ -11,6 +11,7 @@
 
 #include "../core/core_impl.h"
 #include "resample_impl.h"
+#include "vision_impl.h"
 
 /* PIL's fixed point for 8-bit images: 22 fractional bits leave room for 255 * sum(weights). */
 #define PRECISION_BITS (32 - 8 - 2)
@@ -101,67 +102,43 @@ static inline uint8_t clip8(int32_t v) {
     return (uint8_t)(v >> PRECISION_BITS);
 }
 
-/* src: [c, h, w] u8; tmp: [c, nr, out_w] rows r0 .. r0 + nr - 1 after the horizontal pass;
- * dst: [c, out_h, out_w]; acc: [out_w]. */
-static void resample_u8(const uint8_t *src, int64_t c, int64_t h, int64_t w, const axis *ax,
-                        const axis *ay, int64_t out_h, int64_t out_w, int64_t r0, int64_t nr,
-                        uint8_t *tmp, int32_t *acc, uint8_t *dst) {
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t r = 0; r < nr; r++) {
-            const uint8_t *s = src + (ch * h + r0 + r) * w;
-            uint8_t *t = tmp + (ch * nr + r) * out_w;
-            for (int64_t o = 0; o < out_w; o++) {
-                const int64_t *idx = ax->idx + o * ax->ksize;
-                const int32_t *wi = ax->wi + o * ax->ksize;
-                int32_t sum = 1 << (PRECISION_BITS - 1);
-                for (int k = 0; k < ax->n[o]; k++) sum += (int32_t)s[idx[k]] * wi[k];
-                t[o] = clip8(sum);
-            }
-        }
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t o = 0; o < out_h; o++) {
-            const int64_t *idx = ay->idx + o * ay->ksize;
-            const int32_t *wi = ay->wi + o * ay->ksize;
-            for (int64_t x = 0; x < out_w; x++) acc[x] = 1 << (PRECISION_BITS - 1);
-            for (int k = 0; k < ay->n[o]; k++) {
-                const uint8_t *t = tmp + (ch * nr + idx[k] - r0) * out_w;
-                int32_t wk = wi[k];
-                for (int64_t x = 0; x < out_w; x++) acc[x] += (int32_t)t[x] * wk;
-            }
-            uint8_t *d = dst + (ch * out_h + o) * out_w;
-            for (int64_t x = 0; x < out_w; x++) d[x] = clip8(acc[x]);
-        }
-}
+/* The two passes, written once for both pixel types. src: [c, h, w]; tmp: [c, nr, out_w] rows
+ * r0 .. r0 + nr - 1 after the horizontal pass; dst: [c, out_h, out_w]; acc: [out_w], one output
+ * row's sums. u8 follows PIL: int32 sums of the fixed-point weights wi, started at one half and
+ * clipped to u8 (clip8); f32 sums the float weights w from 0, as torch computes in the dtype. */
+#define RESAMPLE_PASSES(name, T, S, WEIGHTS, START, STORE)                                          \
+    static void name(const T *src, int64_t c, int64_t h, int64_t w, const axis *ax, const axis *ay, \
+                     int64_t out_h, int64_t out_w, int64_t r0, int64_t nr, T *tmp, S *acc, T *dst) { \
+        for (int64_t ch = 0; ch < c; ch++)                                                          \
+            for (int64_t r = 0; r < nr; r++) {                                                      \
+                const T *s = src + (ch * h + r0 + r) * w;                                           \
+                T *t = tmp + (ch * nr + r) * out_w;                                                 \
+                for (int64_t o = 0; o < out_w; o++) {                                               \
+                    const int64_t *idx = ax->idx + o * ax->ksize;                                   \
+                    const S *wk = ax->WEIGHTS + o * ax->ksize;                                      \
+                    S sum = START;                                                                  \
+                    for (int k = 0; k < ax->n[o]; k++) sum += (S)s[idx[k]] * wk[k];                 \
+                    t[o] = STORE(sum);                                                              \
+                }                                                                                   \
+            }                                                                                       \
+        for (int64_t ch = 0; ch < c; ch++)                                                          \
+            for (int64_t o = 0; o < out_h; o++) {                                                   \
+                const int64_t *idx = ay->idx + o * ay->ksize;                                       \
+                const S *wk = ay->WEIGHTS + o * ay->ksize;                                          \
+                for (int64_t x = 0; x < out_w; x++) acc[x] = START;                                 \
+                for (int k = 0; k < ay->n[o]; k++) {                                                \
+                    const T *t = tmp + (ch * nr + idx[k] - r0) * out_w;                             \
+                    S wv = wk[k];                                                                   \
+                    for (int64_t x = 0; x < out_w; x++) acc[x] += (S)t[x] * wv;                     \
+                }                                                                                   \
+                T *d = dst + (ch * out_h + o) * out_w;                                              \
+                for (int64_t x = 0; x < out_w; x++) d[x] = STORE(acc[x]);                           \
+            }                                                                                       \
+    }
 
-/* The same in float (torch computes in the tensor's dtype). */
-static void resample_f32(const float *src, int64_t c, int64_t h, int64_t w, const axis *ax,
-                         const axis *ay, int64_t out_h, int64_t out_w, int64_t r0, int64_t nr,
-                         float *tmp, float *dst) {
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t r = 0; r < nr; r++) {
-            const float *s = src + (ch * h + r0 + r) * w;
-            float *t = tmp + (ch * nr + r) * out_w;
-            for (int64_t o = 0; o < out_w; o++) {
-                const int64_t *idx = ax->idx + o * ax->ksize;
-                const float *wk = ax->w + o * ax->ksize;
-                float sum = 0;
-                for (int k = 0; k < ax->n[o]; k++) sum += s[idx[k]] * wk[k];
-                t[o] = sum;
-            }
-        }
-    for (int64_t ch = 0; ch < c; ch++)
-        for (int64_t o = 0; o < out_h; o++) {
-            const int64_t *idx = ay->idx + o * ay->ksize;
-            const float *wk = ay->w + o * ay->ksize;
-            float *d = dst + (ch * out_h + o) * out_w;
-            for (int64_t x = 0; x < out_w; x++) d[x] = 0;
-            for (int k = 0; k < ay->n[o]; k++) {
-                const float *t = tmp + (ch * nr + idx[k] - r0) * out_w;
-                float wv = wk[k];
-                for (int64_t x = 0; x < out_w; x++) d[x] += t[x] * wv;
-            }
-        }
-}
+static inline float store_f32(float v) { return v; }
+RESAMPLE_PASSES(resample_u8, uint8_t, int32_t, wi, 1 << (PRECISION_BITS - 1), clip8)
+RESAMPLE_PASSES(resample_f32, float, float, w, 0.0f, store_f32)
 
 static fc_status check_spec(const char *who, const fci_resample *r) {
     if (!(r->x1 > r->x0) || !(r->y1 > r->y0) || r->full_h <= 0 || r->full_w <= 0 || r->out_h <= 0 ||
@@ -172,24 +149,6 @@ static fc_status check_spec(const char *who, const fci_resample *r) {
                        (long long)r->out_h, (long long)r->out_w, (long long)r->off_y,
                        (long long)r->off_x, (long long)r->full_h, (long long)r->full_w, __FILE__, __LINE__);
     return FC_OK;
-}
-
-/* A contiguous cpu tensor with t's values: t itself (*copy NULL) or a new copy (*copy). */
-static const void *contiguous_data(const char *who, fc_tensor *t, fc_tensor **copy) {
-    *copy = NULL;
-    if (fc_tensor_device(t).type != FC_DEVICE_CPU) {
-        fc_fail(FC_ERR_DEVICE, "%s: expected a cpu tensor, found %s %s", who,
-                fc_device_name(fc_tensor_device(t)), fci_tshape(t));
-        return NULL;
-    }
-    if (fc_tensor_is_contiguous(t)) return fc_tensor_data(t);
-    fc_tensor *c = fc_keep(fci_tensor_alloc(fc_tensor_shape(t), fc_tensor_dtype(t), FC_CPU));
-    if (c && fci_copy_strided(c, t) != FC_OK) {
-        fc_tensor_free(c);
-        return NULL;
-    }
-    *copy = c;
-    return c ? fc_tensor_data(c) : NULL;
 }
 
 fc_tensor *fci_resample_image(const char *who, fc_tensor *img, const fci_resample *r) {
@@ -208,12 +167,10 @@ fc_tensor *fci_resample_image(const char *who, fc_tensor *img, const fci_resampl
         fc_fail(FC_ERR_SHAPE, "%s: expected a non-empty image, found %s", who, fci_tshape(img));
         return NULL;
     }
-    fc_tensor *copy = NULL, *y = NULL;
+    fc_tensor *xc = fci_vision_contiguous(who, img), *y = NULL;
     axis ax = {0}, ay = {0};
-    void *tmp = NULL;
-    int32_t *acc = NULL;
-    const void *src = contiguous_data(who, img, &copy);
-    if (!src) goto done;
+    void *tmp = NULL, *acc = NULL;
+    if (!xc) goto done;
     if (axis_build(who, r->x0, r->x1, r->full_w, r->off_x, r->out_w, w, r->pad, &ax) != FC_OK ||
         axis_build(who, r->y0, r->y1, r->full_h, r->off_y, r->out_h, h, r->pad, &ay) != FC_OK)
         goto done;
@@ -229,7 +186,8 @@ fc_tensor *fci_resample_image(const char *who, fc_tensor *img, const fci_resampl
     if (nr == 0) r0 = 0;
     size_t esz = fc_dtype_size(dt);
     tmp = malloc((size_t)(c * (nr ? nr : 1) * r->out_w) * esz);
-    acc = malloc((size_t)r->out_w * sizeof *acc);
+    _Static_assert(sizeof(int32_t) == sizeof(float), "acc holds int32 (u8) or float (f32) sums");
+    acc = malloc((size_t)r->out_w * sizeof(float));
     if (!tmp || !acc) {
         fc_fail(FC_ERR_NOMEM, "%s: out of memory for a %lld x %lld x %lld image", who, (long long)c,
                 (long long)nr, (long long)r->out_w);
@@ -238,15 +196,17 @@ fc_tensor *fci_resample_image(const char *who, fc_tensor *img, const fci_resampl
     y = fc_keep(fci_tensor_alloc(FC_SHAPE(c, r->out_h, r->out_w), dt, FC_CPU));
     if (!y) goto done;
     if (dt == FC_DTYPE_U8)
-        resample_u8(src, c, h, w, &ax, &ay, r->out_h, r->out_w, r0, nr, tmp, acc, fc_tensor_data(y));
+        resample_u8(fc_tensor_data(xc), c, h, w, &ax, &ay, r->out_h, r->out_w, r0, nr, tmp, acc,
+                    fc_tensor_data(y));
     else
-        resample_f32(src, c, h, w, &ax, &ay, r->out_h, r->out_w, r0, nr, tmp, fc_tensor_data_f32(y));
+        resample_f32(fc_tensor_data_f32(xc), c, h, w, &ax, &ay, r->out_h, r->out_w, r0, nr, tmp, acc,
+                     fc_tensor_data_f32(y));
 done:
     free(acc);
     free(tmp);
     axis_free(&ay);
     axis_free(&ax);
-    fc_tensor_free(copy);
+    fc_tensor_free(xc);
     return y;
 }
 
@@ -277,16 +237,16 @@ fc_tensor *fci_resample_nearest(const char *who, fc_tensor *mask, const fci_resa
         fc_fail(FC_ERR_SHAPE, "%s: expected a non-empty mask, found %s", who, fci_tshape(mask));
         return NULL;
     }
-    fc_tensor *copy = NULL, *y = NULL;
+    fc_tensor *xc = fci_vision_contiguous(who, mask), *y = NULL;
     int64_t *ix = malloc((size_t)(r->out_w + r->out_h) * sizeof *ix);
-    const char *src = contiguous_data(who, mask, &copy);
     if (!ix) fc_fail(FC_ERR_NOMEM, "%s: out of memory", who);
-    if (ix && src) y = fc_keep(fci_tensor_alloc(FC_SHAPE(r->out_h, r->out_w), fc_tensor_dtype(mask), FC_CPU));
+    if (ix && xc) y = fc_keep(fci_tensor_alloc(FC_SHAPE(r->out_h, r->out_w), fc_tensor_dtype(mask), FC_CPU));
     if (y) {
         int64_t *iy = ix + r->out_w;
         axis_nearest(r->x0, r->x1, r->full_w, r->off_x, r->out_w, w, r->pad, ix);
         axis_nearest(r->y0, r->y1, r->full_h, r->off_y, r->out_h, h, r->pad, iy);
         size_t esz = fc_dtype_size(fc_tensor_dtype(mask));
+        const char *src = fc_tensor_data(xc);
         char *dst = fc_tensor_data(y);
         for (int64_t o = 0; o < r->out_h; o++)
             for (int64_t x = 0; x < r->out_w; x++, dst += esz) {
@@ -295,6 +255,6 @@ fc_tensor *fci_resample_nearest(const char *who, fc_tensor *mask, const fci_resa
             }
     }
     free(ix);
-    fc_tensor_free(copy);
+    fc_tensor_free(xc);
     return y;
 }
