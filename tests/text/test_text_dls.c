@@ -262,3 +262,23 @@ FCT_TEST(test_text_dls_errors) {
     FCT_ERROR(FC_ERR_ARG, "not made by fc_text");
     fc_dataloaders_free(d);
 }
+
+FCT_TEST(test_text_lm_dls_from_one_file_keeps_the_last_documents_for_valid) {
+    FILE *f = fopen("t_lines.txt", "w");
+    if (!FCT_NOTNULL(f)) return;
+    for (int i = 0; i < 40; i++) fprintf(f, "the cat sat on the mat number %d .\n%s", i, i % 7 ? "" : "\n");
+    fclose(f);
+    /* 40 documents of 10 tokens (xxbos first); the last 4 are valid: 360 and 40 tokens */
+    fc_dataloaders *dls = fc_text_lm_dls_from_files("t_lines.txt", NULL, .bs = 2, .seq_len = 5, .min_freq = 1);
+    if (!FCT_NOTNULL(dls)) return;
+    FCT_EQ_INT(fc_dataloader_len(dls->train), (359 / 2 + 4) / 5);
+    FCT_EQ_INT(fc_dataloader_len(dls->valid), (39 / 2 + 4) / 5);
+    fc_tuple b;
+    if (FCT_OK(fc_dataloader_one_batch(dls->valid, &b))) { /* valid is in order: stream 0 starts at doc 36 */
+        const fc_vocab *v = fc_text_dls_vocab(dls);
+        FCT_EQ_INT(fc_tensor_get(b.v[0].t, 0), FC_TOK_BOS);
+        FCT_STR(fc_vocab_token(v, (int64_t)fc_tensor_get(b.v[0].t, 1)), "the");
+        fc_tuple_free(&b);
+    }
+    fc_dataloaders_free(dls);
+}
