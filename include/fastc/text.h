@@ -255,6 +255,28 @@ FC_API char *fc_lm_predict_(fc_learner *learn, const char *text, int n_words, co
 /* Classification of one text goes through fc_learner_predict (learner.h): the text dataset's
  * item_from_text tokenizes and numericalizes it with the dls' vocabulary. */
 
+/* ==== subword tokenizer (src/text/bpe.c: h-tok; added by h-tok) ====================================
+ * Byte-pair encoding of our own (not SentencePiece): text is split at whitespace, each word starts
+ * with U+2581 "▁", and training merges the most frequent adjacent pair of symbols (ties to the
+ * lowest symbol ids: deterministic) until vocab_sz symbols (the characters seen, then the merges)
+ * or no pair occurs twice. Encoding applies the merges to each word, lowest rank first; decoding
+ * concatenates the pieces with "▁" back to spaces, so decode(encode(t)) is t with its whitespace
+ * runs collapsed to single spaces. Characters never seen in training stay single pieces. */
+typedef struct fc_bpe fc_bpe;
+typedef struct fc_bpe_opts {
+    int _;
+    int64_t vocab_sz; /* 0: 1000 */
+} fc_bpe_opts;
+FC_API fc_bpe *fc_bpe_train_(const char *const *texts, int64_t n, const fc_bpe_opts *o);
+#define fc_bpe_train(texts, n, ...) fc_bpe_train_((texts), (n), &(fc_bpe_opts){._ = 0, __VA_ARGS__})
+FC_API void fc_bpe_free(fc_bpe *b);
+FC_API int64_t fc_bpe_len(const fc_bpe *b);                  /* symbols: characters + merges */
+FC_API const char *fc_bpe_symbol(const fc_bpe *b, int64_t i); /* NULL out of range (borrowed)  */
+/* The pieces of text into *out (zeroed first; free with fc_tokens_free). */
+FC_API fc_status fc_bpe_encode(const fc_bpe *b, const char *text, fc_tokens *out);
+/* The text of pieces (malloc'd). */
+FC_API char *fc_bpe_decode(const fc_tokens *pieces);
+
 #ifdef __cplusplus
 }
 #endif
