@@ -1,5 +1,6 @@
 /* Tokenizer throughput: fc_tokenize_docs over the IMDB sample's 1,000 reviews (texts.csv) with 1 and
- * 2 threads, best of 5 runs each, then the vocabulary. Usage: bench_tokenize [repeat = 5]. */
+ * 2 threads, best of 5 runs each, then the vocabulary; then BPE training (1000 symbols) and encoding
+ * on tiny Shakespeare. Usage: bench_tokenize [repeat = 5]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,33 @@ int main(int argc, char **argv) {
     printf("vocab: %lld tokens (min_freq 3) in %.1f ms\n", (long long)fc_vocab_len(v), now_ms() - t0);
     fc_vocab_free(v);
     for (int64_t i = 0; i < n; i++) fc_tokens_free(&out[i]);
+
+    const char *shk = fc_untar_data("tinyshakespeare");
+    check(shk != NULL);
+    snprintf(path, sizeof path, "%s/tinyshakespeare.txt", shk);
+    FILE *f = fopen(path, "rb");
+    check(f != NULL || fc_fail(FC_ERR_IO, "cannot open %s", path) == FC_OK);
+    char *text = malloc(2000000);
+    size_t len = fread(text, 1, 1999999, f);
+    fclose(f);
+    text[len] = '\0';
+    const char *one[] = {text};
+    t0 = now_ms();
+    fc_bpe *b = fc_bpe_train(one, 1, .vocab_sz = 1000);
+    check(b != NULL);
+    double train_ms = now_ms() - t0;
+    fc_tokens pieces;
+    t0 = now_ms();
+    check(fc_bpe_encode(b, text, &pieces) == FC_OK);
+    double enc_ms = now_ms() - t0;
+    char *back = fc_bpe_decode(&pieces);
+    check(back != NULL);
+    printf("bpe on tinyshakespeare (%.2f MB): train 1000 symbols %.0f ms, encode %lld pieces in %.0f ms "
+           "(%.1f MB/s)\n", (double)len / 1e6, train_ms, (long long)pieces.n, enc_ms, (double)len / enc_ms / 1e3);
+    free(back);
+    fc_tokens_free(&pieces);
+    fc_bpe_free(b);
+    free(text);
     free(out);
     free(texts);
     fc_csv_free(csv);

@@ -171,15 +171,17 @@ static int count_word(void *arg, const char *w, size_t n) {
 
 /* ---- training ---- */
 
+/* Pair counts of one merge step; used lists the slots filled, so a step costs what it touches. */
 typedef struct pair_counts {
     uint64_t *key;
     int64_t *cnt;
-    size_t cap;
+    size_t *used, n_used, cap;
 } pair_counts;
 
 static void pair_add(pair_counts *pc, uint64_t key, int64_t c) {
     size_t j = mix64(key) & (pc->cap - 1);
     while (pc->cnt[j] && pc->key[j] != key) j = (j + 1) & (pc->cap - 1);
+    if (!pc->cnt[j]) pc->used[pc->n_used++] = j;
     pc->key[j] = key;
     pc->cnt[j] += c;
 }
@@ -257,18 +259,22 @@ fc_bpe *fc_bpe_train_(const char *const *texts, int64_t n, const fc_bpe_opts *o)
     pc.cap = 16;
     while (pc.cap < total * 2 + 2) pc.cap *= 2;
     pc.key = malloc(pc.cap * sizeof *pc.key);
-    pc.cnt = malloc(pc.cap * sizeof *pc.cnt);
-    if (!pc.key || !pc.cnt) goto nomem;
+    pc.cnt = calloc(pc.cap, sizeof *pc.cnt);
+    pc.used = malloc(pc.cap * sizeof *pc.used);
+    if (!pc.key || !pc.cnt || !pc.used) goto nomem;
     while (b->n_sym < vocab_sz) {
-        memset(pc.cnt, 0, pc.cap * sizeof *pc.cnt);
+        for (size_t u = 0; u < pc.n_used; u++) pc.cnt[pc.used[u]] = 0;
+        pc.n_used = 0;
         for (size_t w = 0; w < nw; w++)
             for (int64_t i = 0; i + 1 < len[w]; i++)
                 pair_add(&pc, (uint64_t)(uint32_t)seq[start[w] + i] << 32 | (uint32_t)seq[start[w] + i + 1], t.count[w]);
         uint64_t best = 0;
         int64_t best_c = 1;
-        for (size_t j = 0; j < pc.cap; j++)
+        for (size_t u = 0; u < pc.n_used; u++) {
+            size_t j = pc.used[u];
             if (pc.cnt[j] > best_c || (pc.cnt[j] == best_c && best_c > 1 && pc.key[j] < best))
                 best = pc.key[j], best_c = pc.cnt[j];
+        }
         if (best_c < 2) break; /* no pair occurs twice: nothing worth a symbol */
         int32_t x = (int32_t)(best >> 32), y = (int32_t)(best & 0xffffffffu), z = (int32_t)b->n_sym;
         if (b->n_sym - b->n_base == merge_cap) {
@@ -304,7 +310,7 @@ fail:
     fc_bpe_free(b);
     b = NULL;
 done:
-    free(pc.key), free(pc.cnt), free(seq), free(start), free(len), free(wstr);
+    free(pc.key), free(pc.cnt), free(pc.used), free(seq), free(start), free(len), free(wstr);
     strmap_free(&t.words);
     free(t.count);
     fci_buf_free(&buf);
