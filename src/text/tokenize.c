@@ -27,6 +27,15 @@ typedef struct exc_entry {
 
 static exc_entry *excs;
 static size_t n_excs;
+static unsigned char exc_first[256]; /* the first bytes of the keys: most pieces are rejected by it */
+enum { EXC_SLOTS = 4096 };           /* open addressing over the ~900 keys: id + 1, 0 empty */
+static uint16_t exc_slot[EXC_SLOTS];
+
+static uint32_t exc_hash(const char *s, size_t n) { /* FNV-1a */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
 static pthread_once_t excs_once = PTHREAD_ONCE_INIT;
 
 static int exc_cmp(const void *a, const void *b) { return strcmp(((const exc_entry *)a)->key, ((const exc_entry *)b)->key); }
@@ -128,14 +137,22 @@ static void excs_init(void) {
         if (!drop) excs[o++] = excs[i];
     }
     n_excs = o;
+    if (n_excs > EXC_SLOTS / 2) n_excs = EXC_SLOTS / 2; /* never: the lists above hold ~900 */
+    for (size_t i = 0; i < n_excs; i++) {
+        exc_first[(unsigned char)excs[i].key[0]] = 1;
+        uint32_t k = exc_hash(excs[i].key, strlen(excs[i].key)) & (EXC_SLOTS - 1);
+        while (exc_slot[k]) k = (k + 1) & (EXC_SLOTS - 1);
+        exc_slot[k] = (uint16_t)(i + 1);
+    }
 }
 
 static const exc_entry *exc_find(const char *s, size_t n) {
-    if (n == 0 || n >= sizeof excs[0].key || !excs) return NULL;
-    exc_entry k;
-    memcpy(k.key, s, n);
-    k.key[n] = '\0';
-    return bsearch(&k, excs, n_excs, sizeof *excs, exc_cmp);
+    if (n == 0 || n >= sizeof excs[0].key || !excs || !exc_first[(unsigned char)s[0]]) return NULL;
+    for (uint32_t k = exc_hash(s, n) & (EXC_SLOTS - 1); exc_slot[k]; k = (k + 1) & (EXC_SLOTS - 1)) {
+        const exc_entry *e = &excs[exc_slot[k] - 1];
+        if (!memcmp(e->key, s, n) && e->key[n] == '\0') return e;
+    }
+    return NULL;
 }
 
 /* ---- character classes of spaCy's punctuation lists ---- */
@@ -153,8 +170,14 @@ static const uint32_t punct[] = {0x2026, ',', ':', ';', '!', '?', 0xBF, 0x61F, 0
 static const uint32_t quotes[] = {'\'', '"', 0x201D, 0x201C, '`', 0x2018, 0xB4, 0x2019, 0x201A, ',',
                                   0x201E, 0xBB, 0xAB, 0x300C, 0x300D, 0x300E, 0x300F, 0xFF08, 0xFF09,
                                   0x3014, 0x3015, 0x3010, 0x3011, 0x300A, 0x300B, 0x3008, 0x3009};
-static int is_punct(uint32_t c) { return in_list(c, punct, sizeof punct / sizeof punct[0]); }
-static int is_quote(uint32_t c) { return in_list(c, quotes, sizeof quotes / sizeof quotes[0]); }
+static int is_punct(uint32_t c) {
+    if (c < 128) return c && strchr(",:;!?()[]{}<>_#*&", (int)c) != NULL;
+    return in_list(c, punct, sizeof punct / sizeof punct[0]);
+}
+static int is_quote(uint32_t c) {
+    if (c < 128) return c == '\'' || c == '"' || c == '`' || c == ',';
+    return in_list(c, quotes, sizeof quotes / sizeof quotes[0]);
+}
 static int is_currency(uint32_t c) {
     return c == '$' || c == 0xA3 || c == 0x20AC || c == 0xA5 || c == 0xE3F || (c >= 0x20A0 && c <= 0x20BF) || c == 0xFDFC;
 }
@@ -240,7 +263,9 @@ static size_t find_suffix(piece p) {
         uint32_t a = cp_at(p, q, &len);
         if ((c == 's' || c == 'S') && (a == '\'' || a == 0x2019) && q < best) best = q;
     }
-    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
+    int has_digit = 0; /* units follow a digit */
+    for (size_t i = p.n > 8 ? p.n - 8 : 0; i < p.n && !has_digit; i++) has_digit = p.s[i] >= '0' && p.s[i] <= '9';
+    for (size_t k = 0; has_digit && k < sizeof units / sizeof units[0]; k++) {
         size_t lu = strlen(units[k]);
         if (lu >= p.n || memcmp(p.s + p.n - lu, units[k], lu)) continue;
         if (is_digit(cp_before(p, p.n - lu)) && p.n - lu < best) best = p.n - lu;
@@ -329,6 +354,7 @@ static int host_match(piece p, size_t h) {
     return j == p.n;
 }
 static int url_match(piece p) {
+    if (!memchr(p.s, '.', p.n)) return 0;
     for (size_t k = p.n; k > 0; k--)
         if (p.s[k - 1] == '@' && host_match(p, k)) return 1;
     return host_match(p, 0);
