@@ -95,18 +95,22 @@ static fc_module *lin_bn_drop(int64_t n_in, int64_t n_out, int bn, double p, int
 /* ---- forward ------------------------------------------------------------------------------- */
 
 /* The category codes of x [B, n_cat + n_cont] as i64 [n_cat, B] (column i contiguous for its
- * embedding), checked to be integers in [0, card). */
+ * embedding), checked to be integers in [0, card). xc: f32, or i64/i32 codes only. */
 static fc_tensor *codes_of(const tab_state *s, fc_tensor *xc) {
     int64_t b = fc_tensor_dim(xc, 0), w = fc_tensor_dim(xc, 1);
     fc_tensor *idx = fc_empty(FC_SHAPE(s->n_cat, b), .dtype = FC_DTYPE_I64);
     if (!idx) return NULL;
-    const float *x = fc_tensor_data(xc);
+    fc_dtype dt = fc_tensor_dtype(xc);
+    const void *x = fc_tensor_data(xc);
     int64_t *o = fc_tensor_data(idx);
     for (int64_t r = 0; r < b; r++)
         for (int i = 0; i < s->n_cat; i++) {
-            float v = x[r * w + i];
+            int64_t k = r * w + i;
+            double v = dt == FC_DTYPE_F32   ? ((const float *)x)[k]
+                       : dt == FC_DTYPE_I64 ? (double)((const int64_t *)x)[k]
+                                            : ((const int32_t *)x)[k];
             int64_t c = (int64_t)v;
-            if (!(v >= 0) || (float)c != v || c >= s->card[i]) {
+            if (!(v >= 0) || (double)c != v || c >= s->card[i]) {
                 fc_fail(FC_ERR_ARG, "TabularModel: expected category codes in [0, %lld) in column %d, "
                         "found %g (row %lld)", (long long)s->card[i], i, (double)v, (long long)r);
                 fc_tensor_free(idx);
@@ -140,10 +144,13 @@ static fc_tensor *embed_cats(fc_module *m, const tab_state *s, fc_tensor *xc) {
 static fc_tensor *tabular_fwd(fc_module *m, fc_tensor *x) {
     const tab_state *s = fc_module_state(m);
     int64_t want = s->n_cat + s->n_cont;
-    if (fc_tensor_ndim(x) != 2 || fc_tensor_dim(x, 1) != want || fc_tensor_dtype(x) != FC_DTYPE_F32) {
+    fc_dtype dt = fc_tensor_dtype(x);
+    /* integer codes are taken too when there is no continuous part (collab's EmbeddingNN) */
+    int int_ok = s->n_cont == 0 && (dt == FC_DTYPE_I64 || dt == FC_DTYPE_I32);
+    if (fc_tensor_ndim(x) != 2 || fc_tensor_dim(x, 1) != want || (dt != FC_DTYPE_F32 && !int_ok)) {
         char buf[64];
-        fc_fail(FC_ERR_SHAPE, "TabularModel: expected x [B, %lld] f32 (%d codes then %lld continuous), "
-                "found %s %s", (long long)want, s->n_cat, (long long)s->n_cont,
+        fc_fail(FC_ERR_SHAPE, "TabularModel: expected x [B, %lld] f32 (%d codes then %lld continuous; i64 "
+                "codes when there are no continuous), found %s %s", (long long)want, s->n_cat, (long long)s->n_cont,
                 fc_shape_str(fc_tensor_shape(x), buf, sizeof buf), fc_dtype_name(fc_tensor_dtype(x)));
         return NULL;
     }

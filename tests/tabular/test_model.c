@@ -130,6 +130,9 @@ FCT_TEST(test_tabular_model_rejects_bad_codes_and_shapes) {
     fc_tensor *x3 = fc_zeros(FC_SHAPE(2, 3));
     FCT_NULL(fc_module_forward(m, x3));
     FCT_ERROR(FC_ERR_SHAPE, "expected x [B, 2] f32");
+    fc_tensor *xi = fc_zeros(FC_SHAPE(2, 2), .dtype = FC_DTYPE_I64);
+    FCT_NULL(fc_module_forward(m, xi)); /* i64 only without continuous columns */
+    FCT_ERROR(FC_ERR_SHAPE, "found [2, 2] i64");
     FCT_NULL(fc_tabular_model(card, dim, 1, 1, 0));
     FCT_ERROR(FC_ERR_ARG, "out_sz > 0");
     fc_module_free(m);
@@ -168,5 +171,21 @@ FCT_TEST(test_tabular_model_gradcheck) {
     gc_ctx ctx = {m, x};
     /* train mode BN: the running stats change each call but do not enter the output */
     FCT_EQ_INT(FCT_GRADCHECK(model_fn, &ctx, n, in, .eps = 1e-2), 0);
+    fc_module_free(m);
+}
+
+/* Without continuous columns (collab's EmbeddingNN) i64 codes give what their f32 copy gives. */
+FCT_TEST(test_tabular_model_takes_i64_codes_without_conts) {
+    int64_t card[] = {5, 7}, dim[] = {3, 4};
+    fc_module *m = fc_tabular_model(card, dim, 2, 0, 1, .layers = FC_INTS(6), .y_range = {0, 5.5});
+    FCT_NOTNULL(m);
+    if (!m) return;
+    fc_module_eval(m);
+    int64_t ci[] = {0, 6, 4, 2, 1, 3};
+    float cf[] = {0, 6, 4, 2, 1, 3};
+    fc_tensor *yi = fc_module_forward(m, fc_from_data(ci, FC_SHAPE(3, 2), .dtype = FC_DTYPE_I64));
+    fc_tensor *yf = fc_module_forward(m, fc_from_data(cf, FC_SHAPE(3, 2)));
+    FCT_CLOSE(yi, yf, 0, 0);
+    FCT_EQ_INT(fc_tensor_dim(yi, 1), 1);
     fc_module_free(m);
 }
