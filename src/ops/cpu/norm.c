@@ -34,9 +34,102 @@ static inline void finish_stats(double s1, double s2, int64_t m, float k, double
 
 /* ---- batch norm ---- */
 
+/* BatchNorm1d on [N, C] (S == 1): the per-channel loops above stride by C through memory; here
+ * channels run innermost (contiguous, vectorized) in blocks of BN1D_BLOCK with their sums on the
+ * stack, the same shifted double sums and closed forms. 3-4x faster on [64, 200] (tabular models,
+ * bench/RESULTS.md). */
+#define BN1D_BLOCK 128
+static void bn1d_fwd(const float *x, float *y, int64_t N, int64_t C, const float *w, const float *b,
+                     float *running_mean, float *running_var, int training, double momentum, double eps,
+                     float *mean, float *rstd) {
+#pragma omp parallel for if (N * C > PAR_MIN) schedule(static)
+    for (int64_t c0 = 0; c0 < C; c0 += BN1D_BLOCK) {
+        int64_t nc = C - c0 < BN1D_BLOCK ? C - c0 : BN1D_BLOCK;
+        double s1[BN1D_BLOCK] = {0}, s2[BN1D_BLOCK] = {0};
+        float a[BN1D_BLOCK], sh[BN1D_BLOCK];
+        const float *k = x + c0; /* row 0: the shift */
+        if (training)
+            for (int64_t n = 0; n < N; n++) {
+                const float *xp = x + n * C + c0;
+#pragma omp simd
+                for (int64_t j = 0; j < nc; j++) {
+                    double d = (double)xp[j] - k[j];
+                    s1[j] += d;
+                    s2[j] += d * d;
+                }
+            }
+        for (int64_t j = 0; j < nc; j++) {
+            int64_t c = c0 + j;
+            double mu, var;
+            if (training) {
+                finish_stats(s1[j], s2[j], N, N ? k[j] : 0.0f, &mu, &var);
+                if (running_mean) running_mean[c] = (float)((1 - momentum) * running_mean[c] + momentum * mu);
+                if (running_var) {
+                    double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
+                    running_var[c] = (float)((1 - momentum) * running_var[c] + momentum * unbiased);
+                }
+            } else {
+                mu = running_mean[c];
+                var = running_var[c];
+            }
+            float r = (float)(1.0 / sqrt(var + eps));
+            mean[c] = (float)mu;
+            rstd[c] = r;
+            a[j] = w ? w[c] * r : r;
+            sh[j] = (b ? b[c] : 0.0f) - (float)mu * a[j];
+        }
+        for (int64_t n = 0; n < N; n++) {
+            const float *xp = x + n * C + c0;
+            float *yp = y + n * C + c0;
+#pragma omp simd
+            for (int64_t j = 0; j < nc; j++) yp[j] = xp[j] * a[j] + sh[j];
+        }
+    }
+}
+
+static void bn1d_bwd(const float *x, const float *dy, int64_t N, int64_t C, const float *w, const float *mean,
+                     const float *rstd, int training, float *dx, float *dw, float *db) {
+    double m = (double)N;
+#pragma omp parallel for if (N * C > PAR_MIN) schedule(static)
+    for (int64_t c0 = 0; c0 < C; c0 += BN1D_BLOCK) {
+        int64_t nc = C - c0 < BN1D_BLOCK ? C - c0 : BN1D_BLOCK;
+        double sdy[BN1D_BLOCK] = {0}, sdyx[BN1D_BLOCK] = {0};
+        float k[BN1D_BLOCK], c1[BN1D_BLOCK], c2[BN1D_BLOCK];
+        const float *mu = mean + c0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xp = x + n * C + c0, *gp = dy + n * C + c0;
+#pragma omp simd
+            for (int64_t j = 0; j < nc; j++) {
+                sdy[j] += gp[j];
+                sdyx[j] += (double)gp[j] * (double)(xp[j] - mu[j]);
+            }
+        }
+        for (int64_t j = 0; j < nc; j++) {
+            int64_t c = c0 + j;
+            float r = rstd[c];
+            if (dw) dw[c] = (float)(sdyx[j] * r);
+            if (db) db[c] = (float)sdy[j];
+            k[j] = (w ? w[c] : 1.0f) * r;
+            c1[j] = training ? (float)(sdy[j] / m) : 0.0f;
+            c2[j] = training ? (float)(sdyx[j] / m * r * r) : 0.0f;
+        }
+        if (!dx) continue;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xp = x + n * C + c0, *gp = dy + n * C + c0;
+            float *dp = dx + n * C + c0;
+#pragma omp simd
+            for (int64_t j = 0; j < nc; j++) dp[j] = k[j] * (gp[j] - c1[j] - (xp[j] - mu[j]) * c2[j]);
+        }
+    }
+}
+
 void fci_batch_norm_fwd_f32(const float *x, float *y, int64_t N, int64_t C, int64_t S,
                             const float *w, const float *b, float *running_mean, float *running_var,
                             int training, double momentum, double eps, float *mean, float *rstd) {
+    if (S == 1) {
+        bn1d_fwd(x, y, N, C, w, b, running_mean, running_var, training, momentum, eps, mean, rstd);
+        return;
+    }
     int64_t m = N * S;
 #pragma omp parallel for if (N * C * S > PAR_MIN) schedule(static)
     for (int64_t c = 0; c < C; c++) {
@@ -73,6 +166,10 @@ void fci_batch_norm_fwd_f32(const float *x, float *y, int64_t N, int64_t C, int6
 void fci_batch_norm_bwd_f32(const float *x, const float *dy, int64_t N, int64_t C, int64_t S,
                             const float *w, const float *mean, const float *rstd, int training,
                             float *dx, float *dw, float *db) {
+    if (S == 1) {
+        bn1d_bwd(x, dy, N, C, w, mean, rstd, training, dx, dw, db);
+        return;
+    }
     double m = (double)(N * S);
 #pragma omp parallel for if (N * C * S > PAR_MIN) schedule(static)
     for (int64_t c = 0; c < C; c++) {
