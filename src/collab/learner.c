@@ -13,8 +13,11 @@ fc_learner *fc_collab_learner_(fc_dataloaders *dls, const fc_collab_learner_opts
     fc_module *model = NULL;
     if (info && n_factors < 1)
         fc_fail(FC_ERR_ARG, "collab_learner: .n_factors must be >= 1, found %lld", (long long)n_factors);
-    else if (info && o->use_nn)
-        fc_fail(FC_ERR_UNSUPPORTED, "collab_learner: .use_nn needs the tabular model (TEMPORARY until h-tab)");
+    else if (info && o->use_nn) /* fastai: emb_szs by emb_sz_rule, layers [n_factors] */
+        model = fc_embedding_nn(info->n_users, fc_emb_sz_rule(info->n_users), info->n_items,
+                                fc_emb_sz_rule(info->n_items),
+                                .layers = o->layers.n ? o->layers : (fc_ints){1, &n_factors}, .ps = o->ps,
+                                .embed_p = o->embed_p, .y_range = y_range);
     else if (info)
         model = fc_embedding_dot_bias(n_factors, info->n_users, info->n_items, y_range);
     if (!model) { /* the learner takes dls even on failure, so free them here */

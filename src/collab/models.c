@@ -80,9 +80,49 @@ fc_module *fc_embedding_dot_bias(int64_t n_factors, int64_t n_users, int64_t n_i
     return m;
 }
 
+/* ---- EmbeddingNN ---- */
+
+/* [B, 1] -> [B]: the contract's squeezed output, the last module of the TabularModel's layers */
+static fc_tensor *squeeze_fwd(fc_module *m, fc_tensor *x) {
+    (void)m;
+    return fc_squeeze(x, 1);
+}
+static const fc_module_def squeeze_def = {.name = "Squeeze", .forward = squeeze_fwd};
+
+/* fastai's EmbeddingNN is a TabularModel subclass (no module of its own), so its parameters are the
+ * TabularModel's (embeds.0.weight, layers.0.0.weight, ...): the model is fc_tabular_model itself
+ * (which takes i64 codes when there are no continuous columns) with a parameterless Squeeze
+ * appended to its layers, so every name stays fastai's. */
+fc_module *fc_embedding_nn_(int64_t n_users, int64_t user_dim, int64_t n_items, int64_t item_dim,
+                           const fc_embedding_nn_opts *o) {
+    static const fc_embedding_nn_opts none;
+    if (!o) o = &none;
+    if (fc_error_code() != FC_OK) return NULL;
+    if (o->layers.n < 1) {
+        fc_fail(FC_ERR_ARG, "embedding_nn: .layers is required (collab_learner passes [n_factors]), found none");
+        return NULL;
+    }
+    const int64_t card[2] = {n_users, n_items}, dim[2] = {user_dim, item_dim};
+    fc_module *m = fc_tabular_model(card, dim, 2, 0, 1, .layers = o->layers, .ps = o->ps, .embed_p = o->embed_p,
+                                    .y_range = o->y_range);
+    fc_module *layers = m ? fc_module_child(m, "layers") : NULL;
+    if (m && (!layers || fc_sequential_add(layers, fc_module_new(&squeeze_def, NULL)) != FC_OK)) {
+        if (!layers) FCI_INTERNAL("embedding_nn: the TabularModel has no 'layers'");
+        fc_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int is_embedding_nn(const fc_module *m) {
+    fc_module *layers = strcmp(fc_module_type(m), "TabularModel") ? NULL : fc_module_child(m, "layers");
+    int n = layers ? fc_module_n_children(layers) : 0;
+    return n > 0 && !strcmp(fc_module_type(fc_module_child_at(layers, n - 1, NULL)), squeeze_def.name);
+}
+
 int fci_collab_model_kind(const fc_module *m) {
     if (!m) return 0;
     if (!strcmp(fc_module_type(m), dot_bias_def.name)) return 1;
-    if (!strcmp(fc_module_type(m), "EmbeddingNN")) return 2;
+    if (is_embedding_nn(m)) return 2;
     return 0;
 }

@@ -118,3 +118,27 @@ FCT_TEST(test_collab_item_titles_and_inspect) {
     free(buf);
     fc_learner_free(learn);
 }
+
+FCT_TEST(test_collab_learner_embedding_nn_learns_synthetic_factors) {
+    fc_manual_seed(6);
+    fc_dataloaders *dls = fc_collab_dls_from_csv(write_synthetic("collab_synth3.csv"), .bs = 32);
+    fc_learner *learn = fc_collab_learner(dls, .use_nn = 1, .n_factors = 16, .quiet = 1);
+    if (!FCT_NOTNULL(learn)) return;
+    int64_t n_users;
+    fc_collab_users(fc_learner_dls(learn), &n_users);
+    FCT_EQ_INT(fc_tensor_dim(fc_module_get(fc_learner_model(learn), "embeds.0.weight"), 1), fc_emb_sz_rule(n_users));
+    FCT_OK(fc_fit_one_cycle(learn, 8, 1e-2, .wd = 0.01));
+    double mse = valid_mse(learn);
+    printf("  synthetic EmbeddingNN valid MSE %.4f\n", mse);
+    FCT_TRUE(mse < 0.6); /* the ratings' variance is ~1.3 */
+    fc_tensor *w = fc_collab_weight(learn, 1);
+    FCT_NOTNULL(w);
+    fc_tensor_free(w);
+    FCT_NULL(fc_collab_bias(learn, 1));
+    FCT_ERROR(FC_ERR_ARG, "collab_bias: expected an EmbeddingDotBias model, found TabularModel");
+    fc_error_clear();
+    FILE *f = fopen("collab_synth_nn_inspect.txt", "w");
+    FCT_OK(fc_collab_inspect(learn, f, .top_n = 3)); /* no bias view; the PCA views */
+    if (f) fclose(f);
+    fc_learner_free(learn);
+}

@@ -126,3 +126,31 @@ FCT_TEST(test_pca_matches_torch_svd_up_to_sign) {
     fc_error_clear();
     fct_fixture_free(&f);
 }
+
+FCT_TEST(test_embedding_nn_is_fastai_tabular_model_with_squeezed_output) {
+    fc_manual_seed(2);
+    fc_module *m = fc_embedding_nn(10, 6, 12, 7, .layers = FC_INTS(8), .y_range = {0, 5.5});
+    if (!FCT_NOTNULL(m)) return;
+    const char *want[] = {"embeds.0.weight", "embeds.1.weight", "layers.0.0.weight", "layers.0.2.weight",
+                          "layers.0.2.bias", "layers.1.0.weight", "layers.1.0.bias"};
+    FCT_EQ_INT(fc_module_n_parameters(m), 7);
+    for (int i = 0; i < 7; i++) {
+        const char *name = NULL;
+        fc_module_parameter(m, i, &name);
+        FCT_STR(name, want[i]);
+    }
+    FCT_EQ_INT(fc_tensor_dim(fc_module_get(m, "layers.0.0.weight"), 1), 13);
+    const int64_t xs[] = {0, 1, 9, 11, 3, 0, 5, 5};
+    fc_tensor *x = fc_from_data(xs, FC_SHAPE(4, 2), .dtype = FC_DTYPE_I64);
+    fc_tensor *y = fc_module_forward(m, x);
+    if (FCT_NOTNULL(y)) {
+        FCT_EQ_INT(fc_tensor_ndim(y), 1);
+        FCT_EQ_INT(fc_tensor_dim(y, 0), 4);
+        for (int i = 0; i < 4; i++) FCT_TRUE(fc_tensor_get(y, i) > 0 && fc_tensor_get(y, i) < 5.5);
+    }
+    fc_tensor_free(x);
+    fc_module_free(m);
+    FCT_NULL(fc_embedding_nn(10, 6, 12, 7));
+    FCT_ERROR(FC_ERR_ARG, "embedding_nn: .layers is required");
+    fc_error_clear();
+}
