@@ -19,8 +19,8 @@ enum {
     FC_TOK_BOS,     /* xxbos: beginning of a document                */
     FC_TOK_EOS,     /* xxeos                                         */
     FC_TOK_FLD,     /* xxfld: a new field (several text columns)     */
-    FC_TOK_REP,     /* xxrep n c: a character repeated n >= 4 times  */
-    FC_TOK_WREP,    /* xxwrep n w: a word repeated n >= 4 times      */
+    FC_TOK_REP,     /* xxrep n c: a character repeated n >= 3 times  */
+    FC_TOK_WREP,    /* xxwrep n w: a word repeated n >= 3 times      */
     FC_TOK_UP,      /* xxup: the next word was all caps (lowercased) */
     FC_TOK_MAJ      /* xxmaj: the next word was capitalized          */
 };
@@ -39,13 +39,15 @@ typedef struct fc_tokenize_opts {
     int add_eos;     /* 1: xxeos at the end                                                    */
     int no_lower;    /* 1: keep case (no xxmaj / xxup / lowercasing)                           */
 } fc_tokenize_opts;
-/* fastai's default rules, in its order, then the word split: fix_html (HTML entities, <br />,
- * nbsp, "@-@" ...), replace_rep (cccc -> xxrep 4 c), replace_wrep (w w w w -> xxwrep 4 w),
- * spec_add_spaces (around / and #), rm_useless_spaces, then words split like spaCy's English
- * tokenizer (punctuation, contractions n't 's 're 'll ..., numbers kept whole), then
- * replace_all_caps (xxup), replace_maj (xxmaj), lowercase and xxbos. UTF-8 aware: case rules apply
- * to non-ASCII letters too (Latin-1 supplement, Greek, Cyrillic), invalid UTF-8 is replaced by
- * U+FFFD. One document into *out (zeroed first). */
+/* fastai 2.7's default rules, in its order: fix_html (HTML entities, <br />, nbsp, "@-@", "..." ->
+ * " …"), replace_rep (ccc -> xxrep 3 c: three or more, fastai's (\S)(\1{2,})), replace_wrep
+ * (w w w -> xxwrep 3 w), spec_add_spaces (around / # \), rm_useless_spaces, replace_all_caps
+ * (xxup), replace_maj (xxmaj), lowercase and xxbos; then words split like spaCy's English
+ * tokenizer (punctuation, contractions do|n't it|'s ..., numbers and e-mail/host names kept whole,
+ * hyphens between letters split off, newlines as tokens) and fastai's replace_space (' ' inside a
+ * token -> U+2581). UTF-8 aware: case rules apply to non-ASCII letters too (Latin-1 supplement,
+ * Latin Extended-A, Greek, Cyrillic), invalid UTF-8 is replaced by U+FFFD. One document into *out
+ * (zeroed first). */
 FC_API fc_status fc_tokenize_(const char *text, fc_tokens *out, const fc_tokenize_opts *o);
 #define fc_tokenize(text, out, ...) fc_tokenize_((text), (out), &(fc_tokenize_opts){._ = 0, __VA_ARGS__})
 /* n documents into out[n] (caller's array), on .n_threads threads; same result as one by one. */
@@ -55,8 +57,9 @@ FC_API fc_status fc_tokenize_docs_(const char *const *texts, int64_t n, fc_token
 
 /* ==== vocabulary (src/text/vocab.c: h-tok) =========================================================
  * fastai's make_vocab: the special tokens first, then the tokens with at least min_freq occurrences
- * by decreasing count (ties in order of first appearance), at most max_vocab, the length rounded up
- * to a multiple of 8 with "xxfake" tokens. */
+ * by decreasing count (ties in order of first appearance), at most max_vocab, then 8 - len % 8
+ * "xxfake" tokens (fastai's padding: a multiple of 8, with 8 more when the length already is one).
+ * Lookup as fastai's o2i: xxfake is unknown, and of duplicate tokens the last wins. */
 typedef struct fc_vocab fc_vocab;
 typedef struct fc_vocab_opts {
     int _;
@@ -77,7 +80,8 @@ FC_API fc_tensor *fc_vocab_numericalize(const fc_vocab *v, const fc_tokens *doc)
  * capitalizing and xxup upper-casing the next word, xxrep/xxwrep expanded (fastai's decode for
  * show_batch). */
 FC_API char *fc_vocab_decode(const fc_vocab *v, const int64_t *ids, int64_t n);
-/* One token per line, UTF-8, written atomically; load checks what it reads. */
+/* A header line "fastc-vocab 1 <n>" then one token per line, UTF-8 ('\\', newline and CR escaped as
+ * \\ \n \r), written atomically; load checks the header, count, escapes and UTF-8 (FC_ERR_FORMAT). */
 FC_API fc_status fc_vocab_save(const fc_vocab *v, const char *path);
 FC_API fc_vocab *fc_vocab_load(const char *path);
 
@@ -250,6 +254,28 @@ FC_API char *fc_lm_predict_(fc_learner *learn, const char *text, int n_words, co
     fc_lm_predict_((learn), (text), (n_words), &(fc_lm_predict_opts){._ = 0, __VA_ARGS__})
 /* Classification of one text goes through fc_learner_predict (learner.h): the text dataset's
  * item_from_text tokenizes and numericalizes it with the dls' vocabulary. */
+
+/* ==== subword tokenizer (src/text/bpe.c: h-tok; added by h-tok) ====================================
+ * Byte-pair encoding of our own (not SentencePiece): text is split at whitespace, each word starts
+ * with U+2581 "▁", and training merges the most frequent adjacent pair of symbols (ties to the
+ * lowest symbol ids: deterministic) until vocab_sz symbols (the characters seen, then the merges)
+ * or no pair occurs twice. Encoding applies the merges to each word, lowest rank first; decoding
+ * concatenates the pieces with "▁" back to spaces, so decode(encode(t)) is t with its whitespace
+ * runs collapsed to single spaces. Characters never seen in training stay single pieces. */
+typedef struct fc_bpe fc_bpe;
+typedef struct fc_bpe_opts {
+    int _;
+    int64_t vocab_sz; /* 0: 1000 */
+} fc_bpe_opts;
+FC_API fc_bpe *fc_bpe_train_(const char *const *texts, int64_t n, const fc_bpe_opts *o);
+#define fc_bpe_train(texts, n, ...) fc_bpe_train_((texts), (n), &(fc_bpe_opts){._ = 0, __VA_ARGS__})
+FC_API void fc_bpe_free(fc_bpe *b);
+FC_API int64_t fc_bpe_len(const fc_bpe *b);                  /* symbols: characters + merges */
+FC_API const char *fc_bpe_symbol(const fc_bpe *b, int64_t i); /* NULL out of range (borrowed)  */
+/* The pieces of text into *out (zeroed first; free with fc_tokens_free). */
+FC_API fc_status fc_bpe_encode(const fc_bpe *b, const char *text, fc_tokens *out);
+/* The text of pieces (malloc'd). */
+FC_API char *fc_bpe_decode(const fc_tokens *pieces);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,7 @@
 typedef struct dataset_entry {
     const char *name, *file, *folder, *url, *sha256;
     int64_t size;
+    const char *gz_out; /* a single gzipped file (no tar): decompressed to <folder>/<gz_out> */
 } dataset_entry;
 
 #define S3 "https://s3.amazonaws.com/fast-ai-"
@@ -53,6 +54,9 @@ static const dataset_entry datasets[] = {
      "b9710dd17f8f33e1977e80fdeaeb44c49fa556540833717432fa9dcb4c7c8b13", 309210},
     {"movie_lens_sample", "movie_lens_sample.tar.gz", "movie_lens_sample", S3 "sample/movie_lens_sample.tgz",
      "c889bf672bfe403ab6d76e9bf3f03f14672fbda0e72a216063157f8b8edff382", 51142},
+    {"tinyshakespeare", "tinyshakespeare.txt.gz", "tinyshakespeare",
+     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+     "bed00f18e91cda6838950656f0a95e07e0f4dbe8649a4b959f7602a7e53fbc6e", 433627, "tinyshakespeare.txt"},
     {"wikitext2_partial", "wikitext2_partial.tar.gz", "wikitext-2", S3 "nlp/wikitext-2.tgz",
      "6cb6aca20619d892748f3490845e765deecebe7736de9e08c4b091d4d0df803d", 783390},
 };
@@ -226,6 +230,52 @@ done:
     free(out);
     if (w) archive_write_free(w);
     if (a) archive_read_free(a);
+    return st;
+}
+
+/* Decompresses the gzip file 'archive' into dir/name (dir exists), through libarchive's raw format. */
+static fc_status gunzip_to(const char *archive, const char *dir, const char *name) {
+    struct archive *a = archive_read_new();
+    char *out = str_printf("%s/%s", dir, name);
+    FILE *f = NULL;
+    fc_status st = FC_OK;
+    if (!a || !out) {
+        st = a ? FC_ERR_NOMEM : fc_fail(FC_ERR_NOMEM, "untar_data: out of memory (libarchive)");
+        goto done;
+    }
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_raw(a);
+    struct archive_entry *e;
+    if (archive_read_open_filename(a, archive, 1 << 16) != ARCHIVE_OK || archive_read_next_header(a, &e) != ARCHIVE_OK ||
+        archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
+        st = fc_fail(FC_ERR_FORMAT, "untar_data: '%s' is not a gzip file: %s", archive,
+                     archive_error_string(a) ? archive_error_string(a) : "another format");
+        goto done;
+    }
+    if (!(f = fopen(out, "wb"))) {
+        st = fc_fail(FC_ERR_IO, "untar_data: cannot create '%s': %s", out, strerror(errno));
+        goto done;
+    }
+    char buf[1 << 16];
+    for (;;) {
+        la_ssize_t r = archive_read_data(a, buf, sizeof buf);
+        if (r == 0) break;
+        if (r < 0) {
+            st = fc_fail(FC_ERR_FORMAT, "untar_data: '%s' is corrupt: %s", archive, archive_error_string(a));
+            goto done;
+        }
+        if (fwrite(buf, 1, (size_t)r, f) != (size_t)r) {
+            st = fc_fail(FC_ERR_IO, "untar_data: cannot write '%s': %s", out, strerror(errno));
+            goto done;
+        }
+    }
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        st = fc_fail(FC_ERR_IO, "untar_data: cannot write '%s': %s", out, strerror(errno));
+done:
+    if (f && fclose(f) != 0 && st == FC_OK)
+        st = fc_fail(FC_ERR_IO, "untar_data: cannot write '%s': %s", out, strerror(errno));
+    if (a) archive_read_free(a);
+    free(out);
     return st;
 }
 
@@ -406,7 +456,14 @@ static fc_status extract_into(const dataset_entry *d, const char *archive, const
     inner = str_printf("%s/%s", tmp, d->folder);
     old = str_printf("%s/previous", tmp);
     if (!inner || !old) st = FC_ERR_NOMEM;
-    if (st == FC_OK) st = fci_extract_archive(archive, tmp, d->folder);
+    if (st == FC_OK && d->gz_out) {
+        if (mkdir(inner, 0777) != 0)
+            st = fc_fail(FC_ERR_IO, "untar_data: cannot create folder '%s': %s", inner, strerror(errno));
+        else
+            st = gunzip_to(archive, inner, d->gz_out);
+    } else if (st == FC_OK) {
+        st = fci_extract_archive(archive, tmp, d->folder);
+    }
     if (st == FC_OK && !is_dir(inner))
         st = fc_fail(FC_ERR_FORMAT, "untar_data: archive '%s' has no folder '%s'", archive, d->folder);
     if (st == FC_OK) st = write_marker(inner, d->sha256);

@@ -148,6 +148,50 @@ FCT_TEST(test_untar_mnist_sample_extracts_verified_folder) {
     FCT_OK(fci_remove_tree(dest));
 }
 
+/* A gzip-only dataset: tiny Shakespeare decompresses to tinyshakespeare/tinyshakespeare.txt with the
+ * README's size, checksum and first line; a corrupted copy is refused before anything is written. */
+FCT_TEST(test_untar_tinyshakespeare_gunzips_verified_text) {
+    char data[1100];
+    int found = test_data_dir("tinyshakespeare.txt.gz", data, sizeof data);
+    FCT_TRUE(found >= 0);
+    if (found <= 0) return;
+    char dest[] = "untar_test_XXXXXX";
+    if (!FCT_TRUE(mkdtemp(dest) != NULL)) return;
+    const char *path = fc_untar_data("tinyshakespeare", .data_dir = data, .dest = dest, .no_download = 1);
+    if (FCT_NOTNULL(path)) {
+        char want[64], txt[2048], sha[65], line[64] = "";
+        snprintf(want, sizeof want, "%s/tinyshakespeare", dest);
+        fct_check(!strcmp(path, want), __FILE__, __LINE__, "expected '%s', found '%s'", want, path);
+        snprintf(txt, sizeof txt, "%s/tinyshakespeare.txt", path);
+        int64_t size = 0;
+        FCT_OK(fci_sha256_file("test", txt, sha, &size));
+        FCT_EQ_INT(size, 1115394);
+        FCT_STR(sha, "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed");
+        FILE *f = fopen(txt, "r");
+        if (FCT_TRUE(f != NULL)) {
+            FCT_TRUE(fgets(line, sizeof line, f) != NULL);
+            fclose(f);
+        }
+        FCT_STR(line, "First Citizen:\n");
+        FCT_TRUE(exists(path, ".fastc_untar_complete"));
+        FCT_EQ_INT(count_entries(path), 2);
+        FCT_EQ_INT(count_entries(dest), 1);
+        FCT_TRUE(fc_untar_data("tinyshakespeare", .data_dir = data, .dest = dest, .no_download = 1) == path);
+    }
+    char dir[] = "untar_test_XXXXXX", src[1200], dst[256];
+    if (FCT_TRUE(mkdtemp(dir) != NULL)) {
+        snprintf(src, sizeof src, "%s/tinyshakespeare.txt.gz", data);
+        snprintf(dst, sizeof dst, "%s/tinyshakespeare.txt.gz", dir);
+        FCT_TRUE(copy_file(src, dst, 1000));
+        FCT_NULL(fc_untar_data("tinyshakespeare", .data_dir = dir, .no_download = 1));
+        FCT_ERROR(FC_ERR_FORMAT, "does not match dataset 'tinyshakespeare': expected sha256 "
+                                 "bed00f18e91cda6838950656f0a95e07e0f4dbe8649a4b959f7602a7e53fbc6e (433627 bytes)");
+        FCT_EQ_INT(count_entries(dir), 1);
+        FCT_OK(fci_remove_tree(dir));
+    }
+    FCT_OK(fci_remove_tree(dest));
+}
+
 FCT_TEST(test_untar_marker_force_and_stale_folder) {
     char data[1100];
     int found = test_data_dir("mnist_tiny.tar.gz", data, sizeof data);
