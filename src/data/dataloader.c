@@ -231,6 +231,14 @@ fc_status fc_dataloader_start(fc_dataloader *dl, int epoch) {
             dl->order[j] = t;
         }
     }
+    if (dl->ds->def->before_epoch) { /* SortedDL's order, LMDataLoader's streams */
+        fc_status st = dl->ds->def->before_epoch(dl->ds->state, epoch, dl->seed, dl->bs, dl->order, dl->n);
+        if (st != FC_OK) {
+            dl->started = 0;
+            return fc_error_code() != FC_OK ? st
+                                            : fc_fail(st, "dataloader_start: the dataset's before_epoch failed without saying why");
+        }
+    }
     dl->next_make = dl->next_take = 0;
     dl->stop = 0;
     dl->started = 1;
