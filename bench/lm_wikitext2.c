@@ -21,8 +21,8 @@ int main(int argc, char **argv) {
     const char *root = fc_untar_data("wikitext2_partial", .data_dir = data, .dest = "bench_data", .no_download = 1);
     check(root != NULL);
     char train[1200], valid[1200];
-    snprintf(train, sizeof train, "%s/wikitext-2/test.txt", root);
-    snprintf(valid, sizeof valid, "%s/wikitext-2/valid.txt", root);
+    snprintf(train, sizeof train, "%s/test.txt", root);
+    snprintf(valid, sizeof valid, "%s/valid.txt", root);
     fc_manual_seed(42);
     double t0 = now_ms();
     fc_dataloaders *dls = fc_text_lm_dls_from_files(train, valid, .bs = 64, .seq_len = 72);
