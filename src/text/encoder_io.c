@@ -1,8 +1,9 @@
 /* fastai's save_encoder / load_encoder: the AWD_LSTM's weights with the vocabulary they were
  * trained on, so a classifier can check it reads the same token ids.
  *
- * File layout (little-endian): "FCENC01\n", u64 n_tokens, u64 vocab_bytes, the tokens each ended
- * by '\n', u64 weights_bytes, then the encoder's weights as a safetensors file (fc_module_save's,
+ * File layout (little-endian): "FCENC01\n", u64 n_tokens, u64 vocab_bytes, the tokens each as a
+ * u32 byte length and its UTF-8 bytes (a token may be "\n": fastai keeps newlines as tokens),
+ * u64 weights_bytes, then the encoder's weights as a safetensors file (fc_module_save's,
  * names as fastai's AWD_LSTM state_dict: encoder.weight, rnns.0.weight_hh_l0_raw, ...), so the
  * weights part can be cut out and read by any safetensors reader. Written atomically; loading
  * checks the vocabulary and then the weights (fc_module_load checks names, dtypes and shapes)
@@ -54,12 +55,7 @@ static fc_status write_all(FILE *f, const void *p, size_t n, const char *tmp) {
 static fc_status write_file(const char *path, const fc_vocab *vocab, const unsigned char *st, size_t st_len) {
     int64_t nv = fc_vocab_len(vocab);
     size_t vbytes = 0;
-    for (int64_t i = 0; i < nv; i++) {
-        const char *t = fc_vocab_token(vocab, i);
-        if (strchr(t, '\n'))
-            return fc_fail(FC_ERR_ARG, "save_encoder: vocabulary token %lld holds a newline", (long long)i);
-        vbytes += strlen(t) + 1;
-    }
+    for (int64_t i = 0; i < nv; i++) vbytes += 4 + strlen(fc_vocab_token(vocab, i));
     size_t plen = strlen(path);
     char *tmp = fci_calloc(plen + 8, 1);
     if (!tmp) return fc_error_code();
@@ -73,8 +69,11 @@ static fc_status write_file(const char *path, const fc_vocab *vocab, const unsig
     if (st_ == FC_OK) st_ = write_all(f, head, sizeof head, tmp);
     for (int64_t i = 0; i < nv && st_ == FC_OK; i++) {
         const char *t = fc_vocab_token(vocab, i);
-        st_ = write_all(f, t, strlen(t), tmp);
-        if (st_ == FC_OK) st_ = write_all(f, "\n", 1, tmp);
+        size_t len = strlen(t);
+        unsigned char l4[4] = {(unsigned char)len, (unsigned char)(len >> 8), (unsigned char)(len >> 16),
+                               (unsigned char)(len >> 24)};
+        st_ = write_all(f, l4, 4, tmp);
+        if (st_ == FC_OK) st_ = write_all(f, t, len, tmp);
     }
     unsigned char wl[8];
     put_u64(wl, (uint64_t)st_len);
@@ -121,23 +120,24 @@ int fci_is_encoder_file(const char *path) {
     return ok;
 }
 
-/* Compares the file's tokens (n '\n'-ended strings at p) with vocab's. */
-static fc_status check_vocab(const char *p, size_t vbytes, uint64_t n, const fc_vocab *vocab, const char *path,
+/* Compares the file's tokens (n length-prefixed strings in p[vbytes]) with vocab's. */
+static fc_status check_vocab(const unsigned char *p, size_t vbytes, uint64_t n, const fc_vocab *vocab, const char *path,
                              const char *who) {
     if ((int64_t)n != fc_vocab_len(vocab))
         return fc_fail(FC_ERR_ARG, "%s: '%s' was trained on a vocabulary of %llu tokens, the data's has %lld", who, path,
                        (unsigned long long)n, (long long)fc_vocab_len(vocab));
     size_t at = 0;
     for (uint64_t i = 0; i < n; i++) {
-        const char *nl = at < vbytes ? memchr(p + at, '\n', vbytes - at) : NULL;
-        if (!nl) return fc_fail(FC_ERR_FORMAT, "%s: '%s' is corrupt: its vocabulary ends at token %llu of %llu", who, path,
-                                (unsigned long long)i, (unsigned long long)n);
-        size_t len = (size_t)(nl - (p + at));
+        size_t len = at + 4 <= vbytes ? (size_t)p[at] | (size_t)p[at + 1] << 8 | (size_t)p[at + 2] << 16 | (size_t)p[at + 3] << 24 : 0;
+        if (at + 4 > vbytes || len > vbytes - at - 4)
+            return fc_fail(FC_ERR_FORMAT, "%s: '%s' is corrupt: its vocabulary ends at token %llu of %llu", who, path,
+                           (unsigned long long)i, (unsigned long long)n);
+        at += 4;
         const char *t = fc_vocab_token(vocab, (int64_t)i);
         if (strlen(t) != len || memcmp(t, p + at, len) != 0)
             return fc_fail(FC_ERR_ARG, "%s: '%s' was trained on another vocabulary: token %llu is '%.*s', the data's is '%s'",
-                           who, path, (unsigned long long)i, (int)(len > 40 ? 40 : len), p + at, t);
-        at += len + 1;
+                           who, path, (unsigned long long)i, (int)(len > 40 ? 40 : len), (const char *)p + at, t);
+        at += len;
     }
     return FC_OK;
 }
@@ -161,7 +161,7 @@ fc_status fci_load_encoder_into(fc_module *awd, const fc_vocab *vocab, const cha
             st = fc_fail(FC_ERR_FORMAT, "%s: '%s' is truncated or corrupt: expected %llu bytes of weights, found %llu", who,
                          path, (unsigned long long)wbytes, (unsigned long long)(len - 32 - vbytes));
     }
-    if (st == FC_OK && vocab) st = check_vocab((const char *)buf + 24, (size_t)vbytes, n, vocab, path, who);
+    if (st == FC_OK && vocab) st = check_vocab(buf + 24, (size_t)vbytes, n, vocab, path, who);
     char tmp[] = "/tmp/fastc_encoder_XXXXXX";
     int fd = -1;
     if (st == FC_OK && (fd = mkstemp(tmp)) < 0) st = fc_fail(FC_ERR_IO, "%s: cannot create a temporary file: %s", who, strerror(errno));
