@@ -215,6 +215,15 @@ FC_API fc_status fc_module_load(fc_module *m, const char *path);
  * (may be NULL) gets the count. A truncated or corrupt file fails and leaves m unchanged. */
 FC_API fc_status fc_module_load_matching(fc_module *m, const char *path, int *n_loaded);
 
+/* ---- added by the text models (h-awd) ---- */
+/* Tied weights (PyTorch's decoder.weight = encoder.weight): register the same tensor again with
+ * fc_module_add_parameter(m, name, fc_tensor_ref(w)). fc_module_get finds it under both names, its
+ * .grad sums both uses, and the parameter and buffer listings (so fc_module_num_params, the
+ * optimizer and fc_module_save) show it once, at its first place, as named_parameters() does. */
+/* The definition m was made with (borrowed): tells a module kind apart from another of the same
+ * type name. */
+FC_API const fc_module_def *fc_module_definition(const fc_module *m);
+
 /* ---- torch checkpoints (src/nn/torch_load.c: h-vtorch) ---- */
 typedef struct fc_torch_load_opts {
     int _;

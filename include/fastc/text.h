@@ -200,6 +200,23 @@ FC_API fc_module *fc_text_classifier_model_(int64_t vocab_sz, int64_t n_class, c
 #define fc_text_classifier_model(vocab_sz, n_class, ...) \
     fc_text_classifier_model_((vocab_sz), (n_class), &(fc_text_classifier_opts){._ = 0, __VA_ARGS__})
 
+/* ---- added by h-awd: AWD-LSTM's dropouts as ops (src/text/text_dropout.c) and the outputs the
+ * RNNRegularizer needs ---- */
+/* fastai's EmbeddingDropout: embedding(idx, weight * m) with m [V, 1] Bernoulli(1 - p) / (1 - p),
+ * so whole words are dropped (the same word everywhere in the batch); identity in eval or p == 0.
+ * padding_idx as fc_embedding. Weight dropout (DropConnect) is fc_dropout(raw_weight, p, training). */
+FC_API fc_tensor *fc_embedding_dropout(fc_tensor *weight, fc_tensor *idx, int64_t padding_idx, double p,
+                                       int training);
+/* fastai's RNNDropout (locked / variational dropout): x times one mask drawn for the whole sequence,
+ * constant along time_dim (1 for [B, T, *]). Identity in eval or p == 0. */
+FC_API fc_tensor *fc_locked_dropout(fc_tensor *x, int time_dim, double p, int training);
+/* What fastai's LinearDecoder / PoolingLinearClassifier return beside the logits, for the
+ * RNNRegularizer: the last forward's last-layer output *raw [B, T, emb_sz] and *dropped (after
+ * output dropout; the classifier gives its pooled encoder outputs for both). Borrowed, valid until
+ * the scope that forward ran in ends (nothing is kept for a forward outside a scope). m: a model
+ * from fc_awd_lstm_lm or fc_text_classifier_model. FC_ERR_STATE when there is none. */
+FC_API fc_status fc_text_model_outputs(fc_module *m, fc_tensor **raw, fc_tensor **dropped);
+
 /* ==== learners (src/text/learner.c, generate.c, rnn_callbacks.c: h-tlearn) =========================
  * fastai's language_model_learner and text_classifier_learner with its rnn callbacks: ModelResetter
  * (fc_awd_lstm_reset before each training and validation phase) and RNNRegularizer (AR alpha 2 on

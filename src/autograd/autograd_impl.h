@@ -12,9 +12,16 @@ typedef struct fci_node fci_node;
  * fci_node_needs_grad(n, i); leave the others NULL. Runs with grad recording off. */
 typedef fc_status (*fci_backward_fn)(fci_node *n, fc_tensor *gy, fc_tensor **gx);
 
+/* Optional, for ops whose input gradient is zero outside a window (slices): adds the gradient of
+ * the single input into gx (a private, contiguous tensor shaped like the input) in place, so T
+ * slices of one tensor cost O(slice) each in backward instead of O(tensor) (a user's RNN unrolled
+ * over time selects every step of one input projection). */
+typedef fc_status (*fci_backward_into_fn)(fci_node *n, fc_tensor *gy, fc_tensor *gx);
+
 typedef struct fci_op {
     const char *name;
     fci_backward_fn backward;
+    fci_backward_into_fn backward_into; /* NULL: backward only */
 } fci_op;
 
 #define FCI_MAX_SAVED 8

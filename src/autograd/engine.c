@@ -191,10 +191,22 @@ static fc_status accumulate_leaf_take(fc_tensor *t, fc_tensor *g) {
     return st;
 }
 
-/* Adds g into the pending gradient of node n (takes g). */
+/* 1 when nothing but this reference sees t's data: it may be written in place. */
+static int is_private(const fc_tensor *t) {
+    return t->refcount == 1 && t->storage->refcount == 1 && t->offset == 0 && fc_tensor_is_contiguous(t);
+}
+
+/* Adds g into the pending gradient of node n (takes g). A private f32 accumulator is added to in
+ * place: gradients meeting at one tensor (an RNN's weights, every step) allocate nothing. */
 static fc_status accumulate_node(fci_node *n, fc_tensor *g) {
     if (!n->gacc) {
         n->gacc = g;
+        return FC_OK;
+    }
+    if (n->gacc->dtype == FC_DTYPE_F32 && g->dtype == FC_DTYPE_F32 && is_private(n->gacc) &&
+        same_shape(g, n->gacc->ndim, n->gacc->shape)) {
+        fci_binary_loop(n->gacc, n->gacc, g, fci_add_row_f32, NULL);
+        fc_tensor_free(g);
         return FC_OK;
     }
     fc_tensor *sum = fc_add(n->gacc, g);
@@ -203,6 +215,22 @@ static fc_status accumulate_node(fci_node *n, fc_tensor *g) {
     fc_tensor_free(n->gacc);
     n->gacc = sum;
     return FC_OK;
+}
+
+/* The backward_into path of node n (one input, with a grad_fn): its gradient is added into the
+ * input's pending gradient, made private (a copy) or created (zeros) first. */
+static fc_status backward_into_node(fci_node *n, fc_tensor *gy) {
+    fc_tensor *in = n->in[0];
+    fci_node *c = in->grad_fn;
+    if (c->gacc && !(c->gacc->dtype == FC_DTYPE_F32 && is_private(c->gacc))) {
+        /* a fresh contiguous f32 copy is private */
+        fc_tensor *copy = c->gacc->dtype == FC_DTYPE_F32 ? fc_clone(c->gacc) : fc_to_dtype(c->gacc, FC_DTYPE_F32);
+        if (!copy) return fc_error_code();
+        fc_tensor_free(c->gacc);
+        c->gacc = copy;
+    }
+    if (!c->gacc && !(c->gacc = fc_zeros(fc_tensor_shape(in)))) return fc_error_code();
+    return n->op->backward_into(n, gy, c->gacc);
 }
 
 typedef struct node_list {
@@ -306,6 +334,17 @@ static fc_status run_backward(fc_tensor *root_t, fc_tensor *grad, int retain) {
             break;
         }
         fc_tensor *gyc = gy ? fc_contiguous(gy) : NULL;
+        fc_tensor *in0 = n->n_in == 1 ? n->in[0] : NULL;
+        if (gyc && n->op->backward_into && in0 && in0->grad_fn && in0->requires_grad && gyc->dtype == FC_DTYPE_F32 &&
+            in0->dtype == FC_DTYPE_F32) {
+            st = backward_into_node(n, gyc);
+            if (st != FC_OK && fc_error_code() == FC_OK) fc_fail(st, "backward of '%s' failed", n->op->name);
+            fc_tensor_free(gyc);
+            fc_tensor_free(gy);
+            if (st == FC_OK && --in0->grad_fn->deps == 0) push(&ready, in0->grad_fn);
+            if (gx != gx_stack) fci_free(gx);
+            continue;
+        }
         if (gyc) st = n->op->backward(n, gyc, gx);
         else st = fc_error_code() ? fc_error_code() : FCI_INTERNAL("no gradient for '%s'", n->op->name);
         if (st != FC_OK && fc_error_code() == FC_OK)

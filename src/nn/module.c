@@ -194,6 +194,7 @@ fc_module *fc_module_add_child(fc_module *m, const char *name, fc_module *child)
 }
 
 const char *fc_module_type(const fc_module *m) { return m ? m->def->name : NULL; }
+const fc_module_def *fc_module_definition(const fc_module *m) { return m ? m->def : NULL; }
 void *fc_module_state(const fc_module *m) { return m ? m->state : NULL; }
 int fc_module_is_training(const fc_module *m) { return m ? m->training : 0; }
 int fc_module_n_children(const fc_module *m) { return m ? m->n_children : 0; }
@@ -264,11 +265,20 @@ typedef struct flat_builder {
     named_tensor *items;
 } flat_builder;
 
+/* A tensor registered twice (tied weights: fc_module_add_parameter(m, name, fc_tensor_ref(w))) is
+ * listed once, at its first place, as PyTorch's named_parameters() / named_buffers() dedup. */
+static int listed(const flat_builder *b, const fc_tensor *t) {
+    for (int i = 0; i < b->n; i++)
+        if (b->items[i].t == t) return 1;
+    return 0;
+}
+
 /* named_parameters(): own members first, then each child's, prefixed with its name. */
 static void flat_collect(const fc_module *m, const char *prefix, flat_builder *b) {
     int n = b->buffers ? m->n_buffers : m->n_params;
     const named_tensor *own = b->buffers ? m->buffers : m->params;
     for (int i = 0; i < n && !b->failed; i++) {
+        if (listed(b, own[i].t)) continue;
         if (b->n == b->cap) {
             int cap = b->cap ? 2 * b->cap : 16;
             named_tensor *p = grow(b->items, b->n, cap, sizeof *p);

@@ -234,7 +234,34 @@ static fc_status slice_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     gx[0] = g;
     return s;
 }
-static const fci_op op_slice = {"slice", slice_bwd};
+/* gx[slice] += gy in place (gx: contiguous, the input's shape): O(slice), not O(input). */
+static fc_status slice_bwd_into(fci_node *n, fc_tensor *gy, fc_tensor *gx) {
+    int d = (int)n->ip[0], nd = gx->ndim;
+    int64_t sh[FC_MAX_DIMS], st[FC_MAX_DIMS];
+    memcpy(sh, gx->shape, sizeof sh);
+    memcpy(st, gx->stride, sizeof st);
+    sh[d] = n->ip[3] ? 1 : gy->shape[d];
+    st[d] = gx->stride[d] * n->ip[2];
+    int64_t inner = sh[nd - 1], rows = inner ? fc_tensor_numel(gy) / inner : 0, is = st[nd - 1];
+    float *base = (float *)fc_tensor_data(gx) + n->ip[1] * gx->stride[d];
+    const float *g = fc_tensor_data(gy);
+#pragma omp parallel for if (rows * inner > 65536) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t rem = r, off = 0;
+        for (int k = nd - 2; k >= 0; k--) {
+            off += (rem % sh[k]) * st[k];
+            rem /= sh[k];
+        }
+        float *o = base + off;
+        const float *gr = g + r * inner;
+        if (is == 1)
+            for (int64_t i = 0; i < inner; i++) o[i] += gr[i];
+        else
+            for (int64_t i = 0; i < inner; i++) o[i * is] += gr[i];
+    }
+    return FC_OK;
+}
+static const fci_op op_slice = {"slice", slice_bwd, slice_bwd_into};
 
 static fc_tensor *slice_impl(const char *name, fc_tensor *x, int dim, int64_t start, int64_t end,
                              int64_t step, int squeeze) {
