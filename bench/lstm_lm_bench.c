@@ -2,7 +2,8 @@
  * AWD dropout on, flattened cross entropy, backward, Adam step, grads dropped) on random tokens,
  * the kept hidden state carried from step to step as in training. Twin: bench/torch_lstm_lm.py
  * (the same model ported from fastai, same sizes and threads).
- * Usage: lstm_lm_bench [config=all|big|small] [steps] — prints BENCH lines with the median step. */
+ * Usage: lstm_lm_bench [config=all|big|small] [steps] [seq_len] — prints BENCH lines with the median
+ * step (FASTC_THREADS: threads, default 2). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ static const config configs[] = {
     {"small", 2000, 128, 256, 2, 32, 72, 10},
 };
 
-static void run(const config *c, int steps) {
+static void run(config cfg, int steps) {
+    const config *c = &cfg;
     fc_manual_seed(0);
     fc_module *lm = fc_awd_lstm_lm(c->vocab, .emb_sz = c->emb, .n_hid = c->hid, .n_layers = c->layers);
     fc_optimizer *opt = fc_adam_new(fc_params_of(lm), .lr = 1e-3);
@@ -64,6 +66,10 @@ int main(int argc, char **argv) {
     fc_set_num_threads(getenv("FASTC_THREADS") ? atoi(getenv("FASTC_THREADS")) : 2);
     for (size_t i = 0; i < sizeof configs / sizeof *configs; i++)
         if (!strcmp(which, "all") || !strcmp(which, configs[i].name))
-            run(&configs[i], steps > 0 ? steps : configs[i].steps);
+            {
+            config c = configs[i];
+            if (argc > 3) c.seq = atoi(argv[3]);
+            run(c, steps > 0 ? steps : c.steps);
+        }
     return 0;
 }

@@ -2,6 +2,8 @@
  * gen_text_models.py), the kept hidden state, tied weights, the three dropouts, a gradcheck. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "text_models_util.h"
 
@@ -218,4 +220,30 @@ FCT_TEST(test_awd_lstm_lm_gradcheck) {
                         fc_module_get(lm, "0.rnns.1.module.weight_ih_l0"), fc_module_get(lm, "1.decoder.bias")};
     FCT_EQ_INT(FCT_GRADCHECK(run_lm, &c, 4, in), 0);
     fc_module_free(lm);
+}
+
+/* summary lists the layers that ran; save/load keeps the weights tied (one tensor, saved once) */
+FCT_TEST(test_awd_lstm_lm_summary_and_save_load) {
+    fc_manual_seed(19);
+    fc_module *lm = fc_awd_lstm_lm(16, .emb_sz = 4, .n_hid = 5, .n_layers = 2);
+    char *text = fc_module_summary(lm, FC_SHAPE(2, 3), .dtype = FC_DTYPE_I64);
+    if (FCT_NOTNULL(text)) {
+        FCT_TRUE(strstr(text, "LSTM") && strstr(text, "RNNDropout"));
+        FCT_TRUE(strstr(text, "Linear") && strstr(text, "2 x 3 x 16") && strstr(text, "Total params: 476"));
+        free(text);
+    }
+    const char *path = "awd_lm_test.safetensors";
+    FCT_OK(fc_module_save(lm, path));
+    fc_module *lm2 = fc_awd_lstm_lm(16, .emb_sz = 4, .n_hid = 5, .n_layers = 2);
+    FCT_OK(fc_module_load(lm2, path));
+    FCT_CLOSE(fc_module_get(lm2, "0.encoder.weight"), fc_module_get(lm, "0.encoder.weight"), 0, 0);
+    FCT_TRUE(fc_module_get(lm2, "1.decoder.weight") == fc_module_get(lm2, "0.encoder.weight"));
+    fc_module_eval(lm);
+    fc_module_eval(lm2);
+    fc_awd_lstm_reset(lm);
+    fc_tensor *x = fc_randint(0, 16, FC_SHAPE(2, 3));
+    FCT_CLOSE(fc_module_forward(lm2, x), fc_module_forward(lm, x), 0, 0);
+    remove(path);
+    fc_module_free(lm);
+    fc_module_free(lm2);
 }
