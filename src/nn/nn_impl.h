@@ -24,4 +24,11 @@ char *fci_strdup(const char *s);
 typedef void (*fci_module_visit)(fc_module *m, const char *name, void *ctx);
 void fci_module_walk(fc_module *m, fci_module_visit fn, void *ctx);
 
+/* Safetensors inside a larger file (h-export): writes m's weights at f's position (header, data,
+ * then fflush + fsync; tmp names the file in messages); loads m from the blob starting at byte
+ * base of path and running to its end, with fc_module_load's checks (messages name path). */
+#include <stdio.h>
+fc_status fci_module_write(fc_module *m, FILE *f, const char *tmp);
+fc_status fci_module_load_at(fc_module *m, const char *path, uint64_t base);
+
 #endif
