@@ -680,6 +680,10 @@ FC_API fc_dataloaders *fc_dataloaders_from_pipeline_json(const char *json);
  * items[n] (copied; image paths), made by dl's dataset item_from_text, its split and batch
  * transforms. It borrows dl: free it first. */
 FC_API fc_dataloader *fc_dataloader_test_dl(fc_dataloader *dl, const char *const *items, int64_t n);
+/* test_dl with labels (fastai's with_labels=True): each item also gets targets[i] (copied) as a
+ * category (0-dim i64 index into the vocab), for interpretation on labelled files. */
+FC_API fc_dataloader *fc_dataloader_labelled_dl(fc_dataloader *dl, const char *const *items, const int64_t *targets,
+                                                int64_t n);
 
 #ifdef __cplusplus
 }

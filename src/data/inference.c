@@ -303,6 +303,7 @@ fc_dataloaders *fc_dataloaders_from_pipeline_json(const char *json) {
 typedef struct test_ds {
     fc_dataset *src; /* borrowed */
     char **items;
+    int64_t *targets; /* NULL: inputs only */
     int64_t n;
 } test_ds;
 
@@ -311,17 +312,42 @@ static fc_status test_get(void *state, int64_t i, const fc_tfm_ctx *ctx, fc_tupl
     test_ds *s = state;
     if (i < 0 || i >= s->n)
         return fc_fail(FC_ERR_ARG, "test_dl: expected i in [0, %lld), found %lld", (long long)s->n, (long long)i);
-    return fc_dataset_item_from_text(s->src, s->items[i], ctx, out);
+    fc_status st = fc_dataset_item_from_text(s->src, s->items[i], ctx, out);
+    if (st != FC_OK || !s->targets) return st;
+    if (out->n >= FC_MAX_TUPLE) return fc_fail(FC_ERR_ARG, "test_dl: no room for a target after %d values", out->n);
+    fc_tensor *y = fc_keep(fc_full((fc_shape){0}, (double)s->targets[i], .dtype = FC_DTYPE_I64));
+    if (!y) {
+        fc_tuple_free(out);
+        return fc_error_code();
+    }
+    out->v[out->n++] = fc_value_tensor(fc_kind_category, y);
+    return FC_OK;
+}
+/* The source's decode for the inputs; the category target stays an index (named by the vocab). */
+static fc_status test_decode(void *state, fc_tuple *item) {
+    test_ds *s = state;
+    if (!s->src->def->decode) return FC_OK;
+    int n = item->n;
+    if (s->targets) item->n = item->n_inp;
+    fc_status st = s->src->def->decode(s->src->state, item);
+    item->n = n;
+    return st;
 }
 static void test_free(void *state) {
     test_ds *s = state;
     for (int64_t i = 0; i < s->n; i++) free(s->items[i]);
     free(s->items);
+    free(s->targets);
     free(s);
 }
-static const fc_dataset_def test_def = {.name = "test_dl", .len = test_len, .get = test_get, .free_state = test_free};
+static const fc_dataset_def test_def = {.name = "test_dl", .len = test_len, .get = test_get, .decode = test_decode,
+                                        .free_state = test_free};
 
 fc_dataloader *fc_dataloader_test_dl(fc_dataloader *dl, const char *const *items, int64_t n) {
+    return fc_dataloader_labelled_dl(dl, items, NULL, n);
+}
+
+fc_dataloader *fc_dataloader_labelled_dl(fc_dataloader *dl, const char *const *items, const int64_t *targets, int64_t n) {
     if (!dl || (!items && n > 0) || n < 0) {
         if (fc_error_code() == FC_OK) fc_fail(FC_ERR_ARG, "test_dl: NULL loader or items");
         return NULL;
@@ -334,6 +360,14 @@ fc_dataloader *fc_dataloader_test_dl(fc_dataloader *dl, const char *const *items
         return NULL;
     }
     s->src = fc_dataloader_dataset(dl);
+    if (targets) {
+        if (!(s->targets = malloc((size_t)(n ? n : 1) * sizeof *s->targets))) {
+            test_free(s);
+            fc_fail(FC_ERR_NOMEM, "test_dl: out of memory");
+            return NULL;
+        }
+        memcpy(s->targets, targets, (size_t)n * sizeof *targets);
+    }
     for (; s->n < n; s->n++)
         if (!(s->items[s->n] = strdup(items[s->n]))) {
             test_free(s);

@@ -256,6 +256,7 @@ static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_a
     char *config = app ? member_text(path, j, "config") : NULL;
     char *data = config ? member_text(path, j, "data") : NULL;
     fc_status st = data ? loss_from(path, fci_json_get(j, "loss"), &lf) : fc_error_code();
+    if (st == FC_OK) st = fci_safetensors_check(path, weights_at); /* before building a model for it */
     fc_module *model = st == FC_OK ? app->build_model(config) : NULL;
     if (st == FC_OK && !model) st = fci_error_prefix("model config: "), fc_error_code();
     if (st == FC_OK) st = fci_module_load_at(model, path, weights_at);

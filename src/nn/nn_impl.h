@@ -30,5 +30,8 @@ void fci_module_walk(fc_module *m, fci_module_visit fn, void *ctx);
 #include <stdio.h>
 fc_status fci_module_write(fc_module *m, FILE *f, const char *tmp);
 fc_status fci_module_load_at(fc_module *m, const char *path, uint64_t base);
+/* Checks the blob at base of path without a module: a valid header and every tensor's data inside
+ * the file (cheap: a truncated file fails before a model is built for it). */
+fc_status fci_safetensors_check(const char *path, uint64_t base);
 
 #endif

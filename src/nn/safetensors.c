@@ -315,6 +315,23 @@ static fc_status read_header(FILE *f, const char *path, uint64_t base, st_entry 
 
 fc_status fc_module_load(fc_module *m, const char *path) { return fci_module_load_at(m, path, 0); }
 
+fc_status fci_safetensors_check(const char *path, uint64_t base) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return fc_fail(FC_ERR_IO, "load: cannot open '%s': %s", path, strerror(errno));
+    st_entry *es = NULL;
+    int n_es = 0;
+    uint64_t data_start = 0, data_len = 0;
+    fc_status st = read_header(f, path, base, &es, &n_es, &data_start, &data_len);
+    for (int j = 0; j < n_es && st == FC_OK; j++)
+        if (es[j].end > data_len || es[j].end < es[j].begin)
+            st = fc_fail(FC_ERR_FORMAT, "load: '%s' is truncated or corrupt: tensor '%s' ends at byte %llu of the data, "
+                         "found %llu bytes of data", path, es[j].name, (unsigned long long)es[j].end,
+                         (unsigned long long)data_len);
+    entries_free(es, n_es);
+    fclose(f);
+    return st;
+}
+
 fc_status fci_module_load_at(fc_module *m, const char *path, uint64_t base) {
     if (!m || !path) return fc_error_code() != FC_OK ? fc_error_code()
                                                     : fc_fail(FC_ERR_ARG, "load: NULL module or path");
