@@ -10,9 +10,11 @@
 #include "../core/json_impl.h"
 #include "models_impl.h"
 
-/* Bounds that keep a corrupt config from asking for an absurd model before the weights are read. */
-#define MAX_CHANNELS 4096
+/* Bounds that keep a corrupt config from asking for an absurd model before the weights are compared
+ * with it (input channels, classes, the width multiplier). */
+#define MAX_CHANNELS 64
 #define MAX_OUT 1000000
+#define MAX_WIDEN 4
 #define MAX_LIN 16
 
 fc_status fci_vision_record_app(fc_learner *learn, const char *arch, int64_t n_in, int64_t n_out,
@@ -66,7 +68,7 @@ static fc_module *build_model(const char *config) {
     else if (!model || !head || !lin || lin->type != FCI_JSON_ARRAY || lin->n > MAX_LIN)
         fc_fail(FC_ERR_FORMAT, "vision config: expected objects 'model' and 'head' (with 'lin_ftrs', at most %d sizes)", MAX_LIN);
     else if (get_int(&j, "n_in", 1, MAX_CHANNELS, &n_in) && get_int(&j, "n_out", 1, MAX_OUT, &n_out) &&
-             get_real(model, "widen", 0, 8, &mo.widen) && get_real(model, "p", -1, 1, &mo.p) &&
+             get_real(model, "widen", 0, MAX_WIDEN, &mo.widen) && get_real(model, "p", -1, 1, &mo.p) &&
              get_real(head, "ps", -1, 1, &ho.ps) && get_int(head, "no_concat_pool", 0, 1, &flags[0]) &&
              get_int(head, "no_first_bn", 0, 1, &flags[1]) && get_int(head, "bn_final", 0, 1, &flags[2]) &&
              get_int(head, "lin_first", 0, 1, &flags[3])) {
