@@ -24,12 +24,13 @@ static fc_status collect(int n, char **in, char ***files, int64_t *n_files) {
     for (int i = 0; i < n && st == FC_OK; i++) {
         struct stat sb;
         fc_items items = {0};
+        char *one[1] = {in[i]};
         if (stat(in[i], &sb) != 0) {
             st = fc_fail(FC_ERR_IO, "predict: cannot find '%s'", in[i]);
             break;
         }
         if (S_ISDIR(sb.st_mode)) st = fc_get_image_files(in[i], &items);
-        else items = (fc_items){.n = 1, .text = (char *[]){in[i]}};
+        else items = (fc_items){.n = 1, .text = one};
         for (int64_t j = 0; j < items.n && st == FC_OK; j++) {
             if (k == cap) {
                 char **g = realloc(f, (size_t)(cap *= 2) * sizeof *g);

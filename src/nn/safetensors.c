@@ -180,6 +180,12 @@ static fc_status entry_of(const char *path, const char *name, const fci_json *v,
 
 /* Parses the header into *out (n entries); the metadata is skipped. */
 static fc_status parse_header(const char *path, const char *h, size_t len, st_entry **out, int *n_out) {
+    size_t at = 0;
+    while (at < len && (h[at] == ' ' || h[at] == '\t' || h[at] == '\n' || h[at] == '\r')) at++;
+    if (at == len || h[at] != '{')
+        return fc_fail(FC_ERR_FORMAT, "load: '%s': header is not valid safetensors JSON at byte %zu: expected '{', "
+                       "found '%.*s'", path, at, at < len ? (int)(len - at < 12 ? len - at : 12) : 5,
+                       at < len ? h + at : "(end)");
     fci_json root;
     fc_status st = fci_json_parse(h, len, "load", path, &root);
     if (st != FC_OK) return st;

@@ -103,7 +103,7 @@ FCT_TEST(test_cli_train_predict_interpret_mnist_sample) {
     }
     FCT_TRUE(out_has("\"model\":\"cli_mnist.fcm\"") && out_has("\"vocab\":[\"3\",\"7\"]"));
     char img[1200];
-    snprintf(img, sizeof img, "%s/valid/7/1008.png", path);
+    snprintf(img, sizeof img, "%s/valid/7/60000.png", path);
     FCT_EQ_INT(RUN("predict", "cli_mnist.fcm", img, "--quiet"), 0);
     FCT_STR(slurp("cli_out.txt"), "7\n"); /* a trained model gets this clear 7 right */
     FCT_EQ_INT(RUN("predict", "cli_mnist.fcm", img, "--json"), 0);
