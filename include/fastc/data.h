@@ -137,6 +137,12 @@ typedef struct fc_transform_def {
     fc_status (*encodes)(void *state, fc_value *v, const fc_tfm_ctx *ctx);
     fc_status (*decodes)(void *state, fc_value *v); /* NULL: nothing to undo */
     void (*free_state)(void *state);
+    /* ==== export and inference (h-export) ====
+     * Optional: the transform's parameters as a new JSON object text (free() it; NULL with the
+     * error set on failure), rebuilt by the from_json registered under its name
+     * (fc_transform_register). A learner whose inference pipeline holds a transform without it
+     * cannot be exported. */
+    char *(*to_json)(void *state);
 } fc_transform_def;
 typedef struct fc_transform fc_transform;
 /* A new transform running def (borrowed: keep it static) with state (taken, even on failure). */
@@ -644,6 +650,40 @@ FC_API fc_status fc_dataset_item_from_text(fc_dataset *ds, const char *text, con
 /* A batch of one holding the inputs of the item named text, made with the loader's split, item
  * pipelines, before_batch and batch transforms (fastai's dls.test_dl([item]).one_batch()). */
 FC_API fc_status fc_dataloader_batch_from_text(fc_dataloader *dl, const char *text, fc_tuple *batch);
+
+/* ==== export and inference (h-export): transforms saved by name and parameters ==================
+ * (src/data/tfm_json.c) */
+/* The parameters of tf (a proxy: of the transform it runs) as a new JSON object text (free() it),
+ * or NULL with FC_ERR_UNSUPPORTED naming a transform whose def has no to_json. */
+FC_API char *fc_transform_to_json(const fc_transform *tf);
+/* Rebuilds a transform from the text its to_json wrote; NULL with the error set. */
+typedef fc_transform *(*fc_transform_from_json_fn)(const char *json);
+/* Registers from_json for the transforms named name (a second registration replaces the first).
+ * Register at start-up, before threads use the registry. The data layer's own transforms
+ * (ImageReader, Categorize, MultiCategorize, RegressionSetup, Normalize, IntToFloat, ToTensor)
+ * are always known; applications register theirs (vision: fc_vision_register). */
+FC_API fc_status fc_transform_register(const char *name, fc_transform_from_json_fn from_json);
+/* A new transform named name from its parameters; FC_ERR_UNSUPPORTED for a name nobody registered
+ * (the message lists the known ones), FC_ERR_FORMAT for parameters it cannot use. */
+FC_API fc_transform *fc_transform_from_json(const char *name, const char *json);
+/* The inference pipeline of dls' valid loader as a new JSON text (free() it): the inputs' kinds and
+ * type transforms, the item transforms and the batch transforms that run on the valid subset (train-
+ * only augmentation is left out), the target vocabulary and the batch size. NULL with
+ * FC_ERR_UNSUPPORTED naming what cannot be saved (a getter reading a CSV column, a transform
+ * without to_json, a dataset that is not a Datasets subset). */
+FC_API char *fc_dataloaders_pipeline_json(const fc_dataloaders *dls);
+/* A stand-in for the dataloaders that pipeline came from: it holds no items, but makes the inputs
+ * of an item named by text (fc_dataloader_batch_from_text, fc_dataloader_test_dl) exactly as the
+ * valid loader did; its vocab is the saved one. New; NULL with the error set. */
+FC_API fc_dataloaders *fc_dataloaders_from_pipeline_json(const char *json);
+/* fastai's dls.test_dl(items): a new loader (in order, dl's batch size) over the items named
+ * items[n] (copied; image paths), made by dl's dataset item_from_text, its split and batch
+ * transforms. It borrows dl: free it first. */
+FC_API fc_dataloader *fc_dataloader_test_dl(fc_dataloader *dl, const char *const *items, int64_t n);
+/* test_dl with labels (fastai's with_labels=True): each item also gets targets[i] (copied) as a
+ * category (0-dim i64 index into the vocab), for interpretation on labelled files. */
+FC_API fc_dataloader *fc_dataloader_labelled_dl(fc_dataloader *dl, const char *const *items, const int64_t *targets,
+                                                int64_t n);
 
 #ifdef __cplusplus
 }

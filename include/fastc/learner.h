@@ -546,6 +546,51 @@ typedef struct fc_y_range {
     double lo, hi; /* lo == hi (the zero value): no range */
 } fc_y_range;
 
+/* ==== export and inference (h-export) ===============================================================
+ * (src/learner/export.c) An exported learner is ONE file: the 8 bytes "FASTCLRN", the format
+ * version (u32 little-endian), 4 zero bytes, the metadata's length n (u64 little-endian), n bytes of
+ * JSON metadata (fastc's version, the application and the config it needs to rebuild the model,
+ * the inference data pipeline, the loss), then the weights in safetensors layout to the end. */
+#define FC_EXPORT_VERSION 1
+/* An application that can rebuild its learners from exported files (fastai's load_learner needs the
+ * Python classes; here each application registers how to rebuild from its own config). */
+typedef struct fc_app {
+    const char *name; /* "vision"; what fc_learner_set_app records */
+    /* The model (fresh weights) from the config JSON text the application recorded. */
+    fc_module *(*build_model)(const char *config_json);
+    /* Optional, for data that is not a Datasets subset (tabular procs, a text vocabulary): the
+     * inference pipeline as JSON and the dataloaders stand-in rebuilt from it. NULL: the generic
+     * fc_dataloaders_pipeline_json / fc_dataloaders_from_pipeline_json. */
+    char *(*data_to_json)(fc_learner *learn);
+    fc_dataloaders *(*data_from_json)(const char *json);
+} fc_app;
+/* Registers app (copied; its name must stay valid) or replaces the one of the same name. Register at
+ * start-up, before threads. "vision" registers itself (fc_vision_register in vision.h). */
+FC_API fc_status fc_register_app(const fc_app *app);
+/* The registered application of that name (borrowed), or NULL with FC_ERR_UNSUPPORTED. */
+FC_API const fc_app *fc_app_by_name(const char *name);
+/* Records what export saves to rebuild the model: the application's name and its config (a JSON
+ * object text; both copied). The *_learner constructors call it. */
+FC_API fc_status fc_learner_set_app(fc_learner *learn, const char *app, const char *config_json);
+FC_API const char *fc_learner_app(const fc_learner *learn);        /* NULL when none was set */
+FC_API const char *fc_learner_app_config(const fc_learner *learn); /* NULL when none was set */
+/* fastai's learn.export(path): weights, model config, inference pipeline and loss in one file,
+ * written atomically (temporary file, fsync, rename). Fails (FC_ERR_STATE / FC_ERR_UNSUPPORTED,
+ * nothing written) for a learner without an application, a loss without a name that load knows, or
+ * a pipeline that cannot be saved. */
+FC_API fc_status fc_learner_export(fc_learner *learn, const char *path);
+/* fastai's load_learner(path): a new learner (eval mode) whose dataloaders are a stand-in holding
+ * only the inference pipeline, ready for fc_learner_predict(learn, "img.png", ...) and for
+ * fc_learner_get_preds over fc_dataloader_test_dl(fc_learner_dls(learn)->valid, files, n). NULL
+ * with an error naming the file: FC_ERR_IO (cannot open), FC_ERR_FORMAT (wrong magic, truncated,
+ * bad metadata, weights that do not match the model: a missing or extra tensor, a wrong shape),
+ * FC_ERR_UNSUPPORTED (a newer version, an application, architecture or transform this program does
+ * not have). */
+FC_API fc_learner *fc_load_learner(const char *path);
+/* The metadata of an exported file as a new JSON text (free() it), checked as fc_load_learner checks
+ * the header (magic, version, length); the weights are not read. For `fastc info`. */
+FC_API char *fc_export_metadata(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

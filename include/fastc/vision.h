@@ -262,6 +262,13 @@ FC_API fc_learner *fc_vision_learner_(fc_dataloaders *dls, const char *arch, con
 #define fc_vision_learner(dls, arch, ...) \
     fc_vision_learner_((dls), (arch), &(fc_vision_learner_opts){._ = 0, __VA_ARGS__})
 
+/* ==== export and inference (h-export: src/vision/export.c) =========================================
+ * Registers the application "vision" (rebuilding vision_learner models from their exported config)
+ * and the item transforms Resize, RandomResizedCrop, CropPad and RandomCrop (fc_transform_register).
+ * Runs by itself when fastc's vision code is loaded (the shared library); a program linked
+ * statically that only loads exported learners calls it once before fc_load_learner. */
+FC_API fc_status fc_vision_register(void);
+
 #ifdef __cplusplus
 }
 #endif

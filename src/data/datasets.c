@@ -311,3 +311,10 @@ int64_t fci_datasets_source_index(const fc_datasets *d, fc_split_idx split, int6
     return d->idx[slot(split)][i];
 }
 fc_pipeline *fci_datasets_item_tfms(const fc_datasets *d) { return d->item_tfms; }
+
+/* ---- export and inference (h-export): what a loader's subset runs ---- */
+fc_datasets *fci_dataset_datasets(const fc_dataset *ds) {
+    return ds && ds->def == &subset_def ? ((subset *)ds->state)->d : NULL;
+}
+int fci_datasets_n_inp(const fc_datasets *d) { return d ? d->n_inp : 0; }
+fc_getter *fci_datasets_getter(const fc_datasets *d, int j) { return d && j >= 0 && j < d->n ? d->getters[j] : NULL; }

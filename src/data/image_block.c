@@ -1,6 +1,7 @@
 /* ImageBlock's type transform: a path becomes a u8 image [C, H, W] (fastai's PILImage.create).
  * Nothing to decode: the image is already what show draws. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "data_impl.h"
 
@@ -16,8 +17,17 @@ static fc_status read_image(void *state, fc_value *v, const fc_tfm_ctx *ctx) {
     return FC_OK;
 }
 
+/* Export (h-export): no parameters. */
+static char *image_reader_json(void *state) {
+    char *p = malloc(3);
+    if (!p) fc_fail(FC_ERR_NOMEM, "ImageReader: out of memory");
+    else memcpy(p, "{}", 3);
+    return p;
+}
+
 static const fc_kind *const path_kinds[] = {fc_kind_path, NULL};
 static const fc_transform_def image_reader_def = {
-    .name = "ImageReader", .order = 0, .kinds = path_kinds, .encodes = read_image};
+    .name = "ImageReader", .order = 0, .kinds = path_kinds, .encodes = read_image,
+    .to_json = image_reader_json};
 
 fc_transform *fc_image_reader(void) { return fc_transform_new(&image_reader_def, NULL); }

@@ -32,9 +32,16 @@ fc_status fci_error_context(fc_status st, const char *fmt, ...) FC_PRINTF(2, 3);
  * (borrowed), for the DataBlock summary. */
 const fc_items *fci_datasets_items(const fc_datasets *d);
 int64_t fci_datasets_source_index(const fc_datasets *d, fc_split_idx split, int64_t i);
-fc_pipeline *fci_datasets_item_tfms(const fc_datasets *d);
 
 /* Formats into a malloc'd string (NULL when out of memory). */
 char *fci_strdup_printf(const char *fmt, ...) FC_PRINTF(1, 2);
+
+/* Export and inference (h-export, datasets.c): the fc_datasets behind a subset made by
+ * fc_datasets_subset (NULL for any other dataset), its n_inp and getter j (NULL: the item's text;
+ * borrowed) and its item transforms (borrowed; NULL: none). */
+fc_datasets *fci_dataset_datasets(const fc_dataset *ds);
+int fci_datasets_n_inp(const fc_datasets *d);
+fc_getter *fci_datasets_getter(const fc_datasets *d, int j);
+fc_pipeline *fci_datasets_item_tfms(const fc_datasets *d);
 
 #endif

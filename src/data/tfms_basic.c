@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/json_impl.h"
 #include "../core/core_impl.h"
 #include "pipeline_impl.h"
+
+static char *no_params_json(void *s);
 
 /* A new tensor outside any scope (values own theirs). */
 static fc_tensor *new_tensor(fc_shape s, fc_dtype dt) { return fc_keep(fci_tensor_alloc(s, dt, FC_CPU)); }
@@ -265,15 +268,37 @@ static fc_status categorize_decodes(void *s, fc_value *v) {
     return FC_OK;
 }
 
+/* Export (h-export): the vocabulary, and the delimiter of a MultiCategorize. */
+static char *categorize_to_json(void *s) {
+    categorize *c = s;
+    if (c->n == 0) {
+        fc_fail(FC_ERR_STATE, "%s: cannot export a vocabulary that was never set up", c->multi ? "MultiCategorize" : "Categorize");
+        return NULL;
+    }
+    fci_sbuf b = {0};
+    fci_sb_puts(&b, "{\"vocab\":[");
+    for (int64_t i = 0; i < c->n; i++) {
+        if (i) fci_sb_puts(&b, ",");
+        fci_sb_json_string(&b, c->vocab[i]);
+    }
+    fci_sb_puts(&b, "]");
+    if (c->multi) fci_sb_printf(&b, ",\"delim\":\"%s%c\"", c->delim == '"' || c->delim == '\\' ? "\\" : "", c->delim);
+    fci_sb_puts(&b, "}");
+    if (b.failed) free(b.p);
+    return b.failed ? NULL : b.p;
+}
+
 static const fc_kind *const label_kinds[] = {fc_kind_label, fc_kind_category, NULL};
 static const fc_kind *const multi_kinds[] = {fc_kind_label, fc_kind_multi_category, NULL};
 static const fc_transform_def categorize_def = {
     .name = "Categorize", .order = 1, .kinds = label_kinds, .setup = categorize_setup,
     .encodes = categorize_encodes, .decodes = categorize_decodes, .free_state = categorize_free,
+    .to_json = categorize_to_json,
 };
 static const fc_transform_def multi_categorize_def = {
     .name = "MultiCategorize", .order = 1, .kinds = multi_kinds, .setup = categorize_setup,
     .encodes = categorize_encodes, .decodes = categorize_decodes, .free_state = categorize_free,
+    .to_json = categorize_to_json,
 };
 
 static fc_transform *categorize_make(const fc_transform_def *def, int multi, char delim,
@@ -371,7 +396,7 @@ static fc_status regression_decodes(void *s, fc_value *v) {
 static const fc_kind *const regression_kinds[] = {fc_kind_label, fc_kind_tensor, NULL};
 static const fc_transform_def regression_def = {
     .name = "RegressionSetup", .order = 1, .kinds = regression_kinds,
-    .encodes = regression_encodes, .decodes = regression_decodes,
+    .encodes = regression_encodes, .decodes = regression_decodes, .to_json = no_params_json,
 };
 fc_transform *fc_regression_setup(void) { return fc_transform_new(&regression_def, NULL); }
 
@@ -515,10 +540,28 @@ static fc_status normalize_encodes(void *s, fc_value *v, const fc_tfm_ctx *ctx) 
 }
 static fc_status normalize_decodes(void *s, fc_value *v) { return normalize_apply(s, v, 1); }
 
+/* Export (h-export): the statistics, written so that they read back to the same floats. */
+static char *normalize_to_json(void *s) {
+    normalize *n = s;
+    if (!n->mean || n->c <= 0) {
+        fc_fail(FC_ERR_STATE, "Normalize: cannot export statistics that were never set up");
+        return NULL;
+    }
+    fci_sbuf b = {0};
+    for (int k = 0; k < 2; k++) {
+        fci_sb_puts(&b, k ? "],\"std\":[" : "{\"mean\":[");
+        for (int ch = 0; ch < n->c; ch++) fci_sb_printf(&b, "%s%.9g", ch ? "," : "", (double)(k ? n->std : n->mean)[ch]);
+    }
+    fci_sb_puts(&b, "]}");
+    if (b.failed) free(b.p);
+    return b.failed ? NULL : b.p;
+}
+
 static const fc_kind *const image_kinds[] = {fc_kind_image, NULL};
 static const fc_transform_def normalize_def = {
     .name = "Normalize", .order = 99, .kinds = image_kinds, .setup = normalize_setup,
     .encodes = normalize_encodes, .decodes = normalize_decodes, .free_state = normalize_free,
+    .to_json = normalize_to_json,
 };
 
 fc_transform *fc_normalize_(const fc_normalize_opts *o) {
@@ -599,8 +642,15 @@ static fc_status to_tensor_encodes(void *s, fc_value *v, const fc_tfm_ctx *ctx) 
     fc_value_set_tensor(v, NULL, x);
     return FC_OK;
 }
+/* Transforms without parameters export as {}. */
+static char *no_params_json(void *s) {
+    char *p = strdup("{}");
+    if (!p) fc_fail(FC_ERR_NOMEM, "to_json: out of memory");
+    return p;
+}
 static const fc_transform_def to_tensor_def = {
     .name = "ToTensor", .order = 5, .kinds = image_kinds, .encodes = to_tensor_encodes,
+    .to_json = no_params_json,
 };
 fc_transform *fc_to_tensor(void) { return fc_transform_new(&to_tensor_def, NULL); }
 
@@ -640,6 +690,6 @@ static fc_status int_to_float_decodes(void *s, fc_value *v) {
 }
 static const fc_transform_def int_to_float_def = {
     .name = "IntToFloatTensor", .order = 10, .kinds = image_kinds,
-    .encodes = int_to_float_encodes, .decodes = int_to_float_decodes,
+    .encodes = int_to_float_encodes, .decodes = int_to_float_decodes, .to_json = no_params_json,
 };
 fc_transform *fc_int_to_float(void) { return fc_transform_new(&int_to_float_def, NULL); }

@@ -1,5 +1,6 @@
 /* The learner: construction with fastai's defaults (TrainEval, Recorder, ProgressBar), callbacks,
  * the optimizer made on first use, and the state accessors callbacks read and write. */
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -134,6 +135,8 @@ void fc_learner_free(fc_learner *learn) {
     fc_optimizer_free(learn->opt);
     fc_module_free(learn->model);
     fc_dataloaders_free(learn->dls);
+    free(learn->app);
+    free(learn->app_config);
     fci_free(learn);
 }
 

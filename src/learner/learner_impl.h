@@ -63,6 +63,7 @@ struct fc_learner {
     fc_tensor *pred, *loss_grad;
     double loss, smooth_loss, train_loss, valid_loss;
     double *metric_values; /* n_metrics, the last validation's */
+    char *app, *app_config; /* export (h-export): fc_learner_set_app's copies */
 };
 
 /* Runs event e on the running callbacks: FC_CONTINUE, a cancel code, or a negative status (the

@@ -24,4 +24,14 @@ char *fci_strdup(const char *s);
 typedef void (*fci_module_visit)(fc_module *m, const char *name, void *ctx);
 void fci_module_walk(fc_module *m, fci_module_visit fn, void *ctx);
 
+/* Safetensors inside a larger file (h-export): writes m's weights at f's position (header, data,
+ * then fflush + fsync; tmp names the file in messages); loads m from the blob starting at byte
+ * base of path and running to its end, with fc_module_load's checks (messages name path). */
+#include <stdio.h>
+fc_status fci_module_write(fc_module *m, FILE *f, const char *tmp);
+fc_status fci_module_load_at(fc_module *m, const char *path, uint64_t base);
+/* Checks the blob at base of path without a module: a valid header and every tensor's data inside
+ * the file (cheap: a truncated file fails before a model is built for it). */
+fc_status fci_safetensors_check(const char *path, uint64_t base);
+
 #endif

@@ -2,6 +2,7 @@
  * u64 little-endian header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [..],
  * "data_offsets": [begin, end]}, ...} (offsets relative to the end of the header), then the raw
  * little-endian data. Saving is atomic; loading validates everything before touching the module. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/json_impl.h"
 #include "nn_impl.h"
 
 static const char *const st_dtypes[FC_DTYPE_COUNT] = {
@@ -24,53 +26,11 @@ static fc_tensor *entry(fc_module *m, int i, const char **name) {
     return i < np ? fc_module_parameter(m, i, name) : fc_module_buffer(m, i - np, name);
 }
 
-/* ---- a growing string --------------------------------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int failed;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t len) {
-    if (b->failed) return;
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + len + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = 1;
-            fc_fail(FC_ERR_NOMEM, "save: out of memory building a header of %zu bytes", cap);
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = 0;
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) FC_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    sb_put(b, tmp, len < (int)sizeof tmp ? (size_t)len : sizeof tmp - 1);
-}
-
-/* Names are dotted identifiers; escape '"' and '\' anyway so any name round-trips. */
-static void sb_json_string(sbuf *b, const char *s) {
-    sb_put(b, "\"", 1);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') sb_put(b, "\\", 1);
-        if ((unsigned char)*s < 0x20) sb_printf(b, "\\u%04x", (unsigned char)*s);
-        else sb_put(b, s, 1);
-    }
-    sb_put(b, "\"", 1);
-}
+/* The header is written with the shared JSON string builder (src/core/json.c). */
+typedef fci_sbuf sbuf;
+#define sb_put fci_sb_put
+#define sb_printf fci_sb_printf
+#define sb_json_string fci_sb_json_string
 
 /* ---- save --------------------------------------------------------------------------------------- */
 
@@ -126,6 +86,14 @@ static fc_status write_body(fc_module *m, FILE *f, const char *tmp, const sbuf *
     return st;
 }
 
+fc_status fci_module_write(fc_module *m, FILE *f, const char *tmp) {
+    sbuf h = {0};
+    fc_status st = build_header(m, &h);
+    if (st == FC_OK) st = write_body(m, f, tmp, &h);
+    free(h.p);
+    return st;
+}
+
 fc_status fc_module_save(fc_module *m, const char *path) {
     if (!m || !path) return fc_error_code() != FC_OK ? fc_error_code()
                                                     : fc_fail(FC_ERR_ARG, "save: NULL module or path");
@@ -163,7 +131,7 @@ fail:
     return st;
 }
 
-/* ---- a minimal JSON reader for the header ------------------------------------------------------- */
+/* ---- reading the header (the shared JSON reader, src/core/json.c) -------------------------------- */
 
 typedef struct st_entry {
     char *name;
@@ -174,224 +142,78 @@ typedef struct st_entry {
     int used;
 } st_entry;
 
-typedef struct jreader {
-    const char *p, *start, *end;
-    const char *path;
-    fc_status st;
-} jreader;
-
-static int jfail(jreader *r, const char *expected) {
-    if (r->st == FC_OK)
-        r->st = fc_fail(FC_ERR_FORMAT, "load: '%s': header is not valid safetensors JSON at byte %ld: "
-                        "expected %s, found '%.12s'", r->path, (long)(r->p - r->start), expected,
-                        r->p < r->end ? r->p : "(end)");
-    return 0;
-}
-
-static void jws(jreader *r) {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')) r->p++;
-}
-
-static int jlit(jreader *r, char c) {
-    jws(r);
-    if (r->p < r->end && *r->p == c) {
-        r->p++;
-        return 1;
-    }
-    return 0;
-}
-
-static int jexpect(jreader *r, char c) {
-    char what[4] = {'\'', c, '\'', 0};
-    return jlit(r, c) || jfail(r, what);
-}
-
-/* A string into a new malloc'd buffer (escapes decoded; \u to UTF-8, surrogates kept apart). */
-static int jstring(jreader *r, char **out) {
-    jws(r);
-    if (r->p >= r->end || *r->p != '"') return jfail(r, "a string");
-    const char *s = ++r->p;
-    while (r->p < r->end && *r->p != '"') r->p += (*r->p == '\\') ? 2 : 1;
-    if (r->p >= r->end) return jfail(r, "the end of a string");
-    char *d = malloc((size_t)(r->p - s) + 1), *q = d;
-    if (!d) return jfail(r, "memory for a string");
-    for (const char *c = s; c < r->p; c++) {
-        if (*c != '\\') {
-            *q++ = *c;
-            continue;
-        }
-        c++;
-        switch (*c) {
-        case 'n': *q++ = '\n'; break;
-        case 't': *q++ = '\t'; break;
-        case 'r': *q++ = '\r'; break;
-        case 'b': *q++ = '\b'; break;
-        case 'f': *q++ = '\f'; break;
-        case 'u': {
-            unsigned v = 0;
-            for (int k = 1; k <= 4 && c + k < r->p; k++) {
-                char h = c[k];
-                v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
-            }
-            c += 4;
-            if (v < 0x80) *q++ = (char)v;
-            else if (v < 0x800) *q++ = (char)(0xC0 | v >> 6), *q++ = (char)(0x80 | (v & 63));
-            else *q++ = (char)(0xE0 | v >> 12), *q++ = (char)(0x80 | ((v >> 6) & 63)), *q++ = (char)(0x80 | (v & 63));
-            break;
-        }
-        default: *q++ = *c;
-        }
-    }
-    *q = 0;
-    r->p++;
-    *out = d;
-    return 1;
-}
-
-static int juint(jreader *r, uint64_t *out) {
-    jws(r);
-    if (r->p >= r->end || *r->p < '0' || *r->p > '9') return jfail(r, "a non-negative integer");
-    uint64_t v = 0;
-    while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
-        if (v > (UINT64_MAX - 9) / 10) return jfail(r, "an integer below 2^64");
-        v = v * 10 + (uint64_t)(*r->p++ - '0');
-    }
-    *out = v;
-    return 1;
-}
-
-/* Skips any value (the metadata object, keys we do not know). */
-static int jskip(jreader *r, int depth) {
-    jws(r);
-    if (depth > 64 || r->p >= r->end) return jfail(r, "a value");
-    char c = *r->p;
-    if (c == '"') {
-        char *s;
-        if (!jstring(r, &s)) return 0;
-        free(s);
-        return 1;
-    }
-    if (c == '{' || c == '[') {
-        char close = c == '{' ? '}' : ']';
-        r->p++;
-        if (jlit(r, close)) return 1;
-        do {
-            if (c == '{') {
-                char *k;
-                if (!jstring(r, &k)) return 0;
-                free(k);
-                if (!jexpect(r, ':')) return 0;
-            }
-            if (!jskip(r, depth + 1)) return 0;
-        } while (jlit(r, ','));
-        return jexpect(r, close);
-    }
-    const char *s = r->p;
-    while (r->p < r->end && (strchr("+-.eE", *r->p) || (*r->p >= '0' && *r->p <= '9') ||
-                             (*r->p >= 'a' && *r->p <= 'z')))
-        r->p++;
-    return r->p > s || jfail(r, "a value");
-}
-
-/* {"dtype": "F32", "shape": [..], "data_offsets": [b, e]} */
-static int jentry(jreader *r, st_entry *e) {
-    int have = 0;
-    if (!jexpect(r, '{')) return 0;
-    if (jlit(r, '}')) goto check;
-    do {
-        char *key;
-        if (!jstring(r, &key)) return 0;
-        int ok = jexpect(r, ':');
-        if (ok && !strcmp(key, "dtype")) {
-            char *v = NULL;
-            ok = jstring(r, &v);
-            if (ok) snprintf(e->dtype, sizeof e->dtype, "%s", v);
-            free(v);
-            have |= 1;
-        } else if (ok && !strcmp(key, "shape")) {
-            ok = jexpect(r, '[');
-            if (ok && !jlit(r, ']')) {
-                do {
-                    uint64_t d;
-                    ok = juint(r, &d);
-                    if (ok && e->ndim == FC_MAX_DIMS) ok = jfail(r, "at most 8 dims");
-                    if (ok) e->shape[e->ndim++] = (int64_t)d;
-                } while (ok && jlit(r, ','));
-                ok = ok && jexpect(r, ']');
-            }
-            have |= 2;
-        } else if (ok && !strcmp(key, "data_offsets")) {
-            ok = jexpect(r, '[') && juint(r, &e->begin) && jexpect(r, ',') && juint(r, &e->end) &&
-                 jexpect(r, ']');
-            have |= 4;
-        } else if (ok) {
-            ok = jskip(r, 1);
-        }
-        free(key);
-        if (!ok) return 0;
-    } while (jlit(r, ','));
-    if (!jexpect(r, '}')) return 0;
-check:
-    if (have != 7) {
-        if (r->st == FC_OK)
-            r->st = fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': expected keys dtype, shape and "
-                            "data_offsets, found %s%s%s missing", r->path, e->name,
-                            have & 1 ? "" : "dtype ", have & 2 ? "" : "shape ", have & 4 ? "" : "data_offsets");
-        return 0;
-    }
-    return 1;
-}
-
 static void entries_free(st_entry *es, int n) {
     for (int i = 0; i < n; i++) free(es[i].name);
     free(es);
 }
 
+static int is_uint(const fci_json *v) {
+    return v && v->type == FCI_JSON_NUMBER && v->num >= 0 && v->num <= 9007199254740992.0 && v->num == (double)(uint64_t)v->num;
+}
+
+/* One entry {"dtype": "F32", "shape": [..], "data_offsets": [b, e]} of the parsed header. */
+static fc_status entry_of(const char *path, const char *name, const fci_json *v, st_entry *e) {
+    *e = (st_entry){0};
+    const char *dt = fci_json_str(v, "dtype");
+    const fci_json *sh = fci_json_get(v, "shape"), *off = fci_json_get(v, "data_offsets");
+    if (!dt || !sh || !off)
+        return fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': expected keys dtype, shape and data_offsets, "
+                       "found %s%s%s missing", path, name, dt ? "" : "dtype ", sh ? "" : "shape ", off ? "" : "data_offsets");
+    if (sh->type != FCI_JSON_ARRAY || sh->n > FC_MAX_DIMS)
+        return fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': expected a shape of at most %d dims", path, name, FC_MAX_DIMS);
+    for (int64_t d = 0; d < sh->n; d++) {
+        if (!is_uint(&sh->items[d]) || sh->items[d].num > (double)INT32_MAX)
+            return fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': expected shape entries in [0, 2^31), found "
+                           "a bad entry at dim %lld", path, name, (long long)d);
+        e->shape[d] = (int64_t)sh->items[d].num;
+    }
+    e->ndim = (int)sh->n;
+    if (off->type != FCI_JSON_ARRAY || off->n != 2 || !is_uint(&off->items[0]) || !is_uint(&off->items[1]))
+        return fc_fail(FC_ERR_FORMAT, "load: '%s': tensor '%s': expected data_offsets [begin, end] of two "
+                       "non-negative integers", path, name);
+    e->begin = (uint64_t)off->items[0].num;
+    e->end = (uint64_t)off->items[1].num;
+    snprintf(e->dtype, sizeof e->dtype, "%s", dt);
+    e->name = strdup(name);
+    return e->name ? FC_OK : fc_fail(FC_ERR_NOMEM, "load: out of memory");
+}
+
 /* Parses the header into *out (n entries); the metadata is skipped. */
 static fc_status parse_header(const char *path, const char *h, size_t len, st_entry **out, int *n_out) {
-    jreader r = {h, h, h + len, path, FC_OK};
+    size_t at = 0;
+    while (at < len && (h[at] == ' ' || h[at] == '\t' || h[at] == '\n' || h[at] == '\r')) at++;
+    if (at == len || h[at] != '{')
+        return fc_fail(FC_ERR_FORMAT, "load: '%s': header is not valid safetensors JSON at byte %zu: expected '{', "
+                       "found '%.*s'", path, at, at < len ? (int)(len - at < 12 ? len - at : 12) : 5,
+                       at < len ? h + at : "(end)");
+    fci_json root;
+    fc_status st = fci_json_parse(h, len, "load", path, &root);
+    if (st != FC_OK) return st;
     st_entry *es = NULL;
-    int n = 0, cap = 0;
-    if (!jexpect(&r, '{')) goto fail;
-    if (jlit(&r, '}')) goto done;
-    do {
-        char *key;
-        if (!jstring(&r, &key)) goto fail;
-        if (!jexpect(&r, ':')) {
-            free(key);
-            goto fail;
-        }
-        if (!strcmp(key, "__metadata__")) {
-            free(key);
-            if (!jskip(&r, 1)) goto fail;
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            st_entry *p = realloc(es, (size_t)cap * sizeof *p);
-            if (!p) {
-                free(key);
-                r.st = fc_fail(FC_ERR_NOMEM, "load: out of memory reading '%s'", path);
-                goto fail;
-            }
-            es = p;
-        }
-        es[n] = (st_entry){.name = key};
-        if (!jentry(&r, &es[n++])) goto fail;
-    } while (jlit(&r, ','));
-    if (!jexpect(&r, '}')) goto fail;
+    int n = 0;
+    if (root.type != FCI_JSON_OBJECT) {
+        st = fc_fail(FC_ERR_FORMAT, "load: '%s': expected the safetensors header to be a JSON object", path);
+        goto done;
+    }
+    es = calloc((size_t)root.n + 1, sizeof *es);
+    if (!es) {
+        st = fc_fail(FC_ERR_NOMEM, "load: out of memory reading '%s'", path);
+        goto done;
+    }
+    for (int64_t i = 0; i < root.n && st == FC_OK; i++) {
+        if (!strcmp(root.keys[i], "__metadata__")) continue;
+        st = entry_of(path, root.keys[i], &root.items[i], &es[n]);
+        if (es[n].name) n++;
+    }
 done:
-    jws(&r);
-    if (r.p != r.end) {
-        jfail(&r, "the end of the header");
-        goto fail;
+    fci_json_free(&root);
+    if (st != FC_OK) {
+        entries_free(es, n);
+        return st;
     }
     *out = es;
     *n_out = n;
     return FC_OK;
-fail:
-    entries_free(es, n);
-    return r.st != FC_OK ? r.st : fc_error_code();
 }
 
 /* ---- load --------------------------------------------------------------------------------------- */
@@ -465,11 +287,16 @@ static fc_status read_all(fc_module *m, FILE *f, const char *path, st_entry *es,
     return FC_OK;
 }
 
-static fc_status read_header(FILE *f, const char *path, st_entry **es, int *n_es, uint64_t *data_start,
-                             uint64_t *data_len) {
+/* The safetensors blob starts at byte base of the file (0 for a weights file; after the metadata
+ * in an exported learner) and runs to its end. */
+static fc_status read_header(FILE *f, const char *path, uint64_t base, st_entry **es, int *n_es,
+                             uint64_t *data_start, uint64_t *data_len) {
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0) return fc_fail(FC_ERR_IO, "load: cannot stat '%s': %s", path, strerror(errno));
-    uint64_t size = (uint64_t)sb.st_size;
+    if ((uint64_t)sb.st_size < base || fseeko(f, (off_t)base, SEEK_SET) != 0)
+        return fc_fail(FC_ERR_FORMAT, "load: '%s' is truncated: %llu bytes, expected the weights at byte %llu",
+                       path, (unsigned long long)sb.st_size, (unsigned long long)base);
+    uint64_t size = (uint64_t)sb.st_size - base;
     uint8_t lb[8];
     if (size < 8 || fread(lb, 1, 8, f) != 8)
         return fc_fail(FC_ERR_FORMAT, "load: '%s' is truncated: %llu bytes, expected at least 8 (the "
@@ -487,12 +314,31 @@ static fc_status read_header(FILE *f, const char *path, st_entry **es, int *n_es
         st = fc_fail(FC_ERR_IO, "load: '%s': cannot read the %llu-byte header", path, (unsigned long long)hlen);
     if (st == FC_OK) st = parse_header(path, h, hlen, es, n_es);
     free(h);
-    *data_start = 8 + hlen;
+    *data_start = base + 8 + hlen;
     *data_len = size - 8 - hlen;
     return st;
 }
 
-fc_status fc_module_load(fc_module *m, const char *path) {
+fc_status fc_module_load(fc_module *m, const char *path) { return fci_module_load_at(m, path, 0); }
+
+fc_status fci_safetensors_check(const char *path, uint64_t base) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return fc_fail(FC_ERR_IO, "load: cannot open '%s': %s", path, strerror(errno));
+    st_entry *es = NULL;
+    int n_es = 0;
+    uint64_t data_start = 0, data_len = 0;
+    fc_status st = read_header(f, path, base, &es, &n_es, &data_start, &data_len);
+    for (int j = 0; j < n_es && st == FC_OK; j++)
+        if (es[j].end > data_len || es[j].end < es[j].begin)
+            st = fc_fail(FC_ERR_FORMAT, "load: '%s' is truncated or corrupt: tensor '%s' ends at byte %llu of the data, "
+                         "found %llu bytes of data", path, es[j].name, (unsigned long long)es[j].end,
+                         (unsigned long long)data_len);
+    entries_free(es, n_es);
+    fclose(f);
+    return st;
+}
+
+fc_status fci_module_load_at(fc_module *m, const char *path, uint64_t base) {
     if (!m || !path) return fc_error_code() != FC_OK ? fc_error_code()
                                                     : fc_fail(FC_ERR_ARG, "load: NULL module or path");
     FILE *f = fopen(path, "rb");
@@ -501,7 +347,7 @@ fc_status fc_module_load(fc_module *m, const char *path) {
     int n_es = 0, n = n_entries(m);
     uint64_t data_start = 0, data_len = 0;
     fc_tensor **tmp = calloc((size_t)n + 1, sizeof *tmp);
-    fc_status st = tmp ? read_header(f, path, &es, &n_es, &data_start, &data_len)
+    fc_status st = tmp ? read_header(f, path, base, &es, &n_es, &data_start, &data_len)
                        : fc_fail(FC_ERR_NOMEM, "load: out of memory");
     if (st == FC_OK) st = read_all(m, f, path, es, n_es, data_start, data_len, tmp);
     /* Everything read and checked: only now copy into the module. */
@@ -533,7 +379,7 @@ fc_status fc_module_load_matching(fc_module *m, const char *path, int *n_loaded)
     int n_es = 0, n = n_entries(m), loaded = 0;
     uint64_t data_start = 0, data_len = 0;
     fc_tensor **tmp = calloc((size_t)n + 1, sizeof *tmp);
-    fc_status st = tmp ? read_header(f, path, &es, &n_es, &data_start, &data_len)
+    fc_status st = tmp ? read_header(f, path, 0, &es, &n_es, &data_start, &data_len)
                        : fc_fail(FC_ERR_NOMEM, "load_matching: out of memory");
     for (int j = 0; j < n_es && st == FC_OK; j++) /* a truncated file fails even where nothing matches */
         if (es[j].end > data_len || es[j].end < es[j].begin)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/core_impl.h"
+#include "models_impl.h"
 #include "fastc/vision.h"
 
 /* What the data says: input channels, outputs and the loss that fits the target's kind. */
@@ -158,6 +159,15 @@ static fc_module *build_model(const fc_arch *arch, const data_shape *ds, const f
     return fc_sequential(body, head);
 }
 
+/* The model of an exported learner (h-export): the same construction without pretrained weights
+ * (the file's weights replace them). */
+fc_module *fci_vision_build_model(const fc_arch *arch, int64_t n_in, int64_t n_out, const fc_model_opts *model,
+                                  const fc_create_head_opts *head) {
+    data_shape ds = {.n_in = n_in, .n_out = n_out};
+    fc_vision_learner_opts o = {.model = *model, .head = *head};
+    return build_model(arch, &ds, &o);
+}
+
 /* fastai's _add_norm: pretrained weights expect their training statistics. */
 static fc_status add_normalize(fc_dataloaders *dls, const fc_arch *arch, int64_t n_in) {
     if (!arch->mean || !arch->std || n_in != 3) return FC_OK;
@@ -219,6 +229,10 @@ fc_learner *fc_vision_learner_(fc_dataloaders *dls, const char *arch_name, const
                                    .no_wd = o->no_wd, .metrics = o->metrics, .cbs = o->cbs,
                                    .splitter = arch->split ? arch->split : body_head_split, .quiet = o->quiet,
                                    .log = o->log);
+    if (learn && fci_vision_record_app(learn, arch->name, ds.n_in, ds.n_out, &o->model, &o->head) != FC_OK) {
+        fc_learner_free(learn);
+        return NULL;
+    }
     if (learn && o->pretrained && fc_learner_freeze(learn) != FC_OK) {
         fc_learner_free(learn);
         return NULL;

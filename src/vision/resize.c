@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/core_impl.h"
+#include "../core/json_impl.h"
 #include "../data/data_impl.h"
 #include "resample_impl.h"
 
@@ -230,14 +231,31 @@ static fc_status vtfm_encodes(void *state, fc_value *v, const fc_tfm_ctx *ctx) {
 }
 
 static const fc_kind *const vtfm_kinds[] = {fc_kind_image, fc_kind_mask, fc_kind_points, fc_kind_bbox, NULL};
+/* Export (h-export): the constructor's arguments, resolved (the defaults written out). */
+static char *vtfm_to_json(void *state) {
+    const vtfm *t = state;
+    static const char *const pads[] = {"default", "zeros", "reflection", "border"};
+    static const char *const methods[] = {"crop", "pad", "squish"};
+    fci_sbuf b = {0};
+    fci_sb_printf(&b, "{\"size\":%lld,\"w\":%lld,\"pad_mode\":\"%s\"", (long long)t->h, (long long)t->w, pads[t->pad]);
+    if (t->type == T_RESIZE) fci_sb_printf(&b, ",\"method\":\"%s\"", methods[t->method]);
+    if (t->type == T_RRC)
+        fci_sb_printf(&b, ",\"min_scale\":%.17g,\"max_scale\":%.17g,\"ratio_lo\":%.17g,\"ratio_hi\":%.17g,\"val_xtra\":%.17g",
+                      t->min_scale, t->max_scale, t->ratio_lo, t->ratio_hi, t->val_xtra);
+    if (t->type == T_RANDOM_CROP || t->type == T_CROP_PAD) fci_sb_printf(&b, ",\"padding\":%lld", (long long)t->padding);
+    fci_sb_puts(&b, "}");
+    if (b.failed) free(b.p);
+    return b.failed ? NULL : b.p;
+}
+
 static const fc_transform_def resize_def = {.name = "Resize", .order = 1, .kinds = vtfm_kinds,
-                                            .encodes = vtfm_encodes, .free_state = free};
+                                            .encodes = vtfm_encodes, .free_state = free, .to_json = vtfm_to_json};
 static const fc_transform_def rrc_def = {.name = "RandomResizedCrop", .order = 1, .kinds = vtfm_kinds,
-                                         .encodes = vtfm_encodes, .free_state = free};
+                                         .encodes = vtfm_encodes, .free_state = free, .to_json = vtfm_to_json};
 static const fc_transform_def crop_pad_def = {.name = "CropPad", .order = 1, .kinds = vtfm_kinds,
-                                              .encodes = vtfm_encodes, .free_state = free};
+                                              .encodes = vtfm_encodes, .free_state = free, .to_json = vtfm_to_json};
 static const fc_transform_def random_crop_def = {.name = "RandomCrop", .order = 1, .kinds = vtfm_kinds,
-                                                 .encodes = vtfm_encodes, .free_state = free};
+                                                 .encodes = vtfm_encodes, .free_state = free, .to_json = vtfm_to_json};
 
 /* Checks what every constructor takes and returns a new state, or NULL with the error set. */
 static vtfm *vtfm_new(tfm_type type, const char *who, int64_t size, int64_t w, fc_pad_mode pad,

@@ -1,0 +1,55 @@
+/* The fastc command: shared helpers of the subcommands (one file each). Exit codes: 0 ok,
+ * 1 runtime failure (the library's message), 2 usage (what was expected and what to do next). */
+#ifndef FASTC_CLI_H
+#define FASTC_CLI_H
+
+#include <stdio.h>
+
+#include "fastc/fastc.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* One subcommand: argv[0] is its name ("train"). */
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_lr_find(int argc, char **argv);
+int cli_show_batch(int argc, char **argv);
+int cli_predict(int argc, char **argv);
+int cli_interpret(int argc, char **argv);
+int cli_info(int argc, char **argv);
+int cli_data(int argc, char **argv);
+
+/* Prints "fastc <cmd>: <message>" and the way to the help to stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) FC_PRINTF(2, 3);
+/* The usage error for an unknown option or one missing its value (getopt's '?'). */
+int cli_bad_option(const char *cmd, const char *arg);
+/* Prints the pending library error as "fastc <cmd>: <message>"; returns CLI_FAIL. */
+int cli_fail(const char *cmd);
+/* Numbers from option values; a bad one is a usage error (returns 0 and prints it). */
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+/* s as a JSON string literal to f. */
+void cli_json_string(FILE *f, const char *s);
+
+/* The options that build vision data and a learner (train, lr-find, show-batch). */
+typedef struct cli_vision {
+    const char *dir, *arch, *train, *valid, *pretrained;
+    double valid_pct, lr, widen;
+    long epochs, bs, size, seed, workers;
+    int fp16, bf16, quiet, json;
+} cli_vision;
+/* Defaults: arch resnet18, epochs 1, lr 0 (the learner's), bs 64, size 0 (no resize), seed 42. */
+void cli_vision_defaults(cli_vision *v);
+/* Parses one vision option (getopt_long's code c with optarg); 1 when it was one, 0 when not, -1
+ * on a bad value (the usage error is printed). */
+int cli_vision_option(const char *cmd, cli_vision *v, int c, const char *arg);
+/* The getopt_long entries of those options (codes from 1000), terminated by a zero entry. */
+struct option;
+const struct option *cli_vision_long_options(void);
+/* "train vision DIR": checks the application word and takes DIR; CLI_OK or CLI_USAGE. */
+int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_vision *v);
+/* The dataloaders of v (image folders) and a vision learner on them (NULL with the error set). */
+fc_dataloaders *cli_vision_dls(const cli_vision *v);
+fc_learner *cli_vision_learner(const cli_vision *v, fc_dataloaders *dls);
+
+#endif

@@ -1,0 +1,144 @@
+/* Helpers shared by the subcommands: messages and exit codes, number parsing, the vision options
+ * that build image dataloaders and a learner. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "fastc %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun 'fastc %s --help' for its usage.\n", cmd);
+    return CLI_USAGE;
+}
+
+int cli_bad_option(const char *cmd, const char *arg) {
+    if (arg && arg[0] == '-' && strchr(arg, '=') == NULL)
+        return cli_usage_error(cmd, "unknown option '%s' (or it needs a value)", arg);
+    return cli_usage_error(cmd, "cannot use option '%s'", arg ? arg : "");
+}
+
+int cli_fail(const char *cmd) {
+    const char *m = fc_error_message();
+    fprintf(stderr, "fastc %s: %s\n", cmd, m && m[0] ? m : "failed");
+    fc_error_clear();
+    return CLI_FAIL;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+    char *e = NULL;
+    errno = 0;
+    long v = s ? strtol(s, &e, 10) : 0;
+    if (!s || !*s || *e || errno || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s expects an integer in [%ld, %ld], found '%s'", opt, lo, hi, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
+    char *e = NULL;
+    errno = 0;
+    double v = s ? strtod(s, &e) : 0;
+    if (!s || !*s || *e || errno || !(v >= lo && v <= hi)) {
+        cli_usage_error(cmd, "%s expects a number in [%g, %g], found '%s'", opt, lo, hi, s ? s : "");
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* ---- vision options ---- */
+
+enum { O_ARCH = 1000, O_EPOCHS, O_LR, O_BS, O_SIZE, O_VALID, O_VALID_PCT, O_TRAIN, O_SEED, O_FP16, O_BF16,
+       O_WIDEN, O_PRETRAINED, O_WORKERS };
+static const struct option vision_opts[] = {
+    {"arch", required_argument, 0, O_ARCH},         {"epochs", required_argument, 0, O_EPOCHS},
+    {"lr", required_argument, 0, O_LR},             {"bs", required_argument, 0, O_BS},
+    {"size", required_argument, 0, O_SIZE},         {"valid", required_argument, 0, O_VALID},
+    {"valid-pct", required_argument, 0, O_VALID_PCT}, {"train", required_argument, 0, O_TRAIN},
+    {"seed", required_argument, 0, O_SEED},         {"fp16", no_argument, 0, O_FP16},
+    {"bf16", no_argument, 0, O_BF16},               {"widen", required_argument, 0, O_WIDEN},
+    {"pretrained", required_argument, 0, O_PRETRAINED}, {"workers", required_argument, 0, O_WORKERS},
+    {0, 0, 0, 0},
+};
+const struct option *cli_vision_long_options(void) { return vision_opts; }
+
+void cli_vision_defaults(cli_vision *v) {
+    *v = (cli_vision){.arch = "resnet18", .epochs = 1, .bs = 64, .seed = 42};
+}
+
+int cli_vision_option(const char *cmd, cli_vision *v, int c, const char *arg) {
+    switch (c) {
+    case O_ARCH: v->arch = arg; return 1;
+    case O_EPOCHS: return cli_int(cmd, "--epochs", arg, 1, 100000, &v->epochs) ? 1 : -1;
+    case O_LR: return cli_double(cmd, "--lr", arg, 1e-12, 100, &v->lr) ? 1 : -1;
+    case O_BS: return cli_int(cmd, "--bs", arg, 1, 1 << 20, &v->bs) ? 1 : -1;
+    case O_SIZE: return cli_int(cmd, "--size", arg, 1, 1 << 14, &v->size) ? 1 : -1;
+    case O_VALID: v->valid = arg; return 1;
+    case O_VALID_PCT: return cli_double(cmd, "--valid-pct", arg, 1e-6, 0.999, &v->valid_pct) ? 1 : -1;
+    case O_TRAIN: v->train = arg; return 1;
+    case O_SEED: return cli_int(cmd, "--seed", arg, 0, 0x7fffffff, &v->seed) ? 1 : -1;
+    case O_FP16: v->fp16 = 1; return 1;
+    case O_BF16: v->bf16 = 1; return 1;
+    case O_WIDEN: return cli_double(cmd, "--widen", arg, 0.01, 8, &v->widen) ? 1 : -1;
+    case O_PRETRAINED: v->pretrained = arg; return 1;
+    case O_WORKERS: return cli_int(cmd, "--workers", arg, 0, 256, &v->workers) ? 1 : -1;
+    default: return 0;
+    }
+}
+
+int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_vision *v) {
+    int n = argc - first;
+    if (n < 1) return cli_usage_error(cmd, "expected an application and a data folder, e.g. 'fastc %s vision DIR'", cmd);
+    if (strcmp(argv[first], "vision") != 0) {
+        if (!strcmp(argv[first], "tabular") || !strcmp(argv[first], "collab") || !strcmp(argv[first], "text"))
+            return cli_usage_error(cmd, "the application '%s' is not in this fastc's command yet; only 'vision' is", argv[first]);
+        return cli_usage_error(cmd, "expected the application 'vision', found '%s'", argv[first]);
+    }
+    if (n < 2) return cli_usage_error(cmd, "expected a data folder after 'vision' (a folder with train/ and valid/ "
+                                      "subfolders of class folders, as from 'fastc data get mnist_sample')");
+    if (n > 2) return cli_usage_error(cmd, "expected one data folder, found also '%s'", argv[first + 2]);
+    if (v->fp16 && v->bf16) return cli_usage_error(cmd, "--fp16 and --bf16 exclude each other");
+    v->dir = argv[first + 1];
+    return CLI_OK;
+}
+
+fc_dataloaders *cli_vision_dls(const cli_vision *v) {
+    fc_tfms item = v->size ? FC_TFMS(fc_resize(v->size)) : (fc_tfms){0};
+    return fc_image_dls_from_folder(v->dir, .train = v->train, .valid = v->valid, .valid_pct = v->valid_pct,
+                                    .item_tfms = item, .bs = v->bs, .seed = (uint64_t)v->seed,
+                                    .n_workers = (int)v->workers);
+}
+
+fc_learner *cli_vision_learner(const cli_vision *v, fc_dataloaders *dls) {
+    fc_manual_seed((uint64_t)v->seed);
+    fc_callbacks cbs = {0};
+    fc_callback *mp = NULL;
+    if (v->fp16 || v->bf16) {
+        mp = fc_mixed_precision(.dtype = v->fp16 ? FC_DTYPE_F16 : FC_DTYPE_BF16);
+        cbs = (fc_callbacks){1, &mp};
+    }
+    return fc_vision_learner(dls, v->arch, .pretrained = v->pretrained, .model = {.widen = v->widen},
+                             .metrics = FC_METRICS(fc_error_rate(), fc_accuracy()), .cbs = cbs, .lr = v->lr,
+                             .quiet = v->quiet || v->json);
+}

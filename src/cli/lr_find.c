@@ -1,0 +1,56 @@
+/* fastc lr-find vision DIR: the learning-rate finder's suggestions, and its plot with --plot. */
+#define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: fastc lr-find vision DIR [options]\n"
+    "Runs fastai's learning-rate finder on a new learner (the same data and model options as\n"
+    "'fastc train': --arch --widen --pretrained --bs --size --train --valid --valid-pct --seed\n"
+    "--workers --fp16 --bf16) and prints the suggested learning rates.\n\n"
+    "  --plot F          write the loss-vs-lr plot there (PNG)\n"
+    "  --iters N         steps of the sweep (default 100)\n"
+    "  --json            print the suggestions as JSON\n"
+    "  -h, --help        this help\n";
+
+int cli_lr_find(int argc, char **argv) {
+    cli_vision v;
+    cli_vision_defaults(&v);
+    const char *plot = NULL;
+    long iters = 100;
+    struct option opts[32];
+    int k = 0;
+    for (const struct option *o = cli_vision_long_options(); o->name; o++) opts[k++] = *o;
+    opts[k++] = (struct option){"plot", required_argument, 0, 'p'};
+    opts[k++] = (struct option){"iters", required_argument, 0, 'i'};
+    opts[k++] = (struct option){"json", no_argument, 0, 'j'};
+    opts[k++] = (struct option){"help", no_argument, 0, 'h'};
+    opts[k] = (struct option){0, 0, 0, 0};
+    opterr = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        if (c == 'h') return fputs(help, stdout), CLI_OK;
+        if (c == 'p') plot = optarg;
+        else if (c == 'i') {
+            if (!cli_int("lr-find", "--iters", optarg, 2, 100000, &iters)) return CLI_USAGE;
+        } else if (c == 'j') v.json = 1;
+        else if (c == '?' || c == ':') return cli_bad_option("lr-find", argv[optind - 1]);
+        else if (cli_vision_option("lr-find", &v, c, optarg) < 0) return CLI_USAGE;
+    }
+    int st = cli_vision_args("lr-find", argc, argv, optind, &v);
+    if (st != CLI_OK) return st;
+    v.quiet = 1;
+    fc_learner *learn = cli_vision_learner(&v, cli_vision_dls(&v));
+    fc_lr_suggestions s = {0};
+    if (!learn || fc_lr_find(learn, &s, .num_it = (int)iters, .plot_path = plot) != FC_OK) {
+        fc_learner_free(learn);
+        return cli_fail("lr-find");
+    }
+    if (v.json) printf("{\"valley\":%.6g,\"minimum\":%.6g,\"steep\":%.6g,\"points\":%d}\n", s.valley, s.minimum, s.steep, s.n);
+    else printf("valley %.3g\nminimum %.3g\nsteep %.3g\n%s%s", s.valley, s.minimum, s.steep, plot ? "plot: " : "",
+                plot ? plot : "");
+    if (plot && !v.json) printf("\n");
+    fc_learner_free(learn);
+    return CLI_OK;
+}
