@@ -40,5 +40,11 @@ void fci_tfms_sort(fc_transform **tfs, int n);
 int64_t fci_batch_size(const fc_tuple *batch);
 /* Splits a batch into bs new items (row i of each stacked value, item i of each list). */
 fc_status fci_uncollate(const fc_tuple *batch, fc_tuple **items, int64_t *n);
+/* A seeded permutation of 0..n-1 (Fisher-Yates on Philox): fastai's RandomSplitter order, shared
+ * by every splitter that must agree with fc_random_splitter (getters.c). malloc'd; NULL on OOM. */
+int64_t *fci_permutation(int64_t n, uint64_t seed);
+/* Rows idx[n] of t into a new [n, ...] tensor, or [...] for one row when as_item, outside any
+ * scope: the in-memory datasets' batch gather (dataset.c). */
+fc_tensor *fci_gather_rows(const fc_tensor *t, const int64_t *idx, int64_t n, int as_item);
 
 #endif

@@ -69,8 +69,7 @@ static void tensor_ds_free(void *state) {
 
 static int64_t tensor_ds_len(void *state) { return ((tensor_ds *)state)->n; }
 
-/* rows idx[n] of t into a new [n, ...] tensor, or [...] for one row when as_item */
-static fc_tensor *gather_rows(const fc_tensor *t, const int64_t *idx, int64_t n, int as_item) {
+fc_tensor *fci_gather_rows(const fc_tensor *t, const int64_t *idx, int64_t n, int as_item) {
     fc_shape s = fc_tensor_shape(t);
     s.d[0] = n;
     if (as_item) {
@@ -79,7 +78,8 @@ static fc_tensor *gather_rows(const fc_tensor *t, const int64_t *idx, int64_t n,
     }
     fc_tensor *out = fci_tensor_alloc(s, fc_tensor_dtype(t), FC_CPU);
     if (!out) return NULL;
-    size_t row = (size_t)(fc_tensor_numel(t) / fc_tensor_dim(t, 0)) * fc_dtype_size(fc_tensor_dtype(t));
+    int64_t rows = fc_tensor_dim(t, 0);
+    size_t row = (size_t)(fc_tensor_numel(t) / (rows ? rows : 1)) * fc_dtype_size(fc_tensor_dtype(t));
     const char *src = fc_tensor_data(t);
     char *dst = fc_tensor_data(out);
     for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * row, src + (size_t)idx[i] * row, row);
@@ -90,7 +90,7 @@ static fc_status gather(tensor_ds *s, const int64_t *idx, int64_t n, int as_item
     out->n = 2;
     out->n_inp = 1;
     for (int k = 0; k < 2; k++) {
-        fc_tensor *t = gather_rows(s->part[k], idx, n, as_item);
+        fc_tensor *t = fci_gather_rows(s->part[k], idx, n, as_item);
         if (!t) return fc_error_code();
         out->v[k] = fc_value_tensor(s->kind[k], t);
     }

@@ -461,8 +461,7 @@ fc_status fc_data_splitter_split(const fc_data_splitter *s, const fc_items *item
     return st;
 }
 
-/* A seeded permutation of 0..n-1 (Fisher-Yates on Philox). */
-static int64_t *permutation(int64_t n, uint64_t seed) {
+int64_t *fci_permutation(int64_t n, uint64_t seed) {
     int64_t *p = malloc(((size_t)n + 1) * sizeof *p);
     if (!p) {
         fc_fail(FC_ERR_NOMEM, "split: out of memory for %lld indices", (long long)n);
@@ -487,7 +486,7 @@ typedef struct random_ctx {
 static fc_status random_split(void *ctx, const fc_items *items, fc_splits *out) {
     random_ctx *r = ctx;
     int64_t n = items->n, cut = (int64_t)(r->pct * (double)n); /* fastai: int(valid_pct * len) */
-    int64_t *p = permutation(n, r->seed);
+    int64_t *p = fci_permutation(n, r->seed);
     if (!p || split_alloc(out, n - cut, cut) != FC_OK) {
         free(p);
         return fc_error_code();
@@ -673,7 +672,7 @@ static void tts_free(void *p) {
 static fc_status tts_split(void *ctx, const fc_items *items, fc_splits *out) {
     tts_ctx *t = ctx;
     int64_t n = items->n;
-    int64_t *p = permutation(n, t->seed);
+    int64_t *p = fci_permutation(n, t->seed);
     if (!p || split_alloc(out, n, n) != FC_OK) {
         free(p);
         return fc_error_code();

@@ -26,32 +26,14 @@ static void tab_ds_free(void *p) {
 
 static int64_t tab_ds_len(void *p) { return fc_tensor_dim(((tab_ds *)p)->x, 0); }
 
-/* rows idx[n] of t into a new tensor [n, ...] ([...] when as_item), outside any scope */
-static fc_tensor *gather_rows(const fc_tensor *t, const int64_t *idx, int64_t n, int as_item) {
-    fc_shape s = fc_tensor_shape(t);
-    s.d[0] = n;
-    if (as_item) {
-        for (int d = 1; d < s.ndim; d++) s.d[d - 1] = s.d[d];
-        s.ndim--;
-    }
-    fc_tensor *out = fci_tensor_alloc(s, fc_tensor_dtype(t), FC_CPU);
-    if (!out) return NULL;
-    int64_t rows = fc_tensor_dim(t, 0);
-    size_t row = (size_t)(fc_tensor_numel(t) / (rows ? rows : 1)) * fc_dtype_size(fc_tensor_dtype(t));
-    const char *src = fc_tensor_data(t);
-    char *dst = fc_tensor_data(out);
-    for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * row, src + (size_t)idx[i] * row, row);
-    return out;
-}
-
 static fc_status gather(tab_ds *s, const int64_t *idx, int64_t n, int as_item, fc_tuple *out) {
     out->n = s->y ? 2 : 1;
     out->n_inp = 1;
-    fc_tensor *x = gather_rows(s->x, idx, n, as_item);
+    fc_tensor *x = fci_gather_rows(s->x, idx, n, as_item);
     if (!x) return fc_error_code();
     out->v[0] = fc_value_tensor(fc_kind_tabular, x);
     if (s->y) {
-        fc_tensor *y = gather_rows(s->y, idx, n, as_item);
+        fc_tensor *y = fci_gather_rows(s->y, idx, n, as_item);
         if (!y) return fc_error_code();
         out->v[1] = fc_value_tensor(s->t->regression ? fc_kind_tensor : fc_kind_category, y);
     }

@@ -3,25 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../data/data_impl.h"
 #include "tabular_impl.h"
-
-/* A seeded permutation of 0..n-1 (Fisher-Yates on Philox), as src/data/getters.c draws it. */
-static int64_t *permutation(int64_t n, uint64_t seed) {
-    int64_t *p = malloc(((size_t)n + 1) * sizeof *p);
-    if (!p) {
-        fc_fail(FC_ERR_NOMEM, "tabular split: out of memory for %lld indices", (long long)n);
-        return NULL;
-    }
-    for (int64_t i = 0; i < n; i++) p[i] = i;
-    fc_rng g = fc_rng_new(seed);
-    for (int64_t i = n - 1; i > 0; i--) {
-        uint64_t r = ((uint64_t)fc_rng_u32(&g) << 32) | fc_rng_u32(&g);
-        int64_t j = (int64_t)(r % (uint64_t)(i + 1)), t = p[i];
-        p[i] = p[j];
-        p[j] = t;
-    }
-    return p;
-}
 
 static int is_true(const char *s) {
     while (*s == ' ') s++;
@@ -71,7 +54,7 @@ fc_status fci_tab_split(const fc_csv *csv, const char *name, const fc_tabular_op
     double pct = o->valid_pct == 0 ? 0.2 : o->valid_pct < 0 ? 0 : o->valid_pct;
     if (pct >= 1) return fc_fail(FC_ERR_ARG, "tabular: expected .valid_pct < 1, found %g", pct);
     int64_t cut = (int64_t)(pct * (double)n); /* fastai: int(valid_pct * len) */
-    int64_t *p = permutation(n, o->seed ? o->seed : 42);
+    int64_t *p = fci_permutation(n, o->seed ? o->seed : 42);
     *train = malloc(((size_t)(n - cut) + 1) * sizeof **train);
     *valid = malloc(((size_t)cut + 1) * sizeof **valid);
     if (!p || !*train || !*valid) {
