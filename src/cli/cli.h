@@ -28,6 +28,10 @@ int cli_fail(const char *cmd);
 /* Numbers from option values; a bad one is a usage error (returns 0 and prints it). */
 int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+/* Parses the options of a command taking only -q/--quiet, --json and -h/--help (predict, info):
+ * returns -1 to go on (optind at the first operand), else the exit code (help printed: CLI_OK;
+ * a bad option: CLI_USAGE). */
+int cli_quiet_json_options(const char *cmd, const char *help, int argc, char **argv, int *quiet, int *json);
 /* s as a JSON string literal to f. */
 void cli_json_string(FILE *f, const char *s);
 

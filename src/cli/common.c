@@ -142,3 +142,17 @@ fc_learner *cli_vision_learner(const cli_vision *v, fc_dataloaders *dls) {
                              .metrics = FC_METRICS(fc_error_rate(), fc_accuracy()), .cbs = cbs, .lr = v->lr,
                              .quiet = v->quiet || v->json);
 }
+
+int cli_quiet_json_options(const char *cmd, const char *help, int argc, char **argv, int *quiet, int *json) {
+    static const struct option opts[] = {{"quiet", no_argument, 0, 'q'}, {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "qh", opts, NULL)) != -1;) {
+        if (c == 'h') return fputs(help, stdout), CLI_OK;
+        if (c == 'q') *quiet = 1;
+        else if (c == 'j') *json = 1;
+        else return cli_bad_option(cmd, argv[optind - 1]);
+    }
+    return -1;
+}

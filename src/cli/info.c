@@ -32,16 +32,8 @@ static void layers(fc_module *m, const char *prefix, int depth) {
 
 int cli_info(int argc, char **argv) {
     int quiet = 0, json = 0;
-    static const struct option opts[] = {{"quiet", no_argument, 0, 'q'}, {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "qh", opts, NULL)) != -1;) {
-        if (c == 'h') return fputs(help, stdout), CLI_OK;
-        if (c == 'q') quiet = 1;
-        else if (c == 'j') json = 1;
-        else return cli_bad_option("info", argv[optind - 1]);
-    }
+    int rc = cli_quiet_json_options("info", help, argc, argv, &quiet, &json);
+    if (rc >= 0) return rc;
     if (argc - optind != 1) return cli_usage_error("info", "expected one model file (from 'fastc train -o model.fcm')");
     const char *path = argv[optind];
     char *meta = fc_export_metadata(path);

@@ -73,16 +73,8 @@ static void print_item(const char *file, const fc_tensor *probs, int64_t row, in
 
 int cli_predict(int argc, char **argv) {
     int quiet = 0, json = 0;
-    static const struct option opts[] = {{"quiet", no_argument, 0, 'q'}, {"json", no_argument, 0, 'j'},
-                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "qh", opts, NULL)) != -1;) {
-        if (c == 'h') return fputs(help, stdout), CLI_OK;
-        if (c == 'q') quiet = 1;
-        else if (c == 'j') json = 1;
-        else return cli_bad_option("predict", argv[optind - 1]);
-    }
+    int rc = cli_quiet_json_options("predict", help, argc, argv, &quiet, &json);
+    if (rc >= 0) return rc;
     if (argc - optind < 1) return cli_usage_error("predict", "expected a model file (from 'fastc train -o model.fcm') and inputs");
     if (argc - optind < 2) return cli_usage_error("predict", "expected at least one input (an image file or a folder) after the model");
     char **files = NULL;
