@@ -1,6 +1,7 @@
 /* fastc info MODEL: what an exported learner holds: its metadata (fastc version, application and
  * model config, loss, inference pipeline, classes), its layers and its parameter count. */
 #define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
 #include <stdlib.h>
 
 #include "cli.h"

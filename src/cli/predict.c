@@ -1,6 +1,7 @@
 /* fastc predict MODEL INPUT...: an exported learner on image files (a folder: every image in it),
  * batched through test_dl and get_preds; prints each item's label and its probability. */
 #define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
