@@ -134,12 +134,7 @@ static void layer_forward(const float *x, int64_t T, int64_t B, int64_t I, int64
     const float *b0 = b_ih ? b_ih : b_hh, *b1 = b_ih ? b_hh : NULL;
     if (b0) fci_rows_fill_f32(act, b0, b1, TB, G);
     fci_gemm_f32(0, 1, TB, G, I, 1.0f, x, I, w_ih, I, b0 ? 1.0f : 0.0f, act, G);
-    for (int64_t t = 0; t < T; t++) {
-        const float *hp = t ? h + (t - 1) * B * H : h0, *cp = t ? c + (t - 1) * B * H : c0;
-        float *at = act + t * B * G;
-        if (hp) fci_gemm_f32(0, 1, B, G, H, 1.0f, hp, H, w_hh, H, 1.0f, at, G);
-        fci_lstm_cell_fwd_f32(at, G, cp, at, h + t * B * H, H, c + t * B * H, B, H);
-    }
+    fci_lstm_recur_fwd_f32(T, B, H, w_hh, h0, c0, act, c, h);
 }
 
 typedef struct lstm_dims {
@@ -153,15 +148,7 @@ typedef struct lstm_dims {
 static void layer_backward(const lstm_dims *d, const float *dy, const float *act, const float *c,
                            const float *c0, const float *w_hh, float *dh, float *dc, float *dg,
                            int need_dh0) {
-    int64_t B = d->B, H = d->H, G = 4 * H;
-    for (int64_t t = d->T - 1; t >= 0; t--) {
-        fci_add_inplace_f32(dh, dy + t * B * H, B * H);
-        /* dc_prev may alias dc: the kernel reads each element before writing it */
-        fci_lstm_cell_bwd_f32(act + t * B * G, t ? c + (t - 1) * B * H : c0, c + t * B * H, dh, dc,
-                              dg + t * B * G, dc, B, H);
-        if (t > 0 || need_dh0)
-            fci_gemm_f32(0, 0, B, H, G, 1.0f, dg + t * B * G, G, w_hh, H, 0.0f, dh, H);
-    }
+    fci_lstm_recur_bwd_f32(d->T, d->B, d->H, dy, act, c, c0, w_hh, dh, dc, dg, need_dh0);
 }
 
 /* Weight gradients of layer l from its gate gradients dg [T*B, 4H]. */
