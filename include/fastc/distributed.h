@@ -34,18 +34,22 @@ FC_API int fc_distributed_size(void);
 /* 1 when fastc was built with MPI. */
 FC_API int fc_distributed_available(void);
 
-/* What BatchNorm's running statistics do (the batch statistics are always each rank's own). */
+/* BatchNorm in training: local batch statistics (each rank's own items, DDP's default) with the
+ * running stats made equal on all ranks before each validation and at the end of a fit, or
+ * synchronized batch statistics (PyTorch's SyncBatchNorm: all ranks' items, two more small
+ * allreduces per BatchNorm layer in forward and in backward). */
 typedef enum fc_dist_bn {
-    FC_DIST_BN_BROADCAST = 0, /* rank 0's running stats are copied to all before validation and
-                               * at the end of a fit (DistributedDataParallel's broadcast_buffers) */
-    FC_DIST_BN_AVERAGE = 1,   /* the running stats are averaged over the ranks at those points   */
+    FC_DIST_BN_BROADCAST = 0, /* local; rank 0's running stats copied to all (broadcast_buffers)  */
+    FC_DIST_BN_AVERAGE = 1,   /* local; the running stats averaged over the ranks                 */
+    FC_DIST_BN_SYNC = 2,      /* synchronized: world ranks with batch B compute what one process
+                               * computes with batch world * B (BatchNorm1d/2d of the model)      */
 } fc_dist_bn;
 
 typedef struct fc_distributed_opts {
     int _;
     double bucket_mb;   /* 0: 4 MB gradient buckets (in reverse parameter order)           */
     double timeout_s;   /* 0: 300 s; a collective waiting longer aborts the job             */
-    fc_dist_bn bn;      /* BatchNorm running statistics (default: broadcast from rank 0)   */
+    fc_dist_bn bn;      /* BatchNorm statistics (default: local, running stats from rank 0) */
     int no_overlap;     /* 1: start every bucket after backward instead of during it       */
 } fc_distributed_opts;
 /* Makes learn data-parallel over all ranks of the job: shards its train and valid loaders and adds

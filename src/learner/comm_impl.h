@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fastc/core.h"
+#include "fastc/nn.h"
 
 typedef struct fci_comm fci_comm;
 typedef struct fci_comm_ops {
@@ -42,6 +42,9 @@ struct fci_comm {
 /* The MPI backend (MPI_Init_thread FUNNELED on first use, MPI_Finalize at exit when this library
  * initialized MPI); NULL with FC_ERR_UNSUPPORTED when fastc was built without MPI. */
 fci_comm *fci_comm_mpi_new(void);
+/* Turns the model's BatchNorm1d/2d into SyncBatchNorm over comm's ranks (distributed_sync_bn.c);
+ * returns how many. */
+int fci_dist_sync_bn(fc_module *model, fci_comm *comm, double timeout_s);
 /* Seconds on the monotonic clock. */
 double fci_comm_now(void);
 

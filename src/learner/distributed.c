@@ -378,8 +378,8 @@ fc_status fc_learner_distributed_(fc_learner *learn, const fc_distributed_opts *
     if (o->bucket_mb < 0 || o->timeout_s < 0)
         return fc_fail(FC_ERR_ARG, "learner_distributed: .bucket_mb and .timeout_s must be >= 0, found %g and %g",
                        o->bucket_mb, o->timeout_s);
-    if (o->bn != FC_DIST_BN_BROADCAST && o->bn != FC_DIST_BN_AVERAGE)
-        return fc_fail(FC_ERR_ARG, "learner_distributed: .bn must be FC_DIST_BN_BROADCAST or FC_DIST_BN_AVERAGE, found %d",
+    if (o->bn != FC_DIST_BN_BROADCAST && o->bn != FC_DIST_BN_AVERAGE && o->bn != FC_DIST_BN_SYNC)
+        return fc_fail(FC_ERR_ARG, "learner_distributed: .bn must be FC_DIST_BN_BROADCAST, _AVERAGE or _SYNC, found %d",
                        (int)o->bn);
     if (learn->in_fit) return fc_fail(FC_ERR_STATE, "learner_distributed: not during a fit");
     fc_status st = fc_distributed_init();
@@ -407,6 +407,7 @@ fc_status fc_learner_distributed_(fc_learner *learn, const fc_distributed_opts *
     if (st == FC_OK) st = broadcast_model(d, learn->model); /* as DDP's constructor: validate or predict
                                                              * before any fit sees rank 0's model */
     if (st == FC_OK && g_comm->rank != 0) learn->quiet = 1; /* only rank 0 prints */
+    if (st == FC_OK && d->o.bn == FC_DIST_BN_SYNC) fci_dist_sync_bn(learn->model, g_comm, d->o.timeout_s);
     return st;
 }
 

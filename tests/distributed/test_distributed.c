@@ -163,6 +163,37 @@ done:
     free_data();
 }
 
+/* With SyncBatchNorm the equivalence holds for a model with BatchNorm too: the batch statistics
+ * are those of world * B items, like the reference's; the running stats agree as well (unbiased
+ * var with the global count). Same tolerance argument as above (the statistics add one more
+ * reordered sum per channel). */
+FCT_TEST(test_distributed_sync_bn_equals_one_process_with_world_times_batch) {
+    make_data();
+    int world = fc_distributed_size() > 1 ? fc_distributed_size() : 2;
+    fc_learner *l[2];
+    for (int k = 0; k < 2; k++) {
+        fc_manual_seed(11);
+        fc_module *m = fc_sequential(fc_linear_new(8, 16), fc_batchnorm1d_new(16), fc_relu_new(), fc_linear_new(16, 3));
+        l[k] = fc_learner(fc_tensor_dls(xt, yt, xv, yv, .bs = k ? B : world * B, .seed = 5), m, .opt_func = fc_opt_sgd,
+                          .quiet = 1);
+        if (k && l[k]) FCT_OK(fc_learner_distributed(l[k], .timeout_s = 60, .bn = FC_DIST_BN_SYNC));
+    }
+    if (!FCT_NOTNULL(l[0]) || !FCT_NOTNULL(l[1])) goto done;
+    FCT_OK(fc_fit(l[0], 2, 0.1));
+    FCT_OK(fc_fit(l[1], 2, 0.1));
+    fc_module *a = fc_learner_model(l[0]), *b = fc_learner_model(l[1]);
+    FCT_STR(fc_module_type(fc_module_child(b, "1")), "BatchNorm1d"); /* still named so: freezing, wd */
+    for (int i = 0; i < fc_module_n_parameters(a); i++)
+        FCT_CLOSE(fc_module_parameter(b, i, NULL), fc_module_parameter(a, i, NULL), 1e-5, 1e-4);
+    for (int i = 0; i < 2; i++) /* running_mean, running_var */
+        FCT_CLOSE(fc_module_buffer(b, i, NULL), fc_module_buffer(a, i, NULL), 1e-5, 1e-4);
+    FCT_NEAR(fc_learner_valid_loss(l[1]), fc_learner_valid_loss(l[0]), 1e-5);
+done:
+    fc_learner_free(l[0]);
+    fc_learner_free(l[1]);
+    free_data();
+}
+
 FCT_TEST(test_distributed_rejects_bad_options) {
     fc_tensor *x = fc_zeros(FC_SHAPE(4, 2)), *y = fc_zeros(FC_SHAPE(4), .dtype = FC_DTYPE_I64);
     fc_learner *learn = fc_learner(fc_tensor_dls(x, y, x, y), fc_linear_new(2, 2), .quiet = 1);
