@@ -12,6 +12,9 @@
 
 #include "bench_util.h"
 #include "fastc/fastc.h"
+#ifdef FASTC_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #define MAX_STEPS 256
 
@@ -91,6 +94,22 @@ int main(int argc, char **argv) {
                    ds.bytes_per_step / 1e6, ds.n_buckets, sum_hook / n, sum_wait / n, 100 * (sum_hook + sum_wait) / sum_step,
                    (long long)ds.buckets_done_early, (long long)ds.steps * ds.n_buckets);
     }
+#ifdef FASTC_HAVE_MPI
+    if (ranks > 1) { /* the allreduce alone, after a barrier: transfer cost without compute skew */
+        int64_t nf = ds.bytes_per_step / 4, reps = 10;
+        float *buf = calloc((size_t)nf, sizeof *buf);
+        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, buf, (int)nf, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = now_ms();
+        for (int i = 0; i < reps; i++) MPI_Allreduce(MPI_IN_PLACE, buf, (int)nf, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        double ms = (now_ms() - t0) / reps;
+        if (fc_distributed_rank() == 0)
+            printf("  allreduce of %.2f MB alone (blocking, after a barrier): %.2f ms -> bus bandwidth "
+                   "2(N-1)/N * bytes / t = %.2f GB/s\n", nf * 4 / 1e6, ms, 2.0 * (ranks - 1) / ranks * nf * 4 / (ms * 1e6));
+        free(buf);
+    }
+#endif
     fc_learner_free(learn);
     free(t);
     fc_tensor_free(x);
