@@ -99,7 +99,8 @@ FCT_TEST(test_distributed_sampler_shards_like_one_big_batch) {
  * 2 on the gradient, or another rank's items) moves weights by 1e-2. */
 FCT_TEST(test_distributed_weights_equal_one_process_with_world_times_batch) {
     make_data();
-    int world = fc_distributed_size() > 1 ? fc_distributed_size() : 2;
+    FCT_OK(fc_distributed_init());
+    int world = fc_distributed_size(); /* -np 1: the reference is the same run */
     fc_learner *ref = make_learner(world * B, 0);
     fc_learner *dist = make_learner(B, 1);
     if (!FCT_NOTNULL(ref) || !FCT_NOTNULL(dist)) goto done;
@@ -138,7 +139,8 @@ done:
  * those of one process over all 37 items, in the same order. */
 FCT_TEST(test_distributed_validation_covers_the_whole_set) {
     make_data();
-    fc_learner *ref = make_learner(2 * B, 0), *dist = make_learner(B, 1);
+    FCT_OK(fc_distributed_init());
+    fc_learner *ref = make_learner(fc_distributed_size() * B, 0), *dist = make_learner(B, 1);
     if (!FCT_NOTNULL(ref) || !FCT_NOTNULL(dist)) goto done;
     double lr_ = 0, ld = 0, vr[1] = {0}, vd[1] = {0};
     FCT_OK(fc_learner_validate(ref, NULL, &lr_, vr));
@@ -169,7 +171,8 @@ done:
  * reordered sum per channel). */
 FCT_TEST(test_distributed_sync_bn_equals_one_process_with_world_times_batch) {
     make_data();
-    int world = fc_distributed_size() > 1 ? fc_distributed_size() : 2;
+    FCT_OK(fc_distributed_init());
+    int world = fc_distributed_size(); /* -np 1: the reference is the same run */
     fc_learner *l[2];
     for (int k = 0; k < 2; k++) {
         fc_manual_seed(11);

@@ -10,7 +10,6 @@ timeout 60 "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 -x
 rc=$?
 secs=$(( $(date +%s) - start ))
 cat "$err" >&2
-rm -f "$err.msg"
 if [ "$mode" = hang ]; then want='rank 0 of 2: timed out waiting for the gradient allreduce'; else want='exited on signal 9'; fi
 fail=0
 if [ $rc -eq 0 ]; then echo "FAIL: mpirun exited 0 after rank 1 ${mode}ed" >&2; fail=1; fi
