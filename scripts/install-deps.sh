@@ -2,7 +2,7 @@
 # Installs the Debian packages fastc needs, only those missing. Usage: install-deps.sh [extra pkgs]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libdnnl-dev libopenblas-openmp-dev libcairo2-dev libpng-dev
-      libjpeg62-turbo-dev libarchive-dev libcurl4-openssl-dev "$@")
+      libjpeg62-turbo-dev libarchive-dev libcurl4-openssl-dev openmpi-bin libopenmpi-dev "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,6 +41,15 @@ FC_API int fc_is_grad_enabled(void);
 /* A new tensor sharing t's data without history. */
 FC_API fc_tensor *fc_detach(fc_tensor *t);
 
+/* ==== gradient-ready hook (h-mpi) ===================================================================
+ * fn(leaf, ctx) runs during fc_backward on this thread as soon as a leaf's .grad has received the
+ * last contribution of this backward (its final value for this pass), leaves in the order their
+ * gradients complete: what data-parallel training uses to start reducing a bucket of gradients
+ * while backward goes on (PyTorch's post-accumulate-grad hooks). Thread-local; fn NULL removes it.
+ * With no hook set, backward does no extra work. */
+typedef void (*fc_grad_ready_fn)(fc_tensor *leaf, void *ctx);
+FC_API void fc_set_grad_ready_hook(fc_grad_ready_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

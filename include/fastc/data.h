@@ -685,6 +685,20 @@ FC_API fc_dataloader *fc_dataloader_test_dl(fc_dataloader *dl, const char *const
 FC_API fc_dataloader *fc_dataloader_labelled_dl(fc_dataloader *dl, const char *const *items, const int64_t *targets,
                                                 int64_t n);
 
+
+/* ==== distributed sampler (h-mpi) ====================================================================
+ * PyTorch's DistributedSampler inside the loader: every later epoch's order (the same on every rank:
+ * same seed; shuffled or not, or the dataset's before_epoch order) is padded by repeating its start
+ * to a multiple of world, and rank takes positions rank, rank + world, rank + 2 world, ...: each rank
+ * gets ceil(n / world) items and the same number of batches, and batch b of the ranks together holds
+ * exactly the items of batch b of one loader with world times the batch size. world 1: no shard.
+ * Not while a loop over the loader is running. */
+FC_API fc_status fc_dataloader_set_shard(fc_dataloader *dl, int rank, int world);
+/* The loader's world (1: not sharded) and, when rank is non-NULL, its rank. */
+FC_API int fc_dataloader_shard(const fc_dataloader *dl, int *rank);
+/* Items a rank sees per epoch: ceil(n / world), padding included (fc_dataloader_n when not sharded). */
+FC_API int64_t fc_dataloader_n_epoch_items(const fc_dataloader *dl);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,4 +13,5 @@
 #include "tabular.h"
 #include "collab.h"
 #include "text.h"
+#include "distributed.h"
 #endif

@@ -9,6 +9,13 @@
 extern void (*fci_node_unref_hook)(struct fci_node *n);
 
 static _Thread_local int no_grad_depth;
+static _Thread_local fc_grad_ready_fn grad_ready_fn; /* fc_set_grad_ready_hook (h-mpi) */
+static _Thread_local void *grad_ready_ctx;
+
+void fc_set_grad_ready_hook(fc_grad_ready_fn fn, void *ctx) {
+    grad_ready_fn = fn;
+    grad_ready_ctx = fn ? ctx : NULL;
+}
 
 void fc_no_grad_begin(void) { no_grad_depth++; }
 void fc_no_grad_end(void) {
@@ -286,9 +293,52 @@ static fc_status collect(fci_node *root, node_list *all) {
     return st;
 }
 
+/* Pending gradient contributions per leaf of one backward, for the grad-ready hook: an
+ * open-addressing table keyed by the leaf (only built while a hook is set). */
+typedef struct leaf_counts {
+    fc_tensor **key;
+    int *left;
+    int64_t cap;
+} leaf_counts;
+
+static int64_t leaf_slot(const leaf_counts *lc, const fc_tensor *t) {
+    uint64_t h = (uint64_t)(uintptr_t)t * 0x9E3779B97F4A7C15ULL;
+    int64_t i = (int64_t)(h >> 20) & (lc->cap - 1);
+    while (lc->key[i] && lc->key[i] != t) i = (i + 1) & (lc->cap - 1);
+    return i;
+}
+
+/* Counts the edges from the graph's nodes into leaves that require grad. */
+static fc_status leaf_counts_build(leaf_counts *lc, const node_list *all) {
+    int64_t edges = 0;
+    for (int64_t i = 0; i < all->n; i++) edges += all->v[i]->n_in;
+    lc->cap = 16;
+    while (lc->cap < 2 * edges + 16) lc->cap *= 2;
+    lc->key = fci_calloc((size_t)lc->cap, sizeof *lc->key);
+    lc->left = fci_calloc((size_t)lc->cap, sizeof *lc->left);
+    if (!lc->key || !lc->left) return fc_error_code() != FC_OK ? fc_error_code() : FC_ERR_NOMEM;
+    for (int64_t i = 0; i < all->n; i++)
+        for (int k = 0; k < all->v[i]->n_in; k++) {
+            fc_tensor *in = all->v[i]->in[k];
+            if (!in || in->grad_fn || !in->requires_grad) continue;
+            int64_t j = leaf_slot(lc, in);
+            lc->key[j] = in;
+            lc->left[j]++;
+        }
+    return FC_OK;
+}
+
+/* One contribution to leaf t is done: the hook runs when it was the last. */
+static void leaf_done(leaf_counts *lc, fc_tensor *t) {
+    if (!lc->key) return;
+    int64_t j = leaf_slot(lc, t);
+    if (lc->key[j] == t && --lc->left[j] == 0 && grad_ready_fn) grad_ready_fn(t, grad_ready_ctx);
+}
+
 static fc_status run_backward(fc_tensor *root_t, fc_tensor *grad, int retain) {
     fci_node *root = root_t->grad_fn;
     node_list all = {0}, ready = {0};
+    leaf_counts lc = {0};
     fc_status st = FC_OK;
     /* Mark every reachable node unvisited: a first DFS with deps = -1. */
     {
@@ -312,6 +362,7 @@ static fc_status run_backward(fc_tensor *root_t, fc_tensor *grad, int retain) {
         fci_free(stack.v);
     }
     st = collect(root, &all);
+    if (st == FC_OK && grad_ready_fn) st = leaf_counts_build(&lc, &all);
     if (st != FC_OK) goto done;
     root->gacc = fc_contiguous((fc_tensor *)grad);
     if (!root->gacc) {
@@ -357,6 +408,7 @@ static fc_status run_backward(fc_tensor *root_t, fc_tensor *grad, int retain) {
             if (!g) {
                 fci_node *c = in ? in->grad_fn : NULL;
                 if (c && in->requires_grad && --c->deps == 0 && st == FC_OK) push(&ready, c);
+                if (in && !c && in->requires_grad && st == FC_OK) leaf_done(&lc, in);
                 continue;
             }
             if (st != FC_OK) {
@@ -375,6 +427,7 @@ static fc_status run_backward(fc_tensor *root_t, fc_tensor *grad, int retain) {
             } else {
                 if (in->requires_grad) st = accumulate_leaf_take(in, g);
                 else fc_tensor_free(g);
+                if (in->requires_grad && st == FC_OK) leaf_done(&lc, in);
             }
         }
         if (gx != gx_stack) fci_free(gx);
@@ -389,6 +442,8 @@ done:
     }
     fci_free(all.v);
     fci_free(ready.v);
+    fci_free(lc.key);
+    fci_free(lc.left);
     return st;
 }
 
@@ -408,6 +463,7 @@ fc_status fc_backward_with_(fc_tensor *y, const fc_tensor *grad, const fc_backwa
     fc_status st;
     if (!y->grad_fn) {
         st = accumulate_leaf(y, (fc_tensor *)grad);
+        if (st == FC_OK && grad_ready_fn) grad_ready_fn(y, grad_ready_ctx);
     } else {
         st = run_backward(y, (fc_tensor *)grad, o && o->retain_graph);
     }

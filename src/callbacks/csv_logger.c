@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../core/core_impl.h"
-#include "fastc/learner.h"
+#include "../learner/learner_impl.h"
 
 typedef struct {
     char *fname;
@@ -57,6 +57,7 @@ static int put(char *buf, size_t cap, size_t *k, const char *fmt, const char *te
 static int csv_before_fit(fc_learner *learn, void *state) {
     csv_logger *s = state;
     csv_close(s);
+    if (fci_dist_rank() > 0) return FC_CONTINUE; /* data-parallel: only rank 0 writes (h-mpi) */
     s->fd = open(s->fname, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (s->append ? 0 : O_TRUNC), 0644);
     if (s->fd < 0) {
         fc_fail(FC_ERR_IO, "CSVLogger: cannot open '%s': %s", s->fname, strerror(errno));

@@ -27,6 +27,10 @@ struct fc_dataloader {
     void *before_batch_ctx;
     fc_transform **after;
     int n_after;
+    int shard_rank, shard_world; /* fc_dataloader_set_shard (h-mpi); world 0 or 1: none */
+    int64_t n_take;              /* items of the epoch this loader hands out                 */
+    int64_t *take;               /* their order: order itself, or shard (n_take items)       */
+    int64_t *shard;
 
     int epoch, started;
     int64_t *order;
@@ -94,8 +98,8 @@ static fc_status make_batch_of(fc_dataloader *dl, const int64_t *idx, int64_t m,
 }
 
 static fc_status make_batch(fc_dataloader *dl, int64_t b, fc_tuple *out) {
-    int64_t m = dl->n - b * dl->bs < dl->bs ? dl->n - b * dl->bs : dl->bs;
-    return make_batch_of(dl, dl->order + b * dl->bs, m, b, out);
+    int64_t m = dl->n_take - b * dl->bs < dl->bs ? dl->n_take - b * dl->bs : dl->bs;
+    return make_batch_of(dl, dl->take + b * dl->bs, m, b, out);
 }
 
 /* ---- workers ---- */
@@ -168,6 +172,7 @@ fc_dataloader *fc_dataloader_new_(fc_dataset *ds, const fc_dataloader_opts *o) {
     dl->before_batch = o->before_batch;
     dl->before_batch_ctx = o->before_batch_ctx;
     dl->n_batches = dl->drop_last ? dl->n / dl->bs : (dl->n + dl->bs - 1) / dl->bs;
+    dl->n_take = dl->n;
     dl->order = malloc((size_t)(dl->n ? dl->n : 1) * sizeof *dl->order);
     dl->slots = calloc((size_t)dl->prefetch, sizeof *dl->slots);
     dl->threads = calloc((size_t)(dl->n_workers ? dl->n_workers : 1), sizeof *dl->threads);
@@ -209,6 +214,7 @@ void fc_dataloader_free(fc_dataloader *dl) {
     pthread_cond_destroy(&dl->cv_space);
     fc_dataset_free(dl->ds);
     free(dl->order);
+    free(dl->shard);
     free(dl->slots);
     free(dl->threads);
     free(dl->after);
@@ -238,6 +244,14 @@ fc_status fc_dataloader_start(fc_dataloader *dl, int epoch) {
             return fc_error_code() != FC_OK ? st
                                             : fc_fail(st, "dataloader_start: the dataset's before_epoch failed without saying why");
         }
+    }
+    dl->take = dl->order;
+    dl->n_take = dl->n;
+    if (dl->shard_world > 1 && dl->n > 0) { /* DistributedSampler: pad by wrapping, then stride */
+        int64_t w = dl->shard_world, m = (dl->n + w - 1) / w;
+        for (int64_t j = 0; j < m; j++) dl->shard[j] = dl->order[(j * w + dl->shard_rank) % dl->n];
+        dl->take = dl->shard;
+        dl->n_take = m;
     }
     dl->next_make = dl->next_take = 0;
     dl->stop = 0;
@@ -434,4 +448,35 @@ fc_status fc_dataloader_batch_from_text(fc_dataloader *dl, const char *text, fc_
     fc_tuple_free(&item);
     fci_scope_resume(outer);
     return st;
+}
+
+/* ---- added by h-mpi: the distributed sampler ---- */
+
+fc_status fc_dataloader_set_shard(fc_dataloader *dl, int rank, int world) {
+    if (!dl) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "dataloader_set_shard: NULL loader");
+    if (world < 1 || rank < 0 || rank >= world)
+        return fc_fail(FC_ERR_ARG, "dataloader_set_shard: expected 0 <= rank < world, found rank %d, world %d", rank, world);
+    int64_t m = world > 1 ? (dl->n + world - 1) / world : dl->n;
+    int64_t *shard = NULL;
+    if (world > 1 && !(shard = malloc((size_t)(m ? m : 1) * sizeof *shard)))
+        return fc_fail(FC_ERR_NOMEM, "dataloader_set_shard: out of memory for %lld items", (long long)m);
+    stop_workers(dl); /* batches made ahead were the old shard's */
+    dl->started = 0;
+    free(dl->shard);
+    dl->shard = shard;
+    dl->shard_rank = rank;
+    dl->shard_world = world;
+    dl->n_take = m;
+    dl->n_batches = dl->drop_last ? m / dl->bs : (m + dl->bs - 1) / dl->bs;
+    return FC_OK;
+}
+
+int fc_dataloader_shard(const fc_dataloader *dl, int *rank) {
+    if (rank) *rank = dl && dl->shard_world > 1 ? dl->shard_rank : 0;
+    return dl && dl->shard_world > 1 ? dl->shard_world : 1;
+}
+
+int64_t fc_dataloader_n_epoch_items(const fc_dataloader *dl) {
+    if (!dl) return 0;
+    return dl->shard_world > 1 ? (dl->n + dl->shard_world - 1) / dl->shard_world : dl->n;
 }

@@ -223,6 +223,7 @@ fc_status fci_learner_restore(fc_learner *learn, const unsigned char *d, size_t 
 fc_status fc_learner_save(fc_learner *learn, const char *path) {
     if (!learn || !path)
         return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner_save: NULL learner or path");
+    if (fci_dist_rank() > 0) return FC_OK; /* data-parallel: only rank 0 writes (h-mpi) */
     unsigned char *d = NULL;
     size_t n = 0;
     fc_status st = fci_learner_snapshot(learn, &d, &n);

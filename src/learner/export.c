@@ -142,6 +142,7 @@ static void put_u64(unsigned char *p, uint64_t v) {
 fc_status fc_learner_export(fc_learner *learn, const char *path) {
     if (!learn || !path) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "export: NULL learner or path");
     if (learn->in_fit) return fc_fail(FC_ERR_STATE, "export: cannot export during a fit");
+    if (fci_dist_rank() > 0) return FC_OK; /* data-parallel: only rank 0 writes (h-mpi) */
     if (!learn->app)
         return fc_fail(FC_ERR_STATE, "export: the learner has no application recorded (make it with a *_learner "
                        "constructor such as fc_vision_learner, or call fc_learner_set_app)");

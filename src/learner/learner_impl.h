@@ -106,6 +106,10 @@ fc_callback *fci_recorder_new(void);
 fc_callback *fci_progress_new(void);
 fc_callback *fci_param_scheduler_new(const fci_sched *s); /* copies s */
 
+/* Data-parallel (distributed.c, h-mpi): this process's rank, 0 when not distributed; only rank 0
+ * writes files (checkpoints, export, CSV logs). */
+int fci_dist_rank(void);
+
 /* Sorted insertion into a callback list (stable by order). */
 fc_status fci_cb_list_insert(fc_callback ***list, int *n, fc_callback *cb);
 

@@ -406,6 +406,10 @@ void fci_module_walk(fc_module *m, fci_module_visit fn, void *ctx) {
     if (m) walk(m, "", fn, ctx);
 }
 
+void fci_module_set_def(fc_module *m, const fc_module_def *def) {
+    if (m && def) m->def = def;
+}
+
 /* ---- init helpers --------------------------------------------------------------------------- */
 
 fc_tensor *fci_nn_uniform(fc_shape shape, double bound) {

@@ -24,6 +24,10 @@ char *fci_strdup(const char *s);
 typedef void (*fci_module_visit)(fc_module *m, const char *name, void *ctx);
 void fci_module_walk(fc_module *m, fci_module_visit fn, void *ctx);
 
+/* Replaces m's definition, keeping its state, parameters, buffers and children (h-mpi: the
+ * distributed learner turns BatchNorm into SyncBatchNorm with the same type name and state). */
+void fci_module_set_def(fc_module *m, const fc_module_def *def);
+
 /* Safetensors inside a larger file (h-export): writes m's weights at f's position (header, data,
  * then fflush + fsync; tmp names the file in messages); loads m from the blob starting at byte
  * base of path and running to its end, with fc_module_load's checks (messages name path). */
