@@ -45,6 +45,75 @@ void fci_cuda_unary_fwd_launch(void *stream, int op, const float *x, float *y, i
 void fci_cuda_unary_bwd_launch(void *stream, int op, const float *x, const float *y,
                                const float *gy, float *gx, int64_t n, fci_cuda_params p);
 
+/* Reductions over x laid out as [outer, red, inner] (contiguous); outputs are [outer, inner]. */
+void fci_cuda_sum_axis_launch(void *stream, const float *x, float *out, int64_t outer, int64_t red,
+                              int64_t inner);
+void fci_cuda_logsumexp_axis_launch(void *stream, const float *x, float *out, int64_t outer,
+                                    int64_t red, int64_t inner);
+/* max (is_max) or min and its first index; a NaN wins (as the CPU kernel and PyTorch). val may
+ * be NULL. */
+void fci_cuda_argext_axis_launch(void *stream, const float *x, float *val, int64_t *idx,
+                                 int64_t outer, int64_t red, int64_t inner, int is_max);
+/* gx = 0 except gx[o, idx[o, i], i] = gy[o, i]. */
+void fci_cuda_scatter_axis_launch(void *stream, const float *gy, const int64_t *idx, float *gx,
+                                  int64_t outer, int64_t red, int64_t inner);
+
+/* softmax / log_softmax along red, and their backward from the output y. */
+void fci_cuda_softmax_fwd_launch(void *stream, const float *x, float *y, int64_t outer, int64_t red,
+                                 int64_t inner, int is_log);
+void fci_cuda_softmax_bwd_launch(void *stream, const float *y, const float *gy, float *gx,
+                                 int64_t outer, int64_t red, int64_t inner, int is_log);
+
+/* Cross entropy as src/ops/cpu/loss.h (fci_cross_entropy_fwd_f32) on z [outer, C, inner] with
+ * targets t [outer * inner] i64 and class weights w [C] or NULL. A target outside [0, C) that is
+ * not the ignore index gives a NaN loss (the glue checks targets before). */
+typedef struct fci_cuda_class_loss {
+    const int64_t *t;
+    const float *w;
+    int64_t outer, C, inner, ignore;
+    int has_ignore;
+    float eps;
+} fci_cuda_class_loss;
+void fci_cuda_cross_entropy_fwd_launch(void *stream, const fci_cuda_class_loss *c, const float *z,
+                                       float *loss, float *wt, float *lse);
+/* g_s = g[s * g_stride] * (scale_by ? 1 / scale_by[0] : 1): the mean's divisor stays on the
+ * device (no host sync between forward and backward). wtotal: sum of the class weights on the
+ * device (NULL: C), read only with label smoothing. */
+void fci_cuda_cross_entropy_bwd_launch(void *stream, const fci_cuda_class_loss *c, const float *z,
+                                       const float *lse, const float *g, int64_t g_stride,
+                                       const float *scale_by, const float *wtotal, float *gz);
+/* out[0] = sum(loss) / sum(wt) (mean) or sum(loss); wsum[0] = sum(wt). One block. */
+void fci_cuda_class_reduce_launch(void *stream, const float *loss, const float *wt, int64_t n,
+                                  int mean, float *out, float *wsum);
+
+/* Embedding rows: y[i, :] = w[idx[i], :]; backward adds dy rows into dw (atomics) except at
+ * padding_idx. */
+void fci_cuda_embedding_fwd_launch(void *stream, const float *w, const int64_t *idx, float *y,
+                                   int64_t n, int64_t D);
+void fci_cuda_embedding_bwd_launch(void *stream, const float *dy, const int64_t *idx, float *dw,
+                                   int64_t n, int64_t D, int64_t padding_idx);
+
+/* Dropout with the CPU's mask bit for bit: element i keeps when (philox(seed, base + i / 4)[i % 4]
+ * >> 8) >= thr (src/ops/cpu/dropout.c). */
+void fci_cuda_dropout_fwd_launch(void *stream, const float *x, float *y, uint8_t *mask, int64_t n,
+                                 uint64_t seed, uint64_t base, uint32_t thr, float scale);
+void fci_cuda_dropout_bwd_launch(void *stream, const float *dy, const uint8_t *mask, float *dx,
+                                 int64_t n, float scale);
+
+/* Optimizer steps (src/optim/update.c): the scalars as the CPU computes them; decay is
+ * 1 - lr wd for decoupled weight decay (applied to p first), else 1. */
+typedef struct fci_cuda_sgd {
+    float decay, wd, mom, nlr;
+    int nesterov;
+} fci_cuda_sgd;
+void fci_cuda_sgd_launch(void *stream, float *p, const float *g, float *buf, int64_t n,
+                         const fci_cuda_sgd *s);
+typedef struct fci_cuda_adam {
+    float decay, wd, b1, c1, b2, c2, nstep, bc2s, eps;
+} fci_cuda_adam;
+void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
+                          const fci_cuda_adam *a);
+
 #ifdef __cplusplus
 }
 #endif
