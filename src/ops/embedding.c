@@ -88,11 +88,11 @@ fc_tensor *fc_embedding(fc_tensor *weight, fc_tensor *idx, int64_t padding_idx) 
      * read outside the table */
     fc_tensor *ih = ic->device.type == FC_DEVICE_CPU ? fc_tensor_ref(ic) : fc_keep(fc_tensor_to(ic, FC_CPU));
     if (!ih || check_range(idx, fc_tensor_data(ih), n, V)) {
-        fc_tensor_free(ih);
+        fci_tensor_unref(ih); /* our reference only: ic may be idx itself, owned by a scope */
         fci_tensor_unref(ic);
         return NULL;
     }
-    fc_tensor_free(ih);
+    fci_tensor_unref(ih);
     fc_tensor *wc = fci_contig_f32_any(op, weight);
     fc_shape s = fc_tensor_shape(idx);
     s.d[s.ndim++] = D;

@@ -75,7 +75,7 @@ static fc_tensor *class_setup(const char *op, fc_tensor *x, fc_tensor *target,
     int64_t bad = fci_first_bad_target(fc_tensor_data(th), fc_tensor_numel(th), c->C,
                                        c->has_ignore, c->ignore);
     int64_t bad_value = bad >= 0 ? ((int64_t *)fc_tensor_data(th))[bad] : 0;
-    fc_tensor_free(th);
+    fci_tensor_unref(th);
     if (bad >= 0) {
         char ign[64] = "";
         if (c->has_ignore) snprintf(ign, sizeof ign, " or ignore_index %lld", (long long)c->ignore);

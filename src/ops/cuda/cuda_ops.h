@@ -4,6 +4,7 @@
 #define FASTC_CUDA_OPS_H
 
 #include "fastc/core.h"
+#include "../cpu/dnnl_conv.h"
 
 /* Row-major C[m, n] (ldc) = alpha op(A)[m, k] op(B)[k, n] + beta C, batch times with element
  * strides between the batches' matrices (0: shared). A and B of ab_dtype (f32, bf16, f16), C of
@@ -20,5 +21,10 @@ typedef struct fci_cuda_gemm_args {
     fc_dtype ab_dtype, c_dtype;
 } fci_cuda_gemm_args;
 fc_status fci_cuda_gemm(int device, const fci_cuda_gemm_args *g);
+
+/* One pass of conv2d / conv_transpose2d on cuDNN: the buffers and their roles as
+ * fci_dnnl_conv (src/ops/cpu/dnnl_conv.h); contiguous NCHW f32 on the device. */
+fc_status fci_cuda_conv(int device, const char *op, const fci_conv_desc *d, fci_conv_pass pass, float *x, float *w,
+                        float *b, float *y);
 
 #endif
