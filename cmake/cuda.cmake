@@ -10,7 +10,7 @@ set_property(CACHE FASTC_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(FASTC_CUDA_ENABLED OFF)
 if(NOT FASTC_CUDA STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
-    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)  # the toolkit's default place, off PATH
+    set(ENV{CUDACXX} /usr/local/cuda/bin/nvcc)  # the toolkit's default place, maybe off PATH
   endif()
   include(CheckLanguage)
   check_language(CUDA)

@@ -268,9 +268,9 @@ fc_status fci_optim_ensure_bufs(fci_pstate *ps, unsigned mask) {
     fc_device dev = fc_tensor_device(ps->p);
     for (int b = 0; b < FCI_OPT_MAX_BUFS; b++)
         if ((mask >> b & 1u) && !ps->buf[b]) {
-            size_t nbytes = (size_t)(ps->numel > 0 ? ps->numel : 1) * sizeof(float);
 #if FASTC_CUDA
             if (dev.type == FC_DEVICE_CUDA) {
+                size_t nbytes = (size_t)(ps->numel > 0 ? ps->numel : 1) * sizeof(float);
                 if (fci_cuda_ensure("optimizer step", dev) != FC_OK ||
                     !(ps->buf[b] = fci_cuda_alloc(dev.index, nbytes)))
                     return fc_error_code();

@@ -346,6 +346,36 @@ FCT_TEST(test_matmul_and_linear_match_pytorch_on_cuda) {
     fc_cuda_set_allow_tf32(0);
 }
 
+static void conv_on_cuda(const char *name, int transposed, const fc_conv2d_opts *o) {
+    fct_fixture f = fct_load(name);
+    fc_tensor *x = fct_get(&f, "x"), *w = fct_get(&f, "w"), *b = NULL;
+    if (!x || !w) return fct_fixture_free(&f);
+    for (int i = 0; i < f.n; i++)
+        if (!strcmp(f.names[i], "b")) b = dev(fc_requires_grad(f.t[i]));
+    fc_tensor *dx = dev(fc_requires_grad(x)), *dw = dev(fc_requires_grad(w));
+    fc_tensor *y = transposed ? fc_conv_transpose2d_(dx, dw, b, o) : fc_conv2d_(dx, dw, b, o);
+    if (!FCT_NOTNULL(y)) return fct_fixture_free(&f);
+    FCT_CLOSE(host(y), fct_get(&f, "y"), 1e-4, 1e-4);
+    FCT_OK(fc_backward_with(y, dev(fct_get(&f, "dy"))));
+    FCT_CLOSE(grad_host(dx), fct_get(&f, "dx"), 1e-4, 1e-4);
+    FCT_CLOSE(grad_host(dw), fct_get(&f, "dw"), 1e-4, 1e-4);
+    if (b) FCT_CLOSE(grad_host(b), fct_get(&f, "db"), 1e-4, 1e-4);
+    fct_fixture_free(&f);
+}
+
+FCT_TEST(test_conv_matches_pytorch_on_cuda) {
+    NEED_GPU();
+    fc_cuda_set_allow_tf32(0);
+    conv_on_cuda("ops/conv_basic", 0, &(fc_conv2d_opts){.padding = {1, 1}});
+    conv_on_cuda("ops/conv_stride2", 0, &(fc_conv2d_opts){.stride = {2, 2}, .padding = {1, 1}});
+    conv_on_cuda("ops/conv_dilation", 0, &(fc_conv2d_opts){.stride = {1, 2}, .padding = {2, 1}, .dilation = {2, 1}});
+    conv_on_cuda("ops/conv_groups", 0, &(fc_conv2d_opts){.groups = 2});
+    conv_on_cuda("ops/conv_depthwise", 0, &(fc_conv2d_opts){.stride = {2, 2}, .padding = {1, 1}, .groups = 4});
+    conv_on_cuda("ops/convt_basic", 1, &(fc_conv2d_opts){.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}});
+    conv_on_cuda("ops/convt_groups", 1,
+                 &(fc_conv2d_opts){.stride = {2, 2}, .dilation = {2, 2}, .groups = 2, .output_padding = {1, 1}});
+}
+
 FCT_TEST(test_embedding_matches_pytorch_on_cuda) {
     NEED_GPU();
     fct_fixture f = fct_load("ops/embedding_pad");
