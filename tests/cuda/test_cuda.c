@@ -376,6 +376,46 @@ FCT_TEST(test_conv_matches_pytorch_on_cuda) {
                  &(fc_conv2d_opts){.stride = {2, 2}, .dilation = {2, 2}, .groups = 2, .output_padding = {1, 1}});
 }
 
+typedef struct win {
+    int kh, kw, kind; /* kind 0 max, 1 avg, 2 adaptive max, 3 adaptive avg (kh, kw: output size) */
+    fc_pool2d_opts o;
+} win;
+
+static void pool_on_cuda(const char *name, win w, int nhwc) {
+    fct_fixture fx = fct_load(name);
+    fc_tensor *x = fct_get(&fx, "x");
+    if (!x) return fct_fixture_free(&fx);
+    fc_tensor *d = dev(fc_requires_grad(x));
+    fc_tensor *xin = nhwc ? fc_permute(d, FC_DIMS(0, 3, 1, 2)) : d;
+    fc_tensor *y = w.kind == 0 ? fc_max_pool2d_(xin, w.kh, w.kw, &w.o)
+                 : w.kind == 1 ? fc_avg_pool2d_(xin, w.kh, w.kw, &w.o)
+                 : w.kind == 2 ? fc_adaptive_max_pool2d(xin, w.kh, w.kw)
+                               : fc_adaptive_avg_pool2d(xin, w.kh, w.kw);
+    if (!FCT_NOTNULL(y)) return fct_fixture_free(&fx);
+    FCT_CLOSE(host(y), fct_get(&fx, "y"), 1e-6, 1e-5);
+    FCT_OK(fc_backward_with(y, dev(fct_get(&fx, "dy"))));
+    FCT_CLOSE(grad_host(d), fct_get(&fx, "dx"), 1e-6, 1e-5);
+    fct_fixture_free(&fx);
+}
+
+FCT_TEST(test_pooling_matches_pytorch_on_cuda) {
+    NEED_GPU();
+    pool_on_cuda("ops/maxpool_basic", (win){2, 2, 0, {0}}, 0);
+    pool_on_cuda("ops/maxpool_pad_ceil", (win){3, 3, 0, {.stride = {2, 2}, .padding = {1, 1}, .ceil_mode = 1}}, 0);
+    pool_on_cuda("ops/maxpool_dilation", (win){3, 3, 0, {.stride = {1, 1}, .padding = {1, 1}, .dilation = {2, 2}}}, 0);
+    pool_on_cuda("ops/maxpool_strided", (win){3, 2, 0, {.stride = {2, 1}}}, 1);
+    pool_on_cuda("ops/avgpool_basic", (win){2, 2, 1, {0}}, 0);
+    pool_on_cuda("ops/avgpool_pad_ceil", (win){3, 3, 1, {.stride = {2, 2}, .padding = {1, 1}, .ceil_mode = 1}}, 0);
+    pool_on_cuda("ops/avgpool_nopad_ceil",
+                 (win){3, 3, 1, {.stride = {2, 2}, .padding = {1, 1}, .ceil_mode = 1, .no_count_include_pad = 1}}, 0);
+    pool_on_cuda("ops/avgpool_strided", (win){2, 3, 1, {.stride = {3, 1}, .padding = {1, 1}}}, 1);
+    pool_on_cuda("ops/adaptive_avg", (win){3, 4, 3, {0}}, 0);
+    pool_on_cuda("ops/adaptive_avg_up", (win){4, 7, 3, {0}}, 0);
+    pool_on_cuda("ops/adaptive_avg_global", (win){1, 1, 3, {0}}, 0);
+    pool_on_cuda("ops/adaptive_max", (win){3, 4, 2, {0}}, 0);
+    pool_on_cuda("ops/adaptive_max_strided", (win){4, 5, 2, {0}}, 1);
+}
+
 FCT_TEST(test_embedding_matches_pytorch_on_cuda) {
     NEED_GPU();
     fct_fixture f = fct_load("ops/embedding_pad");

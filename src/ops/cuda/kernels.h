@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "../cpu/pool.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -113,6 +115,14 @@ typedef struct fci_cuda_adam {
 } fci_cuda_adam;
 void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
                           const fci_cuda_adam *a);
+
+/* Pooling as src/ops/cpu/pool.c (adaptive: the adaptive windows); backward zeroes gx first. */
+void fci_cuda_max_pool_launch(void *stream, const float *x, float *y, int32_t *idx,
+                              const fci_pool2d_geom *g, int adaptive);
+void fci_cuda_avg_pool_launch(void *stream, const float *x, float *y, const fci_pool2d_geom *g,
+                              int adaptive);
+void fci_cuda_pool_bwd_launch(void *stream, const float *gy, const int32_t *idx, float *gx,
+                              const fci_pool2d_geom *g, int is_max, int adaptive);
 
 #ifdef __cplusplus
 }
