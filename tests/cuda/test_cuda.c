@@ -416,6 +416,47 @@ FCT_TEST(test_pooling_matches_pytorch_on_cuda) {
     pool_on_cuda("ops/adaptive_max_strided", (win){4, 5, 2, {0}}, 1);
 }
 
+/* x (and w, b when the fixture has them) on the device, backward with dy, all against PyTorch */
+static void norm_on_cuda(const char *name, int is_bn, int training, int strided, fc_shape nshape) {
+    fct_fixture f = fct_load(name);
+    fc_tensor *x = fct_get(&f, "x"), *w = NULL, *b = NULL;
+    if (!x) return fct_fixture_free(&f);
+    for (int i = 0; i < f.n; i++) {
+        if (!strcmp(f.names[i], "w")) w = dev(fc_requires_grad(f.t[i]));
+        if (!strcmp(f.names[i], "b")) b = dev(fc_requires_grad(f.t[i]));
+    }
+    fc_tensor *dx = dev(fc_requires_grad(x)), *rm = NULL, *rv = NULL, *y;
+    if (is_bn) {
+        rm = dev(fct_get(&f, "rm0"));
+        rv = dev(fct_get(&f, "rv0"));
+        y = fc_batch_norm(strided ? fc_transpose(dx, 0, 1) : dx, rm, rv, w, b, training, 0.1, 1e-5);
+    } else {
+        y = fc_layer_norm(strided ? fc_transpose(dx, -1, -2) : dx, nshape, w, b, 1e-5);
+    }
+    if (!FCT_NOTNULL(y)) return fct_fixture_free(&f);
+    FCT_CLOSE(host(y), fct_get(&f, "y"), 2e-5, 2e-5);
+    FCT_OK(fc_backward_with(y, dev(fct_get(&f, "dy"))));
+    FCT_CLOSE(grad_host(dx), fct_get(&f, "dx"), 2e-5, 2e-5);
+    if (w) FCT_CLOSE(grad_host(w), fct_get(&f, "dw"), 2e-5, 2e-5);
+    if (b) FCT_CLOSE(grad_host(b), fct_get(&f, "db"), 2e-5, 2e-5);
+    if (is_bn) {
+        FCT_CLOSE(host(rm), fct_get(&f, "rm"), 1e-6, 1e-5);
+        FCT_CLOSE(host(rv), fct_get(&f, "rv"), 1e-6, 1e-5);
+    }
+    fct_fixture_free(&f);
+}
+
+FCT_TEST(test_norms_match_pytorch_on_cuda) {
+    NEED_GPU();
+    norm_on_cuda("ops/bn_train_4d", 1, 1, 0, FC_ALL_DIMS);
+    norm_on_cuda("ops/bn_train_2d_noaffine", 1, 1, 0, FC_ALL_DIMS);
+    norm_on_cuda("ops/bn_train_strided", 1, 1, 1, FC_ALL_DIMS);
+    norm_on_cuda("ops/bn_eval_4d", 1, 0, 0, FC_ALL_DIMS);
+    norm_on_cuda("ops/ln_1d", 0, 1, 0, FC_SHAPE(6));
+    norm_on_cuda("ops/ln_2d", 0, 1, 0, FC_SHAPE(4, 5));
+    norm_on_cuda("ops/ln_strided", 0, 1, 1, FC_SHAPE(5));
+}
+
 FCT_TEST(test_embedding_matches_pytorch_on_cuda) {
     NEED_GPU();
     fct_fixture f = fct_load("ops/embedding_pad");

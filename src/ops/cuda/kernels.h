@@ -124,6 +124,21 @@ void fci_cuda_avg_pool_launch(void *stream, const float *x, float *y, const fci_
 void fci_cuda_pool_bwd_launch(void *stream, const float *gy, const int32_t *idx, float *gx,
                               const fci_pool2d_geom *g, int is_max, int adaptive);
 
+/* Batch norm and layer norm as src/ops/cpu/norm.h (the same arguments and NULL conventions). */
+void fci_cuda_batch_norm_fwd_launch(void *stream, const float *x, float *y, int64_t N, int64_t C,
+                                    int64_t S, const float *w, const float *b, float *running_mean,
+                                    float *running_var, int training, double momentum, double eps,
+                                    float *mean, float *rstd);
+void fci_cuda_batch_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t N,
+                                    int64_t C, int64_t S, const float *w, const float *mean,
+                                    const float *rstd, int training, float *dx, float *dw, float *db);
+void fci_cuda_layer_norm_fwd_launch(void *stream, const float *x, float *y, int64_t R, int64_t D,
+                                    const float *w, const float *b, double eps, float *mean,
+                                    float *rstd);
+void fci_cuda_layer_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t R,
+                                    int64_t D, const float *w, const float *mean, const float *rstd,
+                                    float *dx, float *dw, float *db);
+
 #ifdef __cplusplus
 }
 #endif
