@@ -11,7 +11,7 @@
 #endif
 
 /* One GEMM (row-major, as fci_gemm_f32) on the device of its output: OpenBLAS or cuBLASLt. */
-static fc_status gemm(fc_device dev, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+fc_status fci_gemm_dev(fc_device dev, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                       float *c, int64_t ldc) {
 #if FASTC_CUDA
@@ -156,7 +156,7 @@ static int matmul_run(const char *op, fc_tensor *a, fc_tensor *b, fc_tensor *y) 
     /* b shared by every batch and a's batch rows fold into one: a single GEMM (x @ W shapes) */
     if (b_batch == 1 && !ma.trans && fold_dims(ma.t, na - 2, &rows, &rs) &&
         (rows <= 1 || rs >= (k > 1 ? k : 1))) {
-        if (gemm(y->device, 0, mb.trans, rows, m, k, 1.0f, pa, rows <= 1 ? (k > 1 ? k : 1) : rs,
+        if (fci_gemm_dev(y->device, 0, mb.trans, rows, m, k, 1.0f, pa, rows <= 1 ? (k > 1 ? k : 1) : rs,
                  pb, mb.ld, 0.0f, py, m) != FC_OK)
             st = 1;
     } else {
@@ -330,7 +330,7 @@ static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         gx[0] = fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device);
         if (!gx[0]) st = fc_error_code();
         else
-            st = gemm(x->device, 0, mw.trans, rows, in, out, 1.0f, pg, out > 1 ? out : 1,
+            st = fci_gemm_dev(x->device, 0, mw.trans, rows, in, out, 1.0f, pg, out > 1 ? out : 1,
                       fc_tensor_data(mw.t), mw.ld, 0.0f, fc_tensor_data(gx[0]), in);
     }
     fci_tensor_unref(mw.own);
@@ -339,7 +339,7 @@ static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         int64_t xr;
         gx[1] = fci_tensor_alloc(fc_tensor_shape(w), FC_DTYPE_F32, w->device);
         if (!gx[1] || linear_x(x, &mx, &xr)) return fc_error_code();
-        st = gemm(w->device, 1, mx.trans, out, in, rows, 1.0f, pg, out > 1 ? out : 1,
+        st = fci_gemm_dev(w->device, 1, mx.trans, out, in, rows, 1.0f, pg, out > 1 ? out : 1,
                   fc_tensor_data(mx.t), mx.ld, 0.0f, fc_tensor_data(gx[1]), in);
         fci_tensor_unref(mx.own);
     }
@@ -397,7 +397,7 @@ fc_tensor *fc_linear(fc_tensor *x, fc_tensor *w, fc_tensor *bias) {
     int on_host = y->device.type == FC_DEVICE_CPU;
     if (bc && on_host) fci_rows_fill_f32(py, fc_tensor_data(bc), NULL, rows, out);
     /* y = x W^T: W stored [out, in] row-major is BLAS's transposed operand */
-    fc_status gst = gemm(y->device, mx.trans, !mw.trans, rows, out, in, 1.0f, fc_tensor_data(mx.t),
+    fc_status gst = fci_gemm_dev(y->device, mx.trans, !mw.trans, rows, out, in, 1.0f, fc_tensor_data(mx.t),
                          mx.ld, fc_tensor_data(mw.t), mw.ld, bc && on_host ? 1.0f : 0.0f, py, out);
     if (gst == FC_OK && bc && !on_host) /* the bias row added on the device */
         fci_binary_loop(y, y, bc, fci_add_row_f32, NULL);

@@ -52,6 +52,11 @@ typedef struct unary_def {
 } unary_def;
 fc_tensor *fci_unary(const unary_def *def, fc_tensor *x, const double *p, int n_p);
 
+/* One row-major GEMM (fci_gemm_f32's arguments) on dev: OpenBLAS, or cuBLASLt for CUDA. */
+fc_status fci_gemm_dev(fc_device dev, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc);
+
 /* Parses a dim list (FC_ALL_DIMS: all) into mask[FC_MAX_DIMS]; 0 on success. */
 int fci_dims_mask(const char *op, const fc_tensor *x, fc_shape dims, int *mask);
 

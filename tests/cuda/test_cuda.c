@@ -457,6 +457,55 @@ FCT_TEST(test_norms_match_pytorch_on_cuda) {
     norm_on_cuda("ops/ln_strided", 0, 1, 1, FC_SHAPE(5));
 }
 
+static fc_tensor *dot(fc_tensor *a, fc_tensor *b) { return fc_sum(fc_mul(a, b), FC_ALL_DIMS, 0); }
+
+FCT_TEST(test_lstm_matches_pytorch_on_cuda) {
+    NEED_GPU();
+    fc_cuda_set_allow_tf32(0);
+    fct_fixture fc = fct_load("ops/lstm_cell");
+    fc_tensor *g = fct_get(&fc, "gates"), *c = fct_get(&fc, "c_prev");
+    if (g && c) {
+        fc_tensor *dg = dev(fc_requires_grad(g)), *dc = dev(fc_requires_grad(c));
+        fc_tensor *y = fc_lstm_cell(dg, dc);
+        FCT_CLOSE(host(y), fct_get(&fc, "y"), 1e-6, 1e-5);
+        FCT_OK(fc_backward_with(y, dev(fct_get(&fc, "dy"))));
+        FCT_CLOSE(grad_host(dg), fct_get(&fc, "dgates"), 1e-6, 1e-5);
+        FCT_CLOSE(grad_host(dc), fct_get(&fc, "dc_prev"), 1e-6, 1e-5);
+    }
+    fct_fixture_free(&fc);
+    fct_fixture fx = fct_load("ops/lstm");
+    if (!fx.n) return;
+    fc_tensor *w[4][2];
+    const char *names[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    char key[48];
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < 2; l++) {
+            snprintf(key, sizeof key, "%s_l%d", names[k], l);
+            w[k][l] = dev(fc_requires_grad(fct_get(&fx, key)));
+        }
+    fc_lstm_weights lw = {2, w[0], w[1], w[2], w[3]};
+    fc_tensor *x = dev(fc_requires_grad(fct_get(&fx, "x"))), *h0 = dev(fc_requires_grad(fct_get(&fx, "h0"))),
+              *c0 = dev(fc_requires_grad(fct_get(&fx, "c0")));
+    fc_tensor *hn, *cn;
+    fc_tensor *y = fc_lstm(x, &lw, h0, c0, &hn, &cn);
+    if (!FCT_NOTNULL(y)) return fct_fixture_free(&fx);
+    FCT_CLOSE(host(y), fct_get(&fx, "y"), 1e-5, 1e-5);
+    FCT_CLOSE(host(hn), fct_get(&fx, "hn"), 1e-5, 1e-5);
+    FCT_CLOSE(host(cn), fct_get(&fx, "cn"), 1e-5, 1e-5);
+    fc_tensor *loss = fc_add(fc_add(dot(y, dev(fct_get(&fx, "dy"))), dot(hn, dev(fct_get(&fx, "dhn")))),
+                             dot(cn, dev(fct_get(&fx, "dcn"))));
+    FCT_OK(fc_backward(loss));
+    FCT_CLOSE(grad_host(x), fct_get(&fx, "dx"), 1e-5, 1e-4);
+    FCT_CLOSE(grad_host(h0), fct_get(&fx, "dh0"), 1e-5, 1e-4);
+    FCT_CLOSE(grad_host(c0), fct_get(&fx, "dc0"), 1e-5, 1e-4);
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < 2; l++) {
+            snprintf(key, sizeof key, "d%s_l%d", names[k], l);
+            FCT_CLOSE(grad_host(w[k][l]), fct_get(&fx, key), 1e-5, 1e-4);
+        }
+    fct_fixture_free(&fx);
+}
+
 FCT_TEST(test_embedding_matches_pytorch_on_cuda) {
     NEED_GPU();
     fct_fixture f = fct_load("ops/embedding_pad");

@@ -19,6 +19,19 @@ static fc_status lt_status(const char *what, cublasStatus_t s) {
 
 fc_status fci_cuda_gemm(int device, const fci_cuda_gemm_args *g) {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return FC_OK;
+    if (g->k == 0) { /* an empty sum: C = beta C; cuBLASLt takes no empty operand */
+        if (g->beta == 1.0f) return FC_OK;
+        if (g->beta != 0.0f)
+            return fc_fail(FC_ERR_UNSUPPORTED, "matmul: an empty inner dimension with beta %g", (double)g->beta);
+        size_t es = g->c_dtype == FC_DTYPE_F32 ? 4 : 2;
+        cudaStream_t s = (cudaStream_t)fci_cuda_stream(device);
+        for (int64_t i = 0; i < g->batch; i++) {
+            cudaError_t e = cudaMemset2DAsync((char *)g->c + (size_t)(i * g->stride_c) * es, (size_t)g->ldc * es, 0,
+                                              (size_t)g->n * es, (size_t)g->m, s);
+            if (e != cudaSuccess) return fci_cuda_status("matmul", "cudaMemset2DAsync", e);
+        }
+        return FC_OK;
+    }
     void *ws;
     size_t ws_bytes;
     cublasLtHandle_t lt = fci_cublaslt(device, &ws, &ws_bytes);

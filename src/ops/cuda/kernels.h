@@ -139,6 +139,17 @@ void fci_cuda_layer_norm_bwd_launch(void *stream, const float *x, const float *d
                                     int64_t D, const float *w, const float *mean, const float *rstd,
                                     float *dx, float *dw, float *db);
 
+/* The LSTM cell and the recurrence's helpers, as src/ops/cpu/lstm.h and fci_rows_fill_f32. */
+void fci_cuda_lstm_cell_fwd_launch(void *stream, const float *gates, int64_t ldg,
+                                   const float *c_prev, float *act, float *h, int64_t ldh, float *c,
+                                   int64_t batch, int64_t hidden);
+void fci_cuda_lstm_cell_bwd_launch(void *stream, const float *act, const float *c_prev,
+                                   const float *c, const float *dh, const float *dc, float *dgates,
+                                   float *dc_prev, int64_t batch, int64_t hidden);
+void fci_cuda_rows_fill_launch(void *stream, float *y, const float *b0, const float *b1,
+                               int64_t rows, int64_t cols);
+void fci_cuda_add_inplace_launch(void *stream, float *dst, const float *src, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif
