@@ -12,8 +12,8 @@
 
 /* One GEMM (row-major, as fci_gemm_f32) on the device of its output: OpenBLAS or cuBLASLt. */
 fc_status fci_gemm_dev(fc_device dev, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                      float *c, int64_t ldc) {
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc) {
 #if FASTC_CUDA
     if (dev.type == FC_DEVICE_CUDA)
         return fci_cuda_gemm(dev.index, &(fci_cuda_gemm_args){
