@@ -233,6 +233,10 @@ static fc_status layer_forward(fc_device dev, const float *x, int64_t T, int64_t
     const float *b0 = b_ih ? b_ih : b_hh, *b1 = b_ih ? b_hh : NULL;
     if (b0) rows_fill_d(&st, dev, act, b0, b1, TB, G);
     gemm_d(&st, dev, 0, 1, TB, G, I, 1.0f, x, I, w_ih, I, b0 ? 1.0f : 0.0f, act, G);
+    if (!on_cuda(dev)) { /* the CPU's fused recurrence */
+        if (st == FC_OK) fci_lstm_recur_fwd_f32(T, B, H, w_hh, h0, c0, act, c, h);
+        return st;
+    }
     for (int64_t t = 0; t < T; t++) {
         const float *hp = t ? h + (t - 1) * B * H : h0, *cp = t ? c + (t - 1) * B * H : c0;
         float *at = act + t * B * G;
@@ -256,6 +260,10 @@ static fc_status layer_backward(const lstm_dims *d, const float *dy, const float
                                 float *dc, float *dg, int need_dh0) {
     int64_t B = d->B, H = d->H, G = 4 * H;
     fc_status st = FC_OK;
+    if (!on_cuda(d->dev)) { /* the CPU's fused recurrence */
+        fci_lstm_recur_bwd_f32(d->T, B, H, dy, act, c, c0, w_hh, dh, dc, dg, need_dh0);
+        return st;
+    }
     for (int64_t t = d->T - 1; t >= 0; t--) {
         add_d(&st, d->dev, dh, dy + t * B * H, B * H);
         /* dc_prev may alias dc: the kernel reads each element before writing it */

@@ -74,6 +74,55 @@ FCT_TEST(test_lstm_without_state_or_bias_matches_the_cell_loop) {
     fc_tensor_free(wh);
 }
 
+/* Wide enough that the recurrence splits its hidden units across threads (B H^2 >= 2^18, H not a
+ * multiple of 8): output and every gradient equal the step-by-step composition of linear and the
+ * cell (itself checked against PyTorch above), with two threads. */
+static fc_tensor *randn_scaled(fc_shape shape, uint64_t seed, double scale) {
+    fc_tensor *r = fct_randn(shape, seed), *s = fc_keep(fc_mul_scalar(r, scale));
+    fc_tensor_free(r);
+    return s;
+}
+
+FCT_TEST(test_lstm_threaded_recurrence_matches_the_cell_loop) {
+    int64_t T = 4, B = 16, I = 20, H = 132;
+    int threads = fc_num_threads();
+    fc_set_num_threads(2);
+    fc_tensor *x = fc_requires_grad(fct_randn(FC_SHAPE(T, B, I), 1));
+    fc_tensor *wi = fc_requires_grad(randn_scaled(FC_SHAPE(4 * H, I), 2, 0.2));
+    fc_tensor *wh = fc_requires_grad(randn_scaled(FC_SHAPE(4 * H, H), 3, 0.1));
+    fc_tensor *bi = fc_requires_grad(fct_randn(FC_SHAPE(4 * H), 4)), *bh = fc_requires_grad(fct_randn(FC_SHAPE(4 * H), 5));
+    fc_tensor *h0 = fc_requires_grad(fct_randn(FC_SHAPE(1, B, H), 6)), *c0 = fc_requires_grad(fct_randn(FC_SHAPE(1, B, H), 7));
+    fc_tensor *dy = fct_randn(FC_SHAPE(T, B, H), 8);
+    fc_tensor *wis[1] = {wi}, *whs[1] = {wh}, *bis[1] = {bi}, *bhs[1] = {bh};
+    fc_lstm_weights lw = {1, wis, whs, bis, bhs};
+    fc_tensor *cn, *y = fc_lstm(x, &lw, h0, c0, NULL, &cn);
+    FCT_OK(fc_backward(fc_add(dot(y, dy), fc_sum(cn, FC_ALL_DIMS, 0))));
+    fc_tensor *ref[7], *in[7] = {x, wi, wh, bi, bh, h0, c0};
+    for (int i = 0; i < 7; i++) {
+        ref[i] = fc_keep(fc_clone(fc_tensor_grad(in[i])));
+        fc_tensor_zero_grad(in[i]);
+    }
+    fc_tensor *h = fc_select(h0, 0, 0), *c = fc_select(c0, 0, 0), *loss = NULL;
+    for (int64_t t = 0; t < T; t++) {
+        fc_tensor *g = fc_add(fc_linear(fc_select(x, 0, t), wi, bi), fc_linear(h, wh, bh));
+        fc_tensor *hc = fc_lstm_cell(g, c);
+        h = fc_select(hc, 0, 0);
+        c = fc_select(hc, 0, 1);
+        FCT_CLOSE(fc_select(y, 0, t), h, 1e-5, 1e-5);
+        fc_tensor *term = dot(h, fc_select(dy, 0, t));
+        loss = loss ? fc_add(loss, term) : term;
+    }
+    FCT_CLOSE(fc_select(cn, 0, 0), c, 1e-5, 1e-5);
+    FCT_OK(fc_backward(fc_add(loss, fc_sum(c, FC_ALL_DIMS, 0))));
+    for (int i = 0; i < 7; i++) {
+        FCT_CLOSE(ref[i], fc_tensor_grad(in[i]), 1e-4, 1e-4);
+        fc_tensor_free(ref[i]);
+        fc_tensor_free(in[i]);
+    }
+    fc_tensor_free(dy);
+    fc_set_num_threads(threads);
+}
+
 static fc_tensor *call_cell(fc_tensor **in, void *ctx) { return fc_lstm_cell(in[0], in[1]); }
 
 /* in: x, h0, c0, w_ih0, w_hh0, b_ih0, b_hh0, w_ih1, w_hh1, b_ih1, b_hh1 -> (y, h_n, c_n) summed

@@ -1,9 +1,13 @@
 /* The fused LSTM cell, gate order i, f, g, o as PyTorch's. */
 #include "lstm.h"
 
+#include <omp.h>
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "linalg.h"
 
 /* e^x (|x| clamped to 87), relative error < 3e-7: Cody-Waite reduction by ln 2 and Cephes' expf
  * polynomial, with no libm call so the cell loops vectorize. glibc's expf/tanhf (through expm1f)
@@ -33,15 +37,15 @@ static inline float tanh_fast(float x) {
     return x < 0 ? -t : t;
 }
 
-void fci_lstm_cell_fwd_f32(const float *gates, int64_t ldg, const float *c_prev, float *act,
-                           float *h, int64_t ldh, float *c, int64_t batch, int64_t hidden) {
-    int64_t H = hidden;
-#pragma omp parallel for if (batch * H > 16384) schedule(static)
-    for (int64_t b = 0; b < batch; b++) {
+/* Rows [b0, b1) and hidden units [j0, j1) of the cell forward: each unit reads its four gate
+ * columns and writes the same four, so act may alias gates. */
+static void cell_fwd_part(const float *gates, int64_t ldg, const float *c_prev, float *act, float *h,
+                          int64_t ldh, float *c, int64_t H, int64_t b0, int64_t b1, int64_t j0, int64_t j1) {
+    for (int64_t b = b0; b < b1; b++) {
         const float *g = gates + b * ldg;
         float *a = act + b * 4 * H, *hb = h + b * ldh, *cb = c + b * H;
         const float *cp = c_prev ? c_prev + b * H : NULL;
-        for (int64_t j = 0; j < H; j++) {
+        for (int64_t j = j0; j < j1; j++) {
             float ig = sigmoidf(g[j]), fg = sigmoidf(g[H + j]), gg = tanh_fast(g[2 * H + j]),
                   og = sigmoidf(g[3 * H + j]);
             float cv = ig * gg + (cp ? fg * cp[j] : 0.0f);
@@ -55,19 +59,24 @@ void fci_lstm_cell_fwd_f32(const float *gates, int64_t ldg, const float *c_prev,
     }
 }
 
+void fci_lstm_cell_fwd_f32(const float *gates, int64_t ldg, const float *c_prev, float *act,
+                           float *h, int64_t ldh, float *c, int64_t batch, int64_t hidden) {
+#pragma omp parallel for if (batch * hidden > 16384) schedule(static)
+    for (int64_t b = 0; b < batch; b++) cell_fwd_part(gates, ldg, c_prev, act, h, ldh, c, hidden, b, b + 1, 0, hidden);
+}
+
 /* c = f c_prev + i g, h = o tanh(c): dc_total = dc + dh o (1 - tanh(c)^2), then each gate's
- * gradient times its activation's derivative (sigmoid: a (1 - a); tanh: 1 - a^2). */
-void fci_lstm_cell_bwd_f32(const float *act, const float *c_prev, const float *c,
-                           const float *dh, const float *dc, float *dgates, float *dc_prev,
-                           int64_t batch, int64_t hidden) {
-    int64_t H = hidden;
-#pragma omp parallel for if (batch * H > 16384) schedule(static)
-    for (int64_t b = 0; b < batch; b++) {
+ * gradient times its activation's derivative (sigmoid: a (1 - a); tanh: 1 - a^2). Rows [b0, b1),
+ * units [j0, j1); dc_prev may alias dc (each element is read before it is written). */
+static void cell_bwd_part(const float *act, const float *c_prev, const float *c, const float *dh,
+                          const float *dc, float *dgates, float *dc_prev, int64_t H, int64_t b0, int64_t b1,
+                          int64_t j0, int64_t j1) {
+    for (int64_t b = b0; b < b1; b++) {
         const float *a = act + b * 4 * H, *cb = c + b * H;
         const float *cp = c_prev ? c_prev + b * H : NULL;
         const float *dhb = dh ? dh + b * H : NULL, *dcb = dc ? dc + b * H : NULL;
         float *dg = dgates + b * 4 * H, *dcp = dc_prev ? dc_prev + b * H : NULL;
-        for (int64_t j = 0; j < H; j++) {
+        for (int64_t j = j0; j < j1; j++) {
             float ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j];
             float tc = tanh_fast(cb[j]), dhv = dhb ? dhb[j] : 0.0f;
             float dct = (dcb ? dcb[j] : 0.0f) + dhv * og * (1.0f - tc * tc);
@@ -77,6 +86,81 @@ void fci_lstm_cell_bwd_f32(const float *act, const float *c_prev, const float *c
             dg[2 * H + j] = dct * ig * (1.0f - gg * gg);
             dg[3 * H + j] = dhv * tc * og * (1.0f - og);
             if (dcp) dcp[j] = dct * fg;
+        }
+    }
+}
+
+void fci_lstm_cell_bwd_f32(const float *act, const float *c_prev, const float *c,
+                           const float *dh, const float *dc, float *dgates, float *dc_prev,
+                           int64_t batch, int64_t hidden) {
+#pragma omp parallel for if (batch * hidden > 16384) schedule(static)
+    for (int64_t b = 0; b < batch; b++)
+        cell_bwd_part(act, c_prev, c, dh, dc, dgates, dc_prev, hidden, b, b + 1, 0, hidden);
+}
+
+/* ---- the recurrence of one layer in one parallel region ----
+ * Thread k owns hidden units [j0, j1) (a multiple of 8 wide): their four gate columns of every
+ * step's GEMM and their cell. A step needs the whole previous h (forward) or the whole gate
+ * gradient (backward), so there is one barrier per step; calling BLAS once per step instead paid
+ * OpenBLAS's own fork/join plus the cell's, and ran the cell on one thread when B*H was small.
+ * Inside the region OpenBLAS (its OpenMP build) runs single-threaded on each thread's slice. */
+static int recur_threads(int64_t B, int64_t H) {
+    int nt = omp_get_max_threads();
+    if (nt < 2 || (double)B * (double)H * (double)H < 1 << 18) return 1; /* < ~2 MFLOP a step */
+    int64_t most = H / 8;
+    return most < nt ? (int)(most < 1 ? 1 : most) : nt;
+}
+
+static void unit_range(int64_t H, int k, int n, int64_t *j0, int64_t *j1) {
+    int64_t blocks = (H + 7) / 8;
+    *j0 = blocks * k / n * 8;
+    *j1 = blocks * (k + 1) / n * 8;
+    if (*j1 > H) *j1 = H;
+    if (*j0 > H) *j0 = H;
+}
+
+void fci_lstm_recur_fwd_f32(int64_t T, int64_t B, int64_t H, const float *w_hh, const float *h0,
+                            const float *c0, float *act, float *c, float *h) {
+    int64_t G = 4 * H;
+#pragma omp parallel num_threads(recur_threads(B, H))
+    {
+        int64_t j0, j1;
+        unit_range(H, omp_get_thread_num(), omp_get_num_threads(), &j0, &j1);
+        for (int64_t t = 0; t < T; t++) {
+            const float *hp = t ? h + (t - 1) * B * H : h0, *cp = t ? c + (t - 1) * B * H : c0;
+            float *at = act + t * B * G;
+            if (j1 > j0) {
+                if (hp && j1 - j0 == H) /* one thread: the four gate blocks are one product */
+                    fci_gemm_f32(0, 1, B, G, H, 1.0f, hp, H, w_hh, H, 1.0f, at, G);
+                else
+                    for (int g = 0; g < 4 && hp; g++)
+                        fci_gemm_f32(0, 1, B, j1 - j0, H, 1.0f, hp, H, w_hh + (g * H + j0) * H, H, 1.0f,
+                                     at + g * H + j0, G);
+                cell_fwd_part(at, G, cp, at, h + t * B * H, H, c + t * B * H, H, 0, B, j0, j1);
+            }
+#pragma omp barrier
+        }
+    }
+}
+
+void fci_lstm_recur_bwd_f32(int64_t T, int64_t B, int64_t H, const float *dy, const float *act,
+                            const float *c, const float *c0, const float *w_hh, float *dh, float *dc,
+                            float *dg, int need_dh0) {
+    int64_t G = 4 * H;
+#pragma omp parallel num_threads(recur_threads(B, H))
+    {
+        int64_t j0, j1;
+        unit_range(H, omp_get_thread_num(), omp_get_num_threads(), &j0, &j1);
+        for (int64_t t = T - 1; t >= 0; t--) {
+            const float *dyt = dy + t * B * H;
+            for (int64_t b = 0; b < B && j1 > j0; b++)
+                for (int64_t j = j0; j < j1; j++) dh[b * H + j] += dyt[b * H + j];
+            cell_bwd_part(act + t * B * G, t ? c + (t - 1) * B * H : c0, c + t * B * H, dh, dc, dg + t * B * G,
+                          dc, H, 0, B, j0, j1);
+#pragma omp barrier
+            /* dh's units [j0, j1) from the whole gate gradient; only this thread reads them next */
+            if ((t > 0 || need_dh0) && j1 > j0)
+                fci_gemm_f32(0, 0, B, j1 - j0, G, 1.0f, dg + t * B * G, G, w_hh + j0, H, 0.0f, dh + j0, H);
         }
     }
 }
