@@ -2,6 +2,7 @@
 #ifndef FASTC_H
 #define FASTC_H
 #include "core.h"
+#include "cuda.h"
 #include "autograd.h"
 #include "ops.h"
 #include "nn.h"

@@ -236,7 +236,7 @@ static fc_status backward_into_node(fci_node *n, fc_tensor *gy) {
         fc_tensor_free(c->gacc);
         c->gacc = copy;
     }
-    if (!c->gacc && !(c->gacc = fc_zeros(fc_tensor_shape(in)))) return fc_error_code();
+    if (!c->gacc && !(c->gacc = fc_zeros(fc_tensor_shape(in), .device = in->device))) return fc_error_code();
     return n->op->backward_into(n, gy, c->gacc);
 }
 
@@ -387,6 +387,7 @@ static fc_status run_backward(fc_tensor *root_t, fc_tensor *grad, int retain) {
         fc_tensor *gyc = gy ? fc_contiguous(gy) : NULL;
         fc_tensor *in0 = n->n_in == 1 ? n->in[0] : NULL;
         if (gyc && n->op->backward_into && in0 && in0->grad_fn && in0->requires_grad && gyc->dtype == FC_DTYPE_F32 &&
+            gyc->device.type == FC_DEVICE_CPU && /* the in-place slice kernels are CPU loops */
             in0->dtype == FC_DTYPE_F32) {
             st = backward_into_node(n, gyc);
             if (st != FC_OK && fc_error_code() == FC_OK) fc_fail(st, "backward of '%s' failed", n->op->name);
@@ -479,7 +480,7 @@ fc_status fc_backward_(fc_tensor *loss, const fc_backward_opts *o) {
                                      "(use fc_backward_with to give its gradient)",
                        fci_tshape(loss));
     fc_scope *s = fc_scope_begin();
-    fc_tensor *one = fc_ones(fc_tensor_shape(loss), .dtype = loss->dtype);
+    fc_tensor *one = fc_ones(fc_tensor_shape(loss), .dtype = loss->dtype, .device = loss->device);
     fc_status st = one ? fc_backward_with_(loss, one, o) : fc_error_code();
     fc_scope_end(s);
     return st;

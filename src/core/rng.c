@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "core_impl.h"
+#include "cuda_impl.h"
 
 static uint64_t global_seed = 0x5eed;
 static uint64_t global_offset = 0;
@@ -87,6 +88,7 @@ static fc_tensor *random_tensor(const char *op, fc_shape shape, const fc_tensor_
         return NULL;
     }
     oo.requires_grad = 0;
+    oo.device = FC_CPU; /* drawn on the host (the same numbers on every device), then moved */
     fc_tensor *t = fc_empty_(shape, &oo);
     if (t && o->requires_grad) t->requires_grad = 1;
     return t;
@@ -108,7 +110,7 @@ fc_tensor *fc_rand_(fc_shape shape, const fc_tensor_opts *o) {
         for (int k = 0; k < 4 && q * 4 + k < n; k++)
             fci_store_from_double(p + (size_t)(q * 4 + k) * es, t->dtype, u24(r[k]));
     }
-    return t;
+    return fci_move_or_free(t, o->device);
 }
 
 fc_tensor *fc_randn_(fc_shape shape, const fc_tensor_opts *o) {
@@ -127,7 +129,7 @@ fc_tensor *fc_randn_(fc_shape shape, const fc_tensor_opts *o) {
         fci_store_from_double(p + (size_t)(2 * q) * es, t->dtype, rad * cos(th));
         if (2 * q + 1 < n) fci_store_from_double(p + (size_t)(2 * q + 1) * es, t->dtype, rad * sin(th));
     }
-    return t;
+    return fci_move_or_free(t, o->device);
 }
 
 fc_tensor *fc_randint_(int64_t low, int64_t high, fc_shape shape, const fc_tensor_opts *o) {
@@ -148,7 +150,7 @@ fc_tensor *fc_randint_(int64_t low, int64_t high, fc_shape shape, const fc_tenso
         uint64_t v = (((uint64_t)r[0] << 32) | r[1]) % range; /* bias < 2^-32 for our ranges */
         fci_store_from_double(p + (size_t)i * es, t->dtype, (double)(low + (int64_t)v));
     }
-    return t;
+    return fci_move_or_free(t, o->device);
 }
 
 /* ---- Gamma and Beta draws (fc_rng_gamma / fc_rng_beta: h-mixup) ---------------------------------

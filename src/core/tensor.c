@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core_impl.h"
+#include "cuda_impl.h"
 
 void fci_scope_forget(fc_tensor *t);  /* scope.c */
 void fci_node_unref(struct fci_node *n); /* autograd/engine.c, through this hook */
@@ -52,15 +53,33 @@ int fci_wrap_dim(const char *op, int dim, int ndim) {
     return d;
 }
 
-static fci_storage *storage_new(size_t nbytes, fc_device device) {
-    if (device.type != FC_DEVICE_CPU) {
-        fc_fail(FC_ERR_DEVICE, "tensor: cannot allocate on %s: this build has no CUDA backend",
-                fc_device_name(device));
-        return NULL;
+/* Device memory: the CUDA caching allocator; the runtime starts on the first CUDA tensor. */
+static void *device_alloc(fc_device device, size_t nbytes) {
+    if (device.type == FC_DEVICE_CPU) return fci_alloc(nbytes);
+#if FASTC_CUDA
+    if (device.type == FC_DEVICE_CUDA && fci_cuda_ensure("tensor", device) == FC_OK)
+        return fci_cuda_alloc(device.index, nbytes);
+    if (device.type == FC_DEVICE_CUDA) return NULL;
+#endif
+    fc_fail(FC_ERR_DEVICE, "tensor: CUDA requested (%s) but fastc was built without CUDA (configure with "
+                           "the CUDA toolkit installed, -DFASTC_CUDA=ON)", fc_device_name(device));
+    return NULL;
+}
+
+static void device_release(fc_device device, void *p, size_t nbytes) {
+#if FASTC_CUDA
+    if (device.type == FC_DEVICE_CUDA) {
+        fci_cuda_release(device.index, p, nbytes);
+        return;
     }
+#endif
+    fci_release(p, nbytes);
+}
+
+static fci_storage *storage_new(size_t nbytes, fc_device device) {
     fci_storage *s = fci_calloc(1, sizeof *s);
     if (!s) return NULL;
-    s->data = fci_alloc(nbytes ? nbytes : 1);
+    s->data = device_alloc(device, nbytes ? nbytes : 1);
     if (!s->data) {
         fci_free(s);
         return NULL;
@@ -73,7 +92,7 @@ static fci_storage *storage_new(size_t nbytes, fc_device device) {
 
 static void storage_unref(fci_storage *s) {
     if (!s || __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) > 0) return;
-    fci_release(s->data, s->nbytes);
+    device_release(s->device, s->data, s->nbytes);
     fci_free(s);
 }
 
@@ -104,6 +123,9 @@ fc_tensor *fci_tensor_alloc(fc_shape shape, fc_dtype dtype, fc_device device) {
     if (!t) return NULL;
     t->storage = storage_new((size_t)fc_shape_numel(shape) * fc_dtype_size(dtype), device);
     if (!t->storage) {
+        if (device.type != FC_DEVICE_CPU && fc_error_code() == FC_ERR_NOMEM)
+            fci_error_prefix("tensor %s %s: ", fci_shape_str(shape.ndim, shape.d),
+                             fc_dtype_name(dtype));
         fci_free(t);
         return NULL;
     }
@@ -156,7 +178,14 @@ void fc_tensor_free(fc_tensor *t) {
 static fc_tensor *filled(fc_shape shape, const fc_tensor_opts *o, double v, int init) {
     fc_tensor *t = fci_tensor_alloc(shape, o->dtype, o->device);
     if (!t) return NULL;
-    if (init) {
+    if (init && t->device.type != FC_DEVICE_CPU) {
+#if FASTC_CUDA
+        if (fci_cuda_fill(t, v) != FC_OK) {
+            fc_tensor_free(t);
+            return NULL;
+        }
+#endif
+    } else if (init) {
         int64_t n = fc_shape_numel(shape);
         if (v == 0.0) memset(t->storage->data, 0, t->storage->nbytes);
         else if (t->dtype == FC_DTYPE_F32) {
@@ -193,7 +222,13 @@ fc_tensor *fc_scalar_(double v, const fc_tensor_opts *o) {
     return filled(FC_SCALAR_SHAPE, o, v, 1);
 }
 
+/* Values made on the host (arange, from_data) are built there and moved. */
 fc_tensor *fc_arange_(double start, double end, double step, const fc_tensor_opts *o) {
+    if (o->device.type != FC_DEVICE_CPU) {
+        fc_tensor_opts h = *o;
+        h.device = FC_CPU;
+        return fci_move_or_free(fc_arange_(start, end, step, &h), o->device);
+    }
     if (step == 0 || !isfinite(start) || !isfinite(end) || (end - start) / step < 0) {
         fc_fail(FC_ERR_ARG, "arange: expected a finite range reachable from start %g to end %g "
                             "by step %g", start, end, step);
@@ -212,6 +247,11 @@ fc_tensor *fc_from_data_(const void *data, fc_shape shape, const fc_tensor_opts 
     if (!data) {
         fc_fail(FC_ERR_ARG, "from_data: data is NULL");
         return NULL;
+    }
+    if (o->device.type != FC_DEVICE_CPU) {
+        fc_tensor_opts h = *o;
+        h.device = FC_CPU;
+        return fci_move_or_free(fc_from_data_(data, shape, &h), o->device);
     }
     fc_tensor *t = filled(shape, o, 0, 0);
     if (t) memcpy(t->storage->data, data, (size_t)fc_shape_numel(shape) * fc_dtype_size(t->dtype));
@@ -274,6 +314,16 @@ double fc_tensor_get(const fc_tensor *t, int64_t i) {
                 (long long)fc_tensor_numel(t));
         return NAN;
     }
+    if (t->device.type != FC_DEVICE_CPU) { /* one element, through the host */
+        unsigned char v[8];
+        fc_tensor one = *t;
+        one.ndim = 0;
+        one.offset = t->offset + flat_to_offset(t, i);
+        fci_storage st = {.refcount = 1, .data = v, .nbytes = sizeof v, .device = FC_CPU};
+        fc_tensor h = {.refcount = 1, .storage = &st, .dtype = t->dtype, .device = FC_CPU};
+        if (fci_copy_strided(&h, &one) != FC_OK) return NAN;
+        return fci_load_as_double(v, t->dtype);
+    }
     const char *base = fc_tensor_data(t);
     return fci_load_as_double(base + (size_t)flat_to_offset(t, i) * fc_dtype_size(t->dtype),
                               t->dtype);
@@ -296,6 +346,10 @@ fc_status fci_copy_strided(fc_tensor *dst, const fc_tensor *src) {
     if (n != fc_tensor_numel(src))
         return FCI_INTERNAL("copy: %lld vs %lld elements", (long long)n,
                             (long long)fc_tensor_numel(src));
+#if FASTC_CUDA
+    if (dst->device.type != FC_DEVICE_CPU || src->device.type != FC_DEVICE_CPU)
+        return fci_cuda_copy_strided(dst, src);
+#endif
     char *d = fc_tensor_data(dst);
     const char *s = fc_tensor_data(src);
     size_t des = fc_dtype_size(dst->dtype), ses = fc_dtype_size(src->dtype);

@@ -53,7 +53,7 @@ fc_tensor *fc_div(fc_tensor *a, fc_tensor *b) { return fci_binary_op("div", fci_
 /* Scalar forms: the scalar is a 0-dim constant (no gradient), broadcast by the same loop. */
 static fc_tensor *with_scalar(fc_tensor *(*f)(fc_tensor *, fc_tensor *), fc_tensor *a, double s) {
     if (!a) return NULL;
-    fc_tensor *c = fc_scalar(s, .dtype = a->dtype);
+    fc_tensor *c = fc_scalar(s, .dtype = a->dtype, .device = a->device);
     if (!c) return NULL;
     fc_tensor *y = f(a, c);
     fc_tensor_free(c);

@@ -6,6 +6,9 @@
 #include "autocast_impl.h"
 #include "cpu/dnnl_conv.h"
 #include "ops_impl.h"
+#if FASTC_CUDA
+#include "cuda/cuda_ops.h"
+#endif
 
 static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx);
 static const fci_op op_conv2d = {"conv2d", conv_bwd};
@@ -14,6 +17,11 @@ static const fci_op op_conv_transpose2d = {"conv_transpose2d", conv_bwd};
 /* Runs one pass with a workspace from the caching allocator. */
 static fc_status run(const char *op, const fci_conv_desc *d, fci_conv_pass pass, fc_tensor *x,
                      fc_tensor *w, fc_tensor *b, fc_tensor *y) {
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x))
+        return fci_cuda_conv(x->device.index, op, d, pass, fc_tensor_data(x), fc_tensor_data(w),
+                             b ? fc_tensor_data(b) : NULL, fc_tensor_data(y));
+#endif
     size_t nbytes;
     fc_status st = fci_dnnl_conv_ws_bytes(op, d, pass, &nbytes);
     if (st) return st;
@@ -29,7 +37,7 @@ static fc_status run(const char *op, const fci_conv_desc *d, fci_conv_pass pass,
 static int setup(const char *op, int transposed, const fc_tensor *x, const fc_tensor *w,
                  const fc_tensor *b, const fc_conv2d_opts *o, fci_conv_desc *d) {
     if (fci_check_float32(op, "input", x) || fci_check_float32(op, "weight", w) ||
-        (b && fci_check_float32(op, "bias", b)) || fci_check_cpu(op, x) ||
+        (b && fci_check_float32(op, "bias", b)) || fci_check_device(op, x) ||
         fci_check_same_device(op, x, w) || (b && fci_check_same_device(op, x, b)) ||
         fci_check_ndim(op, "input [N, C, H, W]", x, 4) || fci_check_ndim(op, "weight", w, 4) ||
         (b && fci_check_ndim(op, "bias", b, 1)))
@@ -111,8 +119,8 @@ static fc_tensor *conv(const fci_op *nodeop, int transposed, fc_tensor *x, fc_te
     fci_conv_desc d;
     if (setup(op, transposed, x, w, b, o, &d)) return NULL;
     fc_tensor *y = fci_tensor_alloc(FC_SHAPE(d.n, d.o, d.oh, d.ow), FC_DTYPE_F32, x->device);
-    fc_tensor *xc = fci_contig_f32(op, x), *wc = fci_contig_f32(op, w);
-    fc_tensor *bc = b ? fci_contig_f32(op, b) : NULL;
+    fc_tensor *xc = fci_contig_f32_any(op, x), *wc = fci_contig_f32_any(op, w);
+    fc_tensor *bc = b ? fci_contig_f32_any(op, b) : NULL;
     fc_status st = y && xc && wc && (bc || !b) ? run(op, &d, FCI_CONV_FWD, xc, wc, bc, y)
                                                : fc_error_code();
     fci_tensor_unref(bc);
@@ -142,7 +150,7 @@ static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *x = n->in[0], *w = n->in[1];
     fc_status st = FC_OK;
     if (fci_node_needs_grad(n, 0)) {
-        fc_tensor *wc = fci_contig_f32(op, w);
+        fc_tensor *wc = fci_contig_f32_any(op, w);
         gx[0] = fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device);
         st = wc && gx[0] ? run(op, d, FCI_CONV_BWD_DATA, gx[0], wc, NULL, gy) : fc_error_code();
         fci_tensor_unref(wc);
@@ -151,7 +159,7 @@ static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     int need_b = d->has_bias && fci_node_needs_grad(n, 2);
     if (fci_node_needs_grad(n, 1) || need_b) {
         /* oneDNN computes the weight and bias gradients in one pass; an unwanted one is dropped */
-        fc_tensor *xc = fci_contig_f32(op, x);
+        fc_tensor *xc = fci_contig_f32_any(op, x);
         fc_tensor *gw = fci_tensor_alloc(fc_tensor_shape(w), FC_DTYPE_F32, w->device);
         fc_tensor *gb = d->has_bias ? fci_tensor_alloc(FC_SHAPE(d->o), FC_DTYPE_F32, w->device) : NULL;
         st = xc && gw && (gb || !d->has_bias) ? run(op, d, FCI_CONV_BWD_WEIGHTS, xc, gw, gb, gy)

@@ -5,12 +5,21 @@
 #include <stdio.h>
 
 #include "cpu/embedding.h"
+#include "fastc/cuda.h"
 #include "ops_impl.h"
 
 static fc_status embedding_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *w = n->in[0], *idx = n->saved[0];
-    gx[0] = fc_zeros(fc_tensor_shape(w));
+    gx[0] = fc_zeros(fc_tensor_shape(w), .device = w->device);
     if (!gx[0]) return fc_error_code();
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(w)) {
+        fci_cuda_embedding_bwd_launch(FCI_STREAM(w), fc_tensor_data(gy), fc_tensor_data(idx),
+                                      fc_tensor_data(gx[0]), fc_tensor_numel(idx), w->shape[1],
+                                      n->ip[0]);
+        return fci_cuda_launched("embedding");
+    }
+#endif
     fci_embedding_bwd_f32(fc_tensor_data(gy), fc_tensor_data(idx), fc_tensor_data(gx[0]),
                           fc_tensor_numel(idx), w->shape[1], n->ip[0]);
     return FC_OK;
@@ -57,7 +66,7 @@ static int check_range(const fc_tensor *orig, const int64_t *p, int64_t n, int64
 fc_tensor *fc_embedding(fc_tensor *weight, fc_tensor *idx, int64_t padding_idx) {
     if (!weight || !idx) return NULL;
     const char *op = "embedding";
-    if (fci_check_float32(op, "weight", weight) || fci_check_cpu(op, weight) ||
+    if (fci_check_float32(op, "weight", weight) || fci_check_device(op, weight) ||
         fci_check_index_dtype(op, "idx", idx) || fci_check_same_device(op, weight, idx) ||
         fci_check_ndim(op, "weight [V, D]", weight, 2))
         return NULL;
@@ -75,14 +84,29 @@ fc_tensor *fc_embedding(fc_tensor *weight, fc_tensor *idx, int64_t padding_idx) 
     fc_tensor *ic = index_i64(idx);
     if (!ic) return NULL;
     int64_t n = fc_tensor_numel(ic);
-    if (check_range(idx, fc_tensor_data(ic), n, V)) {
+    /* CUDA indices are checked on the host (a copy of n i64): a bad index must fail clearly, not
+     * read outside the table */
+    fc_tensor *ih = ic->device.type == FC_DEVICE_CPU ? fc_tensor_ref(ic) : fc_keep(fc_tensor_to(ic, FC_CPU));
+    if (!ih || check_range(idx, fc_tensor_data(ih), n, V)) {
+        fci_tensor_unref(ih); /* our reference only: ic may be idx itself, owned by a scope */
         fci_tensor_unref(ic);
         return NULL;
     }
-    fc_tensor *wc = fci_contig_f32(op, weight);
+    fci_tensor_unref(ih);
+    fc_tensor *wc = fci_contig_f32_any(op, weight);
     fc_shape s = fc_tensor_shape(idx);
     s.d[s.ndim++] = D;
     fc_tensor *y = wc ? fci_tensor_alloc(s, FC_DTYPE_F32, weight->device) : NULL;
+#if FASTC_CUDA
+    if (y && FCI_IS_CUDA(weight)) {
+        fci_cuda_embedding_fwd_launch(FCI_STREAM(weight), fc_tensor_data(wc), fc_tensor_data(ic),
+                                      fc_tensor_data(y), n, D);
+        if (fci_cuda_launched(op) != FC_OK) {
+            fc_tensor_free(y);
+            y = NULL;
+        }
+    } else
+#endif
     if (y) fci_embedding_fwd_f32(fc_tensor_data(wc), fc_tensor_data(ic), fc_tensor_data(y), n, D);
     fci_tensor_unref(wc);
     if (y && fci_grad_needed(1, &weight)) {

@@ -6,6 +6,25 @@
 #include "autocast_impl.h"
 #include "cpu/linalg.h"
 #include "ops_impl.h"
+#if FASTC_CUDA
+#include "cuda/cuda_ops.h"
+#endif
+
+/* One GEMM (row-major, as fci_gemm_f32) on the device of its output: OpenBLAS or cuBLASLt. */
+fc_status fci_gemm_dev(fc_device dev, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                       const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                       float *c, int64_t ldc) {
+#if FASTC_CUDA
+    if (dev.type == FC_DEVICE_CUDA)
+        return fci_cuda_gemm(dev.index, &(fci_cuda_gemm_args){
+            .trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
+            .a = a, .b = b, .c = c, .lda = lda, .ldb = ldb, .ldc = ldc, .batch = 1,
+            .ab_dtype = FC_DTYPE_F32, .c_dtype = FC_DTYPE_F32});
+#endif
+    (void)dev;
+    fci_gemm_f32(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return FC_OK;
+}
 
 /* ---- BLAS views of strided tensors ---- */
 
@@ -61,7 +80,7 @@ static int blas_mat_of(const char *op, fc_tensor *t, blas_mat *m) {
     if (blas_layout(t->shape[nd - 2], t->shape[nd - 1], t->stride[nd - 2], t->stride[nd - 1],
                     &m->trans, &m->ld))
         return 0;
-    m->own = fci_contig_f32(op, t);
+    m->own = fci_contig_f32_any(op, t);
     if (!m->own) return 1;
     m->t = m->own;
     m->trans = 0;
@@ -87,6 +106,34 @@ static fc_tensor *mT(fc_tensor *t) {
     return fci_tensor_view(t, nd, sh, st, t->offset);
 }
 
+#if FASTC_CUDA
+/* Batched GEMM on cuBLASLt: one call when a's and b's batch offsets are evenly spaced (bmm,
+ * broadcast batches of stride 0), else one call per batch; 0 on success. */
+static int cuda_batched(fc_tensor *y, const blas_mat *ma, const blas_mat *mb, int64_t n, int64_t m,
+                        int64_t k, const int64_t *off, int64_t n_batch) {
+    int even = 1;
+    int64_t sa = n_batch > 1 ? off[1] - off[0] : 0, sb = n_batch > 1 ? off[n_batch + 1] - off[n_batch] : 0;
+    for (int64_t i = 1; i < n_batch && even; i++)
+        even = off[i] - off[i - 1] == sa && off[n_batch + i] - off[n_batch + i - 1] == sb;
+    const float *pa = fc_tensor_data(ma->t), *pb = fc_tensor_data(mb->t);
+    float *py = fc_tensor_data(y);
+    fci_cuda_gemm_args g = {.trans_a = ma->trans, .trans_b = mb->trans, .m = n, .n = m, .k = k,
+                            .alpha = 1.0f, .beta = 0.0f, .lda = ma->ld, .ldb = mb->ld, .ldc = m,
+                            .ab_dtype = FC_DTYPE_F32, .c_dtype = FC_DTYPE_F32};
+    if (even && off[0] >= 0 && sa >= 0 && sb >= 0) {
+        g.a = pa + off[0], g.b = pb + off[n_batch], g.c = py;
+        g.stride_a = sa, g.stride_b = sb, g.stride_c = n * m, g.batch = n_batch;
+        return fci_cuda_gemm(y->device.index, &g) != FC_OK;
+    }
+    g.batch = 1;
+    for (int64_t i = 0; i < n_batch; i++) {
+        g.a = pa + off[i], g.b = pb + off[n_batch + i], g.c = py + i * n * m;
+        if (fci_cuda_gemm(y->device.index, &g) != FC_OK) return 1;
+    }
+    return 0;
+}
+#endif
+
 /* Runs the GEMMs for y = a @ b; y is contiguous with the broadcast batch shape. */
 static int matmul_run(const char *op, fc_tensor *a, fc_tensor *b, fc_tensor *y) {
     int na = a->ndim, nb = b->ndim, ny = y->ndim;
@@ -109,8 +156,9 @@ static int matmul_run(const char *op, fc_tensor *a, fc_tensor *b, fc_tensor *y) 
     /* b shared by every batch and a's batch rows fold into one: a single GEMM (x @ W shapes) */
     if (b_batch == 1 && !ma.trans && fold_dims(ma.t, na - 2, &rows, &rs) &&
         (rows <= 1 || rs >= (k > 1 ? k : 1))) {
-        fci_gemm_f32(0, mb.trans, rows, m, k, 1.0f, pa, rows <= 1 ? (k > 1 ? k : 1) : rs, pb,
-                     mb.ld, 0.0f, py, m);
+        if (fci_gemm_dev(y->device, 0, mb.trans, rows, m, k, 1.0f, pa, rows <= 1 ? (k > 1 ? k : 1) : rs,
+                 pb, mb.ld, 0.0f, py, m) != FC_OK)
+            st = 1;
     } else {
         int64_t *off = fci_calloc((size_t)(2 * n_batch), sizeof *off);
         if (!off) {
@@ -131,6 +179,11 @@ static int matmul_run(const char *op, fc_tensor *a, fc_tensor *b, fc_tensor *y) 
                 off[i] = oa;
                 off[n_batch + i] = ob;
             }
+#if FASTC_CUDA
+            if (y->device.type == FC_DEVICE_CUDA) /* strided batches when the offsets are even */
+                st = cuda_batched(y, &ma, &mb, n, m, k, off, n_batch);
+            else
+#endif
             fci_gemm_batched_f32(ma.trans, mb.trans, n, m, k, pa, ma.ld, off, pb, mb.ld,
                                  off + n_batch, py, n_batch);
             fci_free(off);
@@ -186,7 +239,7 @@ static fc_status matmul_nd_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
 
 static int check_pair(const char *op, fc_tensor *a, fc_tensor *b) {
     return fci_check_float32(op, "a", a) || fci_check_float32(op, "b", b) ||
-           fci_check_same_device(op, a, b) || fci_check_cpu(op, a);
+           fci_check_same_device(op, a, b) || fci_check_device(op, a);
 }
 
 fc_tensor *fc_matmul(fc_tensor *a, fc_tensor *b) {
@@ -256,7 +309,7 @@ static int linear_x(fc_tensor *x, blas_mat *m, int64_t *rows) {
     *rows = 1;
     int folds = nd == 1 || fold_dims(x, nd - 2, rows, &rs);
     if (folds && blas_layout(*rows, in, rs, x->stride[nd - 1], &m->trans, &m->ld)) return 0;
-    m->own = fci_contig_f32("linear", x);
+    m->own = fci_contig_f32_any("linear", x);
     if (!m->own) return 1;
     m->t = m->own;
     m->trans = 0;
@@ -277,8 +330,8 @@ static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         gx[0] = fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device);
         if (!gx[0]) st = fc_error_code();
         else
-            fci_gemm_f32(0, mw.trans, rows, in, out, 1.0f, pg, out > 1 ? out : 1,
-                         fc_tensor_data(mw.t), mw.ld, 0.0f, fc_tensor_data(gx[0]), in);
+            st = fci_gemm_dev(x->device, 0, mw.trans, rows, in, out, 1.0f, pg, out > 1 ? out : 1,
+                      fc_tensor_data(mw.t), mw.ld, 0.0f, fc_tensor_data(gx[0]), in);
     }
     fci_tensor_unref(mw.own);
     if (st == FC_OK && fci_node_needs_grad(n, 1)) { /* dW = dy^T x */
@@ -286,13 +339,19 @@ static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         int64_t xr;
         gx[1] = fci_tensor_alloc(fc_tensor_shape(w), FC_DTYPE_F32, w->device);
         if (!gx[1] || linear_x(x, &mx, &xr)) return fc_error_code();
-        fci_gemm_f32(1, mx.trans, out, in, rows, 1.0f, pg, out > 1 ? out : 1, fc_tensor_data(mx.t),
-                     mx.ld, 0.0f, fc_tensor_data(gx[1]), in);
+        st = fci_gemm_dev(w->device, 1, mx.trans, out, in, rows, 1.0f, pg, out > 1 ? out : 1,
+                  fc_tensor_data(mx.t), mx.ld, 0.0f, fc_tensor_data(gx[1]), in);
         fci_tensor_unref(mx.own);
     }
     if (st == FC_OK && n->n_in > 2 && fci_node_needs_grad(n, 2)) {
         gx[2] = fci_tensor_alloc(FC_SHAPE(out), FC_DTYPE_F32, w->device);
         if (!gx[2]) return fc_error_code();
+#if FASTC_CUDA
+        if (FCI_IS_CUDA(w)) {
+            fci_cuda_sum_axis_launch(FCI_STREAM(w), pg, fc_tensor_data(gx[2]), 1, rows, out);
+            return fci_cuda_launched("linear");
+        }
+#endif
         fci_col_sum_f32(pg, fc_tensor_data(gx[2]), rows, out, 0);
     }
     return st;
@@ -301,7 +360,7 @@ static const fci_op op_linear = {"linear", linear_bwd};
 
 static int linear_check(fc_tensor *x, fc_tensor *w, fc_tensor *bias) {
     if (fci_check_float32("linear", "x", x) || fci_check_float32("linear", "w", w) ||
-        fci_check_same_device("linear", x, w) || fci_check_cpu("linear", x) ||
+        fci_check_same_device("linear", x, w) || fci_check_device("linear", x) ||
         fci_check_ndim("linear", "w", w, 2))
         return 1;
     if (x->ndim == 0 || x->shape[x->ndim - 1] != w->shape[1]) {
@@ -332,13 +391,20 @@ fc_tensor *fc_linear(fc_tensor *x, fc_tensor *w, fc_tensor *bias) {
     blas_mat mx, mw;
     if (linear_x(x, &mx, &rows)) goto fail_y;
     if (blas_mat_of("linear", w, &mw)) goto fail_x;
-    fc_tensor *bc = bias ? fci_contig_f32("linear", bias) : NULL;
+    fc_tensor *bc = bias ? fci_contig_f32_any("linear", bias) : NULL;
     if (bias && !bc) goto fail_w;
     float *py = fc_tensor_data(y);
-    if (bc) fci_rows_fill_f32(py, fc_tensor_data(bc), NULL, rows, out);
+    int on_host = y->device.type == FC_DEVICE_CPU;
+    if (bc && on_host) fci_rows_fill_f32(py, fc_tensor_data(bc), NULL, rows, out);
     /* y = x W^T: W stored [out, in] row-major is BLAS's transposed operand */
-    fci_gemm_f32(mx.trans, !mw.trans, rows, out, in, 1.0f, fc_tensor_data(mx.t), mx.ld,
-                 fc_tensor_data(mw.t), mw.ld, bc ? 1.0f : 0.0f, py, out);
+    fc_status gst = fci_gemm_dev(y->device, mx.trans, !mw.trans, rows, out, in, 1.0f, fc_tensor_data(mx.t),
+                         mx.ld, fc_tensor_data(mw.t), mw.ld, bc && on_host ? 1.0f : 0.0f, py, out);
+    if (gst == FC_OK && bc && !on_host) /* the bias row added on the device */
+        fci_binary_loop(y, y, bc, fci_add_row_f32, NULL);
+    if (gst != FC_OK) {
+        fci_tensor_unref(bc);
+        goto fail_w;
+    }
     fci_tensor_unref(bc);
     fci_tensor_unref(mw.own);
     fci_tensor_unref(mx.own);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cpu/loss.h"
+#include "fastc/cuda.h"
 #include "ops_impl.h"
 
 static int check_reduction(const char *op, const fc_loss_opts *o) {
@@ -27,7 +28,7 @@ static fc_tensor *scalar_out(double v, fc_device dev) {
  * geometry and returns the target as contiguous i64 (a new tensor outside any scope). */
 static fc_tensor *class_setup(const char *op, fc_tensor *x, fc_tensor *target,
                               const fc_loss_opts *o, fci_class_loss *c) {
-    if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x) ||
+    if (fci_check_float32(op, "input", x) || fci_check_device(op, x) ||
         fci_check_index_dtype(op, "target", target) || fci_check_same_device(op, x, target) ||
         check_reduction(op, o))
         return NULL;
@@ -55,7 +56,9 @@ static fc_tensor *class_setup(const char *op, fc_tensor *x, fc_tensor *target,
         return NULL;
     }
     if (o->weight) {
-        if (fci_check_float32(op, "weight", o->weight) || fci_check_cpu(op, o->weight)) return NULL;
+        if (fci_check_float32(op, "weight", o->weight) ||
+            fci_check_same_device(op, x, o->weight))
+            return NULL;
         if (o->weight->ndim != 1 || o->weight->shape[0] != c->C) {
             fc_fail(FC_ERR_SHAPE, "%s: expected weight of shape [%lld] (one per class), found %s",
                     op, (long long)c->C, fci_tshape(o->weight));
@@ -66,13 +69,18 @@ static fc_tensor *class_setup(const char *op, fc_tensor *x, fc_tensor *target,
     if (!t) return NULL;
     fc_keep(t);
     if (fci_copy_strided(t, target) != FC_OK) goto fail;
-    int64_t bad = fci_first_bad_target(fc_tensor_data(t), fc_tensor_numel(t), c->C,
+    /* CUDA targets are checked on a host copy (n i64): a bad class must fail clearly */
+    fc_tensor *th = t->device.type == FC_DEVICE_CPU ? fc_tensor_ref(t) : fc_keep(fc_tensor_to(t, FC_CPU));
+    if (!th) goto fail;
+    int64_t bad = fci_first_bad_target(fc_tensor_data(th), fc_tensor_numel(th), c->C,
                                        c->has_ignore, c->ignore);
+    int64_t bad_value = bad >= 0 ? ((int64_t *)fc_tensor_data(th))[bad] : 0;
+    fci_tensor_unref(th);
     if (bad >= 0) {
         char ign[64] = "";
         if (c->has_ignore) snprintf(ign, sizeof ign, " or ignore_index %lld", (long long)c->ignore);
         fc_fail(FC_ERR_ARG, "%s: target at position %lld is %lld, expected a class index in [0, %lld)%s",
-                op, (long long)bad, (long long)((int64_t *)fc_tensor_data(t))[bad],
+                op, (long long)bad, (long long)bad_value,
                 (long long)c->C, ign);
         goto fail;
     }
@@ -109,9 +117,37 @@ static fci_class_loss class_from_node(const fci_node *n) {
 }
 
 /* saved: [0] target (i64), [1] weight contiguous or NULL, [2] (max, log-sum-exp) per sample. */
+#if FASTC_CUDA
+static fci_cuda_class_loss cuda_class(const fci_class_loss *c) {
+    return (fci_cuda_class_loss){.t = c->t, .w = c->w, .outer = c->outer, .C = c->C,
+                                 .inner = c->inner, .ignore = c->ignore,
+                                 .has_ignore = c->has_ignore, .eps = c->eps};
+}
+#endif
+
 static fc_status cross_entropy_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
-    fc_tensor *x = n->in[0], *xc = fci_contig_f32("cross_entropy", x);
+    fc_tensor *x = n->in[0], *xc = fci_contig_f32_any("cross_entropy", x);
     if (!xc) return fc_error_code();
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) { /* saved[3]: the mean's divisor, saved[4]: sum of class weights */
+        fci_class_loss c = class_from_node(n);
+        fci_cuda_class_loss cc = cuda_class(&c);
+        gx[0] = fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device);
+        if (gx[0]) {
+            fci_cuda_cross_entropy_bwd_launch(
+                FCI_STREAM(x), &cc, fc_tensor_data(xc), fc_tensor_data(n->saved[2]),
+                fc_tensor_data(gy), n->ip[0] == FC_REDUCTION_NONE,
+                n->saved[3] ? fc_tensor_data(n->saved[3]) : NULL,
+                n->saved[4] ? fc_tensor_data(n->saved[4]) : NULL, fc_tensor_data(gx[0]));
+            if (fci_cuda_launched("cross_entropy") != FC_OK) {
+                fc_tensor_free(gx[0]);
+                gx[0] = NULL;
+            }
+        }
+        fci_tensor_unref(xc);
+        return gx[0] ? FC_OK : fc_error_code();
+    }
+#endif
     fci_class_loss c = class_from_node(n);
     int64_t stride;
     float scale;
@@ -136,6 +172,68 @@ static fc_status nll_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
 static const fci_op op_cross_entropy = {"cross_entropy", cross_entropy_bwd},
                     op_nll_loss = {"nll_loss", nll_bwd};
 
+#if FASTC_CUDA
+/* Cross entropy on the device: the fused kernel per sample, the reduction in one block, and the
+ * mean's divisor kept on the device for backward (no host sync in forward or backward). */
+static fc_tensor *cross_entropy_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_opts *o,
+                                     fci_class_loss *c) {
+    const char *op = "cross_entropy";
+    fc_shape ts = fc_tensor_shape(t);
+    int64_t n = fc_shape_numel(ts);
+    fc_tensor *xc = fci_contig_f32_any(op, x), *w = NULL, *y = NULL, *wsum = NULL, *wtot = NULL;
+    fc_tensor *loss = xc ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;
+    fc_tensor *wt = loss ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;
+    fc_tensor *lse = wt ? fci_tensor_alloc(FC_SHAPE(2 * n), FC_DTYPE_F32, x->device) : NULL;
+    if (lse && o->weight && (w = fci_contig_f32_any(op, o->weight))) c->w = fc_tensor_data(w);
+    if (!lse || (o->weight && !w)) goto done;
+    if (w && c->eps != 0 && !(wtot = fc_sum(w, FC_ALL_DIMS, 0))) goto done;
+    fci_cuda_class_loss cc = cuda_class(c);
+    fci_cuda_cross_entropy_fwd_launch(FCI_STREAM(x), &cc, fc_tensor_data(xc), fc_tensor_data(loss),
+                                      fc_tensor_data(wt), fc_tensor_data(lse));
+    if (fci_cuda_launched(op) != FC_OK) goto done;
+    if (o->reduction == FC_REDUCTION_NONE) {
+        y = loss; /* the per-sample losses are the result */
+        loss = NULL;
+    } else {
+        y = fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device);
+        wsum = y && o->reduction == FC_REDUCTION_MEAN ? fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device) : NULL;
+        if (!y || (o->reduction == FC_REDUCTION_MEAN && !wsum)) goto done;
+        fci_cuda_class_reduce_launch(FCI_STREAM(x), fc_tensor_data(loss), fc_tensor_data(wt), n,
+                                     o->reduction == FC_REDUCTION_MEAN, fc_tensor_data(y),
+                                     wsum ? fc_tensor_data(wsum) : NULL);
+        if (fci_cuda_launched(op) != FC_OK) {
+            fc_tensor_free(y);
+            y = NULL;
+            goto done;
+        }
+    }
+    if (fci_grad_needed(1, &x)) {
+        fci_node *nd = fci_record(&op_cross_entropy, y, 1, &x);
+        if (!nd) {
+            y = NULL;
+            goto done;
+        }
+        nd->ip[0] = o->reduction, nd->ip[1] = c->has_ignore, nd->ip[2] = c->ignore;
+        nd->ip[3] = c->C, nd->ip[4] = c->outer, nd->ip[5] = c->inner;
+        nd->fp[0] = c->eps, nd->fp[1] = 1;
+        fci_save(nd, 0, t);
+        fci_save(nd, 1, w);
+        fci_save(nd, 2, lse);
+        fci_save(nd, 3, wsum);
+        fci_save(nd, 4, wtot);
+    }
+done:
+    if (w) fci_tensor_unref(w);
+    if (xc) fci_tensor_unref(xc);
+    fc_tensor_free(wtot);
+    fc_tensor_free(wsum);
+    fc_tensor_free(lse);
+    fc_tensor_free(wt);
+    fc_tensor_free(loss);
+    return y;
+}
+#endif
+
 static fc_tensor *class_loss(const char *op, fc_tensor *x, fc_tensor *target,
                              const fc_loss_opts *o, int is_ce) {
     if (!x || !target) return NULL;
@@ -148,6 +246,14 @@ static fc_tensor *class_loss(const char *op, fc_tensor *x, fc_tensor *target,
         fc_tensor_free(t);
         return NULL;
     }
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        fc_tensor *y = is_ce ? cross_entropy_cuda(x, t, o, &c) : NULL;
+        if (!is_ce) fc_fail(FC_ERR_DEVICE, "%s: no CUDA kernel yet (cross_entropy has one)", op);
+        fc_tensor_free(t);
+        return y;
+    }
+#endif
     fc_tensor *xc = fci_contig_f32(op, x), *w = NULL, *y = NULL;
     fc_shape ts = fc_tensor_shape(t);
     fc_tensor *loss = xc ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;

@@ -38,9 +38,9 @@ static void affine_release(affine_in *a) {
 
 static int affine_acquire(const char *op, fc_tensor *x, fc_tensor *w, fc_tensor *b, affine_in *a) {
     *a = (affine_in){0};
-    a->xc = fci_contig_f32(op, x);
-    if (a->xc && w) a->wc = fci_contig_f32(op, w);
-    if (a->xc && (!w || a->wc) && b) a->bc = fci_contig_f32(op, b);
+    a->xc = fci_contig_f32_any(op, x);
+    if (a->xc && w) a->wc = fci_contig_f32_any(op, w);
+    if (a->xc && (!w || a->wc) && b) a->bc = fci_contig_f32_any(op, b);
     if (!a->xc || (w && !a->wc) || (b && !a->bc)) {
         affine_release(a);
         return 1;
@@ -95,7 +95,7 @@ static fc_status alloc_grads(fci_node *n, fc_tensor **gx, float **dx, float **dw
 static fc_tensor *node_weight(fci_node *n, const char *op, int *fail) {
     *fail = 0;
     if (n->ip[0] < 0) return NULL;
-    fc_tensor *w = fci_contig_f32(op, n->in[n->ip[0]]);
+    fc_tensor *w = fci_contig_f32_any(op, n->in[n->ip[0]]);
     *fail = !w;
     return w;
 }
@@ -109,6 +109,16 @@ static fc_status batch_norm_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     int fail;
     fc_tensor *w = node_weight(n, "batch_norm", &fail);
     if (fail) return fc_error_code();
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(gy)) {
+        fci_cuda_batch_norm_bwd_launch(FCI_STREAM(gy), fc_tensor_data(n->saved[0]), fc_tensor_data(gy),
+                                       n->ip[3], n->ip[4], n->ip[5], data_or_null(w),
+                                       fc_tensor_data(n->saved[1]), fc_tensor_data(n->saved[2]),
+                                       (int)n->ip[2], dx, dw, db);
+        fci_tensor_unref(w);
+        return fci_cuda_launched("batch_norm");
+    }
+#endif
     fci_batch_norm_bwd_f32(fc_tensor_data(n->saved[0]), fc_tensor_data(gy), n->ip[3], n->ip[4],
                            n->ip[5], data_or_null(w), fc_tensor_data(n->saved[1]),
                            fc_tensor_data(n->saved[2]), (int)n->ip[2], dx, dw, db);
@@ -134,7 +144,7 @@ fc_tensor *fc_batch_norm(fc_tensor *x, fc_tensor *running_mean, fc_tensor *runni
                          double eps) {
     if (!x) return NULL;
     const char *op = "batch_norm";
-    if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x)) return NULL;
+    if (fci_check_float32(op, "input", x) || fci_check_device(op, x)) return NULL;
     if (x->ndim < 2) {
         fc_fail(FC_ERR_SHAPE, "batch_norm: expected input [N, C, ...] with at least 2 dims, found %s",
                 fci_tshape(x));
@@ -172,6 +182,20 @@ fc_tensor *fc_batch_norm(fc_tensor *x, fc_tensor *running_mean, fc_tensor *runni
     }
     float *rm = running_mean ? fc_tensor_data(running_mean) : NULL;
     float *rv = running_var ? fc_tensor_data(running_var) : NULL;
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        fci_cuda_batch_norm_fwd_launch(FCI_STREAM(x), fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S,
+                                       data_or_null(a.wc), data_or_null(a.bc), rm, rv, training,
+                                       momentum, eps, fc_tensor_data(mean), fc_tensor_data(rstd));
+        if (fci_cuda_launched(op) != FC_OK) {
+            affine_release(&a);
+            fci_tensor_unref(mean);
+            fci_tensor_unref(rstd);
+            fc_tensor_free(y);
+            return NULL;
+        }
+    } else
+#endif
     fci_batch_norm_fwd_f32(fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S, data_or_null(a.wc),
                            data_or_null(a.bc), rm, rv, training, momentum, eps,
                            fc_tensor_data(mean), fc_tensor_data(rstd));
@@ -188,6 +212,15 @@ static fc_status layer_norm_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     int fail;
     fc_tensor *w = node_weight(n, "layer_norm", &fail);
     if (fail) return fc_error_code();
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(gy)) {
+        fci_cuda_layer_norm_bwd_launch(FCI_STREAM(gy), fc_tensor_data(n->saved[0]), fc_tensor_data(gy),
+                                       n->ip[2], n->ip[3], data_or_null(w), fc_tensor_data(n->saved[1]),
+                                       fc_tensor_data(n->saved[2]), dx, dw, db);
+        fci_tensor_unref(w);
+        return fci_cuda_launched("layer_norm");
+    }
+#endif
     fci_layer_norm_bwd_f32(fc_tensor_data(n->saved[0]), fc_tensor_data(gy), n->ip[2], n->ip[3],
                            data_or_null(w), fc_tensor_data(n->saved[1]),
                            fc_tensor_data(n->saved[2]), dx, dw, db);
@@ -200,7 +233,7 @@ fc_tensor *fc_layer_norm(fc_tensor *x, fc_shape normalized_shape, fc_tensor *wei
                          fc_tensor *bias, double eps) {
     if (!x) return NULL;
     const char *op = "layer_norm";
-    if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x)) return NULL;
+    if (fci_check_float32(op, "input", x) || fci_check_device(op, x)) return NULL;
     int k = normalized_shape.ndim, lead = x->ndim - k;
     if (k < 1 || lead < 0 ||
         memcmp(x->shape + lead, normalized_shape.d, sizeof(int64_t) * (size_t)k)) {
@@ -226,6 +259,20 @@ fc_tensor *fc_layer_norm(fc_tensor *x, fc_shape normalized_shape, fc_tensor *wei
         fci_tensor_unref(rstd);
         return NULL;
     }
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        fci_cuda_layer_norm_fwd_launch(FCI_STREAM(x), fc_tensor_data(a.xc), fc_tensor_data(y), R, D,
+                                       data_or_null(a.wc), data_or_null(a.bc), eps,
+                                       fc_tensor_data(mean), fc_tensor_data(rstd));
+        if (fci_cuda_launched(op) != FC_OK) {
+            affine_release(&a);
+            fci_tensor_unref(mean);
+            fci_tensor_unref(rstd);
+            fc_tensor_free(y);
+            return NULL;
+        }
+    } else
+#endif
     fci_layer_norm_fwd_f32(fc_tensor_data(a.xc), fc_tensor_data(y), R, D, data_or_null(a.wc),
                            data_or_null(a.bc), eps, fc_tensor_data(mean), fc_tensor_data(rstd));
     int64_t ip[2] = {R, D};

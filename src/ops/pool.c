@@ -19,6 +19,14 @@ static fc_status pool_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     if (!gx[0]) return fc_error_code();
     float *g = fc_tensor_data(gx[0]);
     const float *dy = fc_tensor_data(gy);
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        int is_max = s->kind == POOL_MAX || s->kind == POOL_ADAPTIVE_MAX;
+        fci_cuda_pool_bwd_launch(FCI_STREAM(x), dy, is_max ? fc_tensor_data(n->saved[0]) : NULL, g, &s->g,
+                                 is_max, s->kind == POOL_ADAPTIVE_MAX || s->kind == POOL_ADAPTIVE_AVG);
+        return fci_cuda_launched(n->op->name);
+    }
+#endif
     switch (s->kind) {
     case POOL_MAX:
     case POOL_ADAPTIVE_MAX: fci_max_pool2d_bwd_f32(dy, fc_tensor_data(n->saved[0]), g, &s->g); break;
@@ -39,7 +47,7 @@ static fc_tensor *pool(const fci_op *op, pool_kind kind, fc_tensor *x, fci_pool2
                 fci_tshape(x));
         return NULL;
     }
-    fc_tensor *xc = fci_contig_f32(op->name, x);
+    fc_tensor *xc = fci_contig_f32_any(op->name, x);
     if (!xc) return NULL;
     fc_tensor *y = fci_tensor_alloc(FC_SHAPE(x->shape[0], x->shape[1], g.oh, g.ow), FC_DTYPE_F32, x->device);
     int grad = fci_grad_needed(1, &x);
@@ -54,6 +62,21 @@ static fc_tensor *pool(const fci_op *op, pool_kind kind, fc_tensor *x, fci_pool2
     const float *xp = fc_tensor_data(xc);
     float *yp = fc_tensor_data(y);
     int32_t *ip = idx ? fc_tensor_data(idx) : NULL;
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        int adaptive = kind == POOL_ADAPTIVE_MAX || kind == POOL_ADAPTIVE_AVG;
+        if (kind == POOL_MAX || kind == POOL_ADAPTIVE_MAX)
+            fci_cuda_max_pool_launch(FCI_STREAM(x), xp, yp, ip, &g, adaptive);
+        else
+            fci_cuda_avg_pool_launch(FCI_STREAM(x), xp, yp, &g, adaptive);
+        if (fci_cuda_launched(op->name) != FC_OK) {
+            fci_tensor_unref(xc);
+            fc_tensor_free(idx);
+            fc_tensor_free(y);
+            return NULL;
+        }
+    } else
+#endif
     switch (kind) {
     case POOL_MAX: fci_max_pool2d_f32(xp, yp, ip, &g); break;
     case POOL_AVG: fci_avg_pool2d_f32(xp, yp, &g); break;
@@ -78,7 +101,7 @@ static fc_tensor *pool(const fci_op *op, pool_kind kind, fc_tensor *x, fci_pool2
 }
 
 static int check_input(const char *op, const fc_tensor *x) {
-    if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x) ||
+    if (fci_check_float32(op, "input", x) || fci_check_device(op, x) ||
         fci_check_ndim(op, "input [N, C, H, W]", x, 4))
         return 1;
     if (x->shape[2] < 1 || x->shape[3] < 1) {

@@ -44,7 +44,7 @@ static fc_shape dropped_shape(const fc_tensor *x, const int *mask) {
 /* Sum of contiguous x over masked dims into a new tensor of kept_shape (no autograd). Reduces one
  * run of adjacent masked dims at a time. */
 static fc_tensor *sum_raw(fc_tensor *x, const int *mask) {
-    fc_tensor *cur = fci_contig_f32("sum", x);
+    fc_tensor *cur = fci_contig_f32_any("sum", x);
     if (!cur) return NULL;
     fc_shape s = fc_tensor_shape(cur);
     for (int d = 0; d < s.ndim;) {
@@ -65,6 +65,17 @@ static fc_tensor *sum_raw(fc_tensor *x, const int *mask) {
             return NULL;
         }
         fc_keep(nxt);
+#if FASTC_CUDA
+        if (FCI_IS_CUDA(cur)) {
+            fci_cuda_sum_axis_launch(FCI_STREAM(cur), fc_tensor_data(cur), fc_tensor_data(nxt),
+                                     outer, red, inner);
+            if (fci_cuda_launched("sum") != FC_OK) {
+                fci_tensor_unref(cur);
+                fc_tensor_free(nxt);
+                return NULL;
+            }
+        } else
+#endif
         fci_sum_axis_f32(fc_tensor_data(cur), fc_tensor_data(nxt), outer, red, inner);
         fci_tensor_unref(cur);
         cur = nxt;
@@ -161,10 +172,10 @@ static int axis_layout(const char *op, fc_tensor *x, const int *mask, axis_plan 
             else if (i <= last) p->red *= x->shape[i];
             else p->inner *= x->shape[i];
         }
-        p->xc = fci_contig_f32(op, x);
+        p->xc = fci_contig_f32_any(op, x);
         return p->xc ? 0 : 1;
     }
-    if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x)) return 1;
+    if (fci_check_float32(op, "input", x) || fci_check_device(op, x)) return 1;
     int64_t sh[FC_MAX_DIMS], st[FC_MAX_DIMS];
     int k = 0;
     for (int pass = 0; pass < 2; pass++)
@@ -176,7 +187,7 @@ static int axis_layout(const char *op, fc_tensor *x, const int *mask, axis_plan 
             }
     fc_tensor *v = fci_tensor_view(x, nd, sh, st, x->offset);
     if (!v) return 1;
-    p->xc = fci_contig_f32(op, v);
+    p->xc = fci_contig_f32_any(op, v);
     fc_tensor_free(v);
     return p->xc ? 0 : 1;
 }
@@ -230,7 +241,8 @@ static fc_tensor *var_std(const char *op, fc_tensor *x, fc_shape dims, int corre
     if (!x) return NULL;
     int mask[FC_MAX_DIMS];
     axis_plan p;
-    if (fci_dims_mask(op, x, dims, mask) || axis_layout(op, x, mask, &p)) return NULL;
+    if (fci_dims_mask(op, x, dims, mask) || fci_check_cpu(op, x) || axis_layout(op, x, mask, &p))
+        return NULL;
     double denom = (double)p.red - correction;
     if (denom < 0) denom = 0; /* PyTorch: max(N - correction, 0), giving inf or nan */
     fc_tensor *mean = alloc_reduced(x, mask, 1, FC_DTYPE_F32);
@@ -266,7 +278,8 @@ static fc_status logsumexp_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *g = grad_kept(n, gy, mask);
     fc_tensor *e = fc_sub(n->in[0], fc_reshape(n->saved[0], kept_shape(n->in[0], mask)));
     if (!e || !g) return fc_error_code();
-    fci_exp_inplace_f32(fc_tensor_data(e), fc_tensor_numel(e));
+    if (e->device.type == FC_DEVICE_CPU) fci_exp_inplace_f32(fc_tensor_data(e), fc_tensor_numel(e));
+    else if (!(e = fc_exp(e))) return fc_error_code();
     gx[0] = fc_mul(e, g);
     return gx[0] ? FC_OK : fc_error_code();
 }
@@ -279,6 +292,16 @@ fc_tensor *fc_logsumexp(fc_tensor *x, fc_shape dims, int keepdim) {
     if (fci_dims_mask("logsumexp", x, dims, mask) || axis_layout("logsumexp", x, mask, &p))
         return NULL;
     fc_tensor *y = alloc_reduced(x, mask, keepdim, FC_DTYPE_F32);
+#if FASTC_CUDA
+    if (y && FCI_IS_CUDA(x)) {
+        fci_cuda_logsumexp_axis_launch(FCI_STREAM(x), fc_tensor_data(p.xc), fc_tensor_data(y),
+                                       p.outer, p.red, p.inner);
+        if (fci_cuda_launched("logsumexp") != FC_OK) {
+            fc_tensor_free(y);
+            y = NULL;
+        }
+    } else
+#endif
     if (y)
         fci_logsumexp_axis_f32(fc_tensor_data(p.xc), fc_tensor_data(y), p.outer, p.red, p.inner);
     fci_tensor_unref(p.xc);
@@ -300,6 +323,13 @@ static fc_status extreme_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     for (int i = dim + 1; i < x->ndim; i++) inner *= x->shape[i];
     gx[0] = fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device);
     if (!gx[0]) return fc_error_code();
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        fci_cuda_scatter_axis_launch(FCI_STREAM(x), fc_tensor_data(gy), fc_tensor_data(n->saved[0]),
+                                     fc_tensor_data(gx[0]), outer, x->shape[dim], inner);
+        return fci_cuda_launched(n->op->name);
+    }
+#endif
     fci_scatter_axis_f32(fc_tensor_data(gy), fc_tensor_data(n->saved[0]), fc_tensor_data(gx[0]),
                          outer, x->shape[dim], inner);
     return FC_OK;
@@ -323,6 +353,19 @@ static fc_tensor *extreme(const char *op, fc_tensor *x, int dim, int keepdim, in
     if (axis_layout(op, x, mask, &p)) return NULL;
     fc_tensor *idx = alloc_reduced(x, mask, keepdim, FC_DTYPE_I64);
     fc_tensor *val = idx && want_values ? alloc_reduced(x, mask, keepdim, FC_DTYPE_F32) : NULL;
+#if FASTC_CUDA
+    if (idx && (val || !want_values) && FCI_IS_CUDA(x)) {
+        fci_cuda_argext_axis_launch(FCI_STREAM(x), fc_tensor_data(p.xc),
+                                    val ? fc_tensor_data(val) : NULL, fc_tensor_data(idx), p.outer,
+                                    p.red, p.inner, is_max);
+        if (fci_cuda_launched(op) != FC_OK) {
+            fc_tensor_free(val);
+            val = NULL;
+            fc_tensor_free(idx);
+            idx = NULL;
+        }
+    } else
+#endif
     if (idx && (val || !want_values))
         fci_argext_axis_f32(fc_tensor_data(p.xc), val ? fc_tensor_data(val) : NULL,
                             fc_tensor_data(idx), p.outer, p.red, p.inner, is_max);

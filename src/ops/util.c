@@ -19,6 +19,13 @@ int fci_check_cpu(const char *op, const fc_tensor *t) {
     return 1;
 }
 
+int fci_check_device(const char *op, const fc_tensor *t) {
+#if FASTC_CUDA
+    if (t->device.type == FC_DEVICE_CUDA) return 0;
+#endif
+    return fci_check_cpu(op, t);
+}
+
 int fci_check_same_device(const char *op, const fc_tensor *a, const fc_tensor *b) {
     if (a->device.type == b->device.type && a->device.index == b->device.index) return 0;
     char da[16];
@@ -72,8 +79,35 @@ static int same_geometry_contiguous(const fc_tensor *x, const fc_tensor *out) {
            fc_tensor_is_contiguous(x);
 }
 
+#if FASTC_CUDA
+/* The CUDA twin of the row kernels the binary ops pass in. */
+static void cuda_binary_loop(fc_tensor *out, const fc_tensor *a, const fc_tensor *b,
+                             fci_binary_row row) {
+    int kind = row == fci_add_row_f32 ? FCI_CUDA_ADD : row == fci_sub_row_f32 ? FCI_CUDA_SUB
+             : row == fci_mul_row_f32 ? FCI_CUDA_MUL : row == fci_div_row_f32 ? FCI_CUDA_DIV : -1;
+    if (kind < 0) {
+        FCI_INTERNAL("binary: no CUDA kernel for this row function");
+        return;
+    }
+    fci_cuda_geom g = {.ndim = out->ndim};
+    memcpy(g.shape, out->shape, sizeof(int64_t) * (size_t)out->ndim);
+    memcpy(g.stride[0], out->stride, sizeof(int64_t) * (size_t)out->ndim);
+    fci_broadcast_strides(a, out->ndim, out->shape, g.stride[1]);
+    fci_broadcast_strides(b, out->ndim, out->shape, g.stride[2]);
+    fci_cuda_binary_launch(FCI_STREAM(out), kind, fc_tensor_data(out), fc_tensor_data(a),
+                           fc_tensor_data(b), fc_tensor_numel(out), &g);
+    fci_cuda_launched("binary");
+}
+#endif
+
 void fci_binary_loop(fc_tensor *out, const fc_tensor *a, const fc_tensor *b, fci_binary_row row,
                      const double *params) {
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(out)) {
+        cuda_binary_loop(out, a, b, row);
+        return;
+    }
+#endif
     float *o = fc_tensor_data(out);
     const float *pa = fc_tensor_data(a), *pb = fc_tensor_data(b);
     int64_t n = fc_tensor_numel(out);
@@ -112,7 +146,7 @@ fc_tensor *fci_binary_op(const char *name, fci_binary_row row, const fci_op *op,
                          fc_tensor *b) {
     if (!a || !b) return NULL;
     if (fci_check_float32(name, "a", a) || fci_check_float32(name, "b", b) ||
-        fci_check_same_device(name, a, b) || fci_check_cpu(name, a))
+        fci_check_same_device(name, a, b) || fci_check_device(name, a))
         return NULL;
     fc_shape s;
     if (fci_broadcast_shape(name, a->ndim, a->shape, b->ndim, b->shape, &s.ndim, s.d)) return NULL;
@@ -125,7 +159,12 @@ fc_tensor *fci_binary_op(const char *name, fci_binary_row row, const fci_op *op,
 }
 
 fc_tensor *fci_contig_f32(const char *op, fc_tensor *x) {
-    if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x)) return NULL;
+    if (fci_check_cpu(op, x)) return NULL;
+    return fci_contig_f32_any(op, x);
+}
+
+fc_tensor *fci_contig_f32_any(const char *op, fc_tensor *x) {
+    if (fci_check_float32(op, "input", x) || fci_check_device(op, x)) return NULL;
     if (fc_tensor_is_contiguous(x)) return fc_tensor_ref(x);
     fc_tensor *c = fci_tensor_alloc(fc_tensor_shape(x), x->dtype, x->device);
     if (!c) return NULL;

@@ -217,7 +217,7 @@ fc_tensor *fc_transpose(fc_tensor *x, int d0, int d1) {
 /* gx = zeros(input shape); gx[slice] = gy. ip: dim, start, step, squeezed */
 static fc_status slice_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *x = n->in[0];
-    fc_tensor *g = fc_zeros(fc_tensor_shape(x), .dtype = gy->dtype);
+    fc_tensor *g = fc_zeros(fc_tensor_shape(x), .dtype = gy->dtype, .device = gy->device);
     if (!g) return fc_error_code();
     int d = (int)n->ip[0];
     int64_t st[FC_MAX_DIMS], sh[FC_MAX_DIMS];

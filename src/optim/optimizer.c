@@ -2,11 +2,16 @@
  * and fastai's Lookahead wrapper. The update arithmetic is in update.c, the file format in
  * state_io.c. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/core_impl.h"
 #include "optim_impl.h"
+#if FASTC_CUDA
+#include "../core/cuda_impl.h"
+#include "../ops/cuda/kernels.h"
+#endif
 
 /* ---- parameter groups ---- */
 
@@ -220,11 +225,32 @@ fc_optimizer *fc_lookahead_new_(fc_optimizer *inner, const fc_lookahead_opts *o)
     return la;
 }
 
+/* State buffers live on the parameter's device. */
+static void free_buf(fci_pstate *ps, int b) {
+    if (!ps->buf[b]) return;
+#if FASTC_CUDA
+    if (ps->buf_device.type == FC_DEVICE_CUDA) {
+        fci_cuda_release(ps->buf_device.index, ps->buf[b], (size_t)(ps->numel > 0 ? ps->numel : 1) * sizeof(float));
+        ps->buf[b] = NULL;
+        return;
+    }
+#endif
+    fci_free(ps->buf[b]);
+    ps->buf[b] = NULL;
+}
+
+int fci_optim_on_device(const fc_optimizer *o) {
+    for (int i = 0; o && i < o->n_params; i++)
+        for (int b = 0; b < FCI_OPT_MAX_BUFS; b++)
+            if (o->ps[i].buf[b] && o->ps[i].buf_device.type != FC_DEVICE_CPU) return 1;
+    return o && o->inner ? fci_optim_on_device(o->inner) : 0;
+}
+
 void fc_optimizer_free(fc_optimizer *opt) {
     if (!opt) return;
     for (int i = 0; i < opt->n_params; i++) {
         fc_tensor_free(opt->ps[i].p);
-        for (int b = 0; b < FCI_OPT_MAX_BUFS; b++) fci_free(opt->ps[i].buf[b]);
+        for (int b = 0; b < FCI_OPT_MAX_BUFS; b++) free_buf(&opt->ps[i], b);
     }
     fci_free(opt->ps);
     fci_free(opt->hp);
@@ -239,21 +265,70 @@ const char *fc_optimizer_name(const fc_optimizer *opt) { return opt ? opt->name 
 /* Allocates the buffers in mask that ps lacks (zero-filled). */
 fc_status fci_optim_ensure_bufs(fci_pstate *ps, unsigned mask);
 fc_status fci_optim_ensure_bufs(fci_pstate *ps, unsigned mask) {
+    fc_device dev = fc_tensor_device(ps->p);
     for (int b = 0; b < FCI_OPT_MAX_BUFS; b++)
         if ((mask >> b & 1u) && !ps->buf[b]) {
+#if FASTC_CUDA
+            if (dev.type == FC_DEVICE_CUDA) {
+                size_t nbytes = (size_t)(ps->numel > 0 ? ps->numel : 1) * sizeof(float);
+                if (fci_cuda_ensure("optimizer step", dev) != FC_OK ||
+                    !(ps->buf[b] = fci_cuda_alloc(dev.index, nbytes)))
+                    return fc_error_code();
+                ps->buf_device = dev;
+                fc_status st = fci_cuda_memset0(dev.index, ps->buf[b], nbytes);
+                if (st != FC_OK) return st;
+                continue;
+            }
+#endif
             ps->buf[b] = fci_calloc(ps->numel > 0 ? (size_t)ps->numel : 1, sizeof(float));
             if (!ps->buf[b]) return fc_error_code();
+            ps->buf_device = dev;
         }
     return FC_OK;
 }
+
+#if FASTC_CUDA
+/* The fused update kernels of src/ops/cuda/optim.cu, with the scalars as update.c computes them. */
+static fc_status cuda_update(fc_optimizer *o, fci_pstate *ps, float *p, const float *g, int64_t n, int64_t t,
+                             const fci_hp *h) {
+    float decay = h->decouple_wd && h->wd != 0 ? (float)(1.0 - h->lr * h->wd) : 1.0f;
+    float wd = h->decouple_wd ? 0.f : (float)h->wd;
+    void *stream = fci_cuda_stream(fc_tensor_device(ps->p).index);
+    if (o->kind == FCI_OPT_SGD) {
+        fci_cuda_sgd s = {.decay = decay, .wd = wd, .mom = (float)h->mom, .nlr = (float)-h->lr,
+                          .nesterov = h->nesterov};
+        fci_cuda_sgd_launch(stream, p, g,
+                            h->mom != 0 ? ps->buf[0] : NULL, n, &s);
+    } else {
+        double bc1 = 1.0 - pow(h->mom, (double)t), bc2 = 1.0 - pow(h->sqr_mom, (double)t);
+        fci_cuda_adam a = {.decay = decay, .wd = wd, .b1 = (float)h->mom, .c1 = (float)(1.0 - h->mom),
+                           .b2 = (float)h->sqr_mom, .c2 = (float)(1.0 - h->sqr_mom),
+                           .nstep = (float)(-h->lr / bc1), .bc2s = (float)sqrt(bc2), .eps = (float)h->eps};
+        fci_cuda_adam_launch(stream, p, g, ps->buf[0], ps->buf[1], n, &a);
+    }
+    return fci_cuda_launched(o->name);
+}
+#endif
 
 static fc_status step_param(fc_optimizer *o, int i) {
     fci_pstate *ps = &o->ps[i];
     fc_tensor *g = fc_tensor_grad(ps->p);
     if (!g) return FC_OK;
-    if (fc_tensor_device(ps->p).type != FC_DEVICE_CPU)
-        return fc_fail(FC_ERR_UNSUPPORTED, "%s step: parameter %d is on %s; only CPU parameters for now", o->name, i,
-                       fc_device_name(fc_tensor_device(ps->p)));
+    fc_device dev = fc_tensor_device(ps->p);
+    if (dev.type != FC_DEVICE_CPU && o->kind != FCI_OPT_SGD && o->kind != FCI_OPT_ADAM)
+        return fc_fail(FC_ERR_UNSUPPORTED, "%s step: parameter %d is on %s; %s has no CUDA kernel yet (sgd and adam do)",
+                       o->name, i, fc_device_name(dev), o->name);
+    if (fc_tensor_device(g).type != dev.type || fc_tensor_device(g).index != dev.index)
+        return fc_fail(FC_ERR_DEVICE, "%s step: parameter %d is on %s but its grad is on another device", o->name, i,
+                       fc_device_name(dev));
+    int has_bufs = 0;
+    for (int b = 0; b < FCI_OPT_MAX_BUFS; b++) has_bufs |= ps->buf[b] != NULL;
+    if (has_bufs && (ps->buf_device.type != dev.type || ps->buf_device.index != dev.index)) {
+        char was[16];
+        snprintf(was, sizeof was, "%s", fc_device_name(ps->buf_device));
+        return fc_fail(FC_ERR_DEVICE, "%s step: parameter %d moved to %s after its state was made on %s; move the "
+                                      "model (fc_module_to) before the first step", o->name, i, fc_device_name(dev), was);
+    }
     if (fc_tensor_numel(g) != ps->numel || fc_tensor_dtype(g) != FC_DTYPE_F32 || !fc_tensor_is_contiguous(g))
         return fc_fail(FC_ERR_SHAPE, "%s step: parameter %d: expected a contiguous f32 grad of %lld elements, found %lld (%s)",
                        o->name, i, (long long)ps->numel, (long long)fc_tensor_numel(g), fc_dtype_name(fc_tensor_dtype(g)));
@@ -269,6 +344,9 @@ static fc_status step_param(fc_optimizer *o, int i) {
     float *p = fc_tensor_data_f32(ps->p);
     const float *gd = fc_tensor_data_f32(g);
     int64_t n = ps->numel, t = ++ps->step;
+#if FASTC_CUDA
+    if (dev.type == FC_DEVICE_CUDA) return cuda_update(o, ps, p, gd, n, t, h);
+#endif
     switch (o->kind) {
     case FCI_OPT_SGD: fci_sgd_update(p, gd, h->mom != 0 ? ps->buf[0] : NULL, n, h); break;
     case FCI_OPT_ADAM: fci_adam_update(p, gd, ps->buf[0], ps->buf[1], n, t, h); break;
@@ -283,6 +361,10 @@ static fc_status step_param(fc_optimizer *o, int i) {
 }
 
 static fc_status lookahead_step(fc_optimizer *o) {
+    for (int i = 0; i < o->n_params; i++)
+        if (fc_tensor_device(o->ps[i].p).type != FC_DEVICE_CPU)
+            return fc_fail(FC_ERR_UNSUPPORTED, "lookahead step: parameter %d is on %s; lookahead has no CUDA "
+                                               "kernel yet", i, fc_device_name(fc_tensor_device(o->ps[i].p)));
     for (int i = 0; i < o->n_params; i++) {
         if (o->ps[i].buf[0]) continue;
         fc_status st = fci_optim_ensure_bufs(&o->ps[i], 1u);

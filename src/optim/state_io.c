@@ -76,6 +76,9 @@ fc_status fc_optimizer_state_save(const fc_optimizer *opt, const char *path) {
     if (!opt || !path)
         return fc_error_code() != FC_OK ? fc_error_code()
                                         : fc_fail(FC_ERR_ARG, "optimizer_state_save: NULL optimizer or path");
+    if (fci_optim_on_device(opt))
+        return fc_fail(FC_ERR_UNSUPPORTED, "optimizer_state_save: '%s': the optimizer state is on a CUDA "
+                                           "device; state files hold host state only for now", path);
     size_t n = strlen(path) + 5;
     char *tmp = malloc(n);
     if (!tmp) return fc_fail(FC_ERR_NOMEM, "optimizer_state_save: out of memory (%zu bytes)", n);
@@ -211,6 +214,9 @@ fc_status fc_optimizer_state_load(fc_optimizer *opt, const char *path) {
     if (!opt || !path)
         return fc_error_code() != FC_OK ? fc_error_code()
                                         : fc_fail(FC_ERR_ARG, "optimizer_state_load: NULL optimizer or path");
+    if (fci_optim_on_device(opt))
+        return fc_fail(FC_ERR_UNSUPPORTED, "optimizer_state_load: '%s': the optimizer state is on a CUDA "
+                                           "device; state files hold host state only for now", path);
     unsigned char *data = NULL;
     size_t n = 0;
     fc_status st = read_file(path, &data, &n);

@@ -1,0 +1,74 @@
+# ---- the CUDA backend (issue 9) -----------------------------------------------------------------
+# FASTC_CUDA: AUTO (default) builds it when nvcc is found and is silent otherwise, so a machine
+# without the toolkit builds the CPU library exactly as before; ON insists (a clear error when nvcc
+# is missing); OFF never builds it. Included by CMakeLists.txt after the library targets exist:
+# the CUDA sources go into their own object library (nvcc must not see the C flags) whose objects
+# join fastc_shared and fastc_static.
+set(FASTC_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO (when nvcc is found), ON or OFF")
+set_property(CACHE FASTC_CUDA PROPERTY STRINGS AUTO ON OFF)
+
+set(FASTC_CUDA_ENABLED OFF)
+if(NOT FASTC_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(ENV{CUDACXX} /usr/local/cuda/bin/nvcc)  # the toolkit's default place, maybe off PATH
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(FASTC_CUDA_ENABLED ON)
+  elseif(FASTC_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "FASTC_CUDA=ON but no CUDA compiler (nvcc) was found: install the CUDA "
+      "toolkit (https://developer.nvidia.com/cuda-downloads; Debian: 'apt-get install "
+      "nvidia-cuda-toolkit'), put nvcc on PATH or pass -DCMAKE_CUDA_COMPILER=/path/to/nvcc, or "
+      "configure with -DFASTC_CUDA=OFF (or AUTO) for the CPU-only library")
+  endif()
+endif()
+
+if(FASTC_CUDA_ENABLED)
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 80 90)  # A100, H100 (no GPU is needed at build time)
+  endif()
+  enable_language(CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include /usr/local/include)
+  find_library(CUDNN_LIBRARY NAMES cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+  if(NOT CUDNN_INCLUDE_DIR OR NOT CUDNN_LIBRARY)
+    message(FATAL_ERROR "cuDNN not found (needed by the CUDA backend): install cuDNN 9 "
+      "('apt-get install cudnn9-cuda-13' from NVIDIA's repository) or configure with -DFASTC_CUDA=OFF")
+  endif()
+  message(STATUS "CUDA backend: ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES}; cuDNN: ${CUDNN_LIBRARY})")
+
+  file(GLOB FASTC_CUDA_SOURCES CONFIGURE_DEPENDS src/ops/cuda/*.cu src/ops/cuda/*.c src/core/cuda_*.c)
+  add_library(fastc_cuda_obj OBJECT ${FASTC_CUDA_SOURCES})
+  set_target_properties(fastc_cuda_obj PROPERTIES POSITION_INDEPENDENT_CODE ON
+    C_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
+  target_include_directories(fastc_cuda_obj PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src
+    ${CUDAToolkit_INCLUDE_DIRS} ${CUDNN_INCLUDE_DIR})
+  target_compile_definitions(fastc_cuda_obj PRIVATE FASTC_CUDA=1)
+  target_compile_options(fastc_cuda_obj PRIVATE
+    $<$<COMPILE_LANGUAGE:C>:${FASTC_WARNINGS}>
+    $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra,-Wno-unused-parameter --Werror=all-warnings>)
+  # the C library's dispatch (tensor.c, ops) routes CUDA tensors here
+  target_compile_definitions(fastc_obj PRIVATE FASTC_CUDA=1)
+  foreach(t fastc_shared fastc_static)
+    target_sources(${t} PRIVATE $<TARGET_OBJECTS:fastc_cuda_obj>)
+    set_target_properties(${t} PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
+    target_link_libraries(${t} PUBLIC CUDA::cudart CUDA::cublas CUDA::cublasLt ${CUDNN_LIBRARY})
+  endforeach()
+
+  # tests/cuda: built only here; without a GPU it checks the "no device" errors and skips the
+  # parity runs loudly (scripts/gpu-check.sh runs it on a GPU machine)
+  file(GLOB cuda_tests CONFIGURE_DEPENDS tests/cuda/*.c)
+  if(cuda_tests)
+    add_executable(test_cuda ${cuda_tests})
+    target_link_libraries(test_cuda PRIVATE fct)
+    target_include_directories(test_cuda PRIVATE src tests)
+    target_compile_options(test_cuda PRIVATE ${FASTC_WARNINGS})
+    enable_testing()
+    add_test(NAME cuda COMMAND test_cuda)
+    set_tests_properties(cuda PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2"
+      WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  endif()
+else()
+  message(STATUS "CUDA backend: OFF (FASTC_CUDA=${FASTC_CUDA})")
+endif()

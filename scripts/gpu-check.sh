@@ -1,0 +1,47 @@
+#!/bin/sh
+# On a machine with an NVIDIA GPU: builds fastc with the CUDA backend, runs the CUDA tests
+# (tests/cuda: parity with the PyTorch fixtures and with the CPU) and then runs them again under
+# compute-sanitizer (memcheck with leak checking, racecheck, initcheck). Fails on the first problem.
+#   scripts/gpu-check.sh [build-dir]        (default build-gpu)
+# Environment: CUDA_HOME (default /usr/local/cuda), JOBS (default nproc), FASTC_CUDA_ARCHS
+# (default: this GPU's architecture, "native"; CMake >= 3.24).
+set -eu
+BUILD=${1:-build-gpu}
+CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
+JOBS=${JOBS:-$(nproc)}
+ARCHS=${FASTC_CUDA_ARCHS:-native}
+export PATH="$CUDA_HOME/bin:$PATH"
+
+command -v nvcc >/dev/null || { echo "gpu-check: nvcc not found (set CUDA_HOME)" >&2; exit 1; }
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+else
+  echo "gpu-check: nvidia-smi not found; is there a GPU and a driver?" >&2
+fi
+
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFASTC_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCHS"
+cmake --build "$BUILD" -j "$JOBS" --target test_cuda test_core
+export FASTC_FIXTURES="$PWD/tests/fixtures"
+
+cd "$BUILD"
+echo "== test_core (device tests of the core layer)"
+./test_core
+echo "== test_cuda"
+./test_cuda | tee test_cuda.log
+if grep -q "SKIPPED" test_cuda.log; then
+  echo "gpu-check: tests were SKIPPED: no usable CUDA device" >&2
+  exit 1
+fi
+
+SAN=$(command -v compute-sanitizer || echo "$CUDA_HOME/compute-sanitizer/compute-sanitizer")
+if [ ! -x "$SAN" ]; then
+  echo "gpu-check: compute-sanitizer not found at $SAN" >&2
+  exit 1
+fi
+echo "== compute-sanitizer memcheck (with leak check)"
+"$SAN" --tool memcheck --leak-check full --error-exitcode 1 ./test_cuda
+echo "== compute-sanitizer racecheck"
+"$SAN" --tool racecheck --error-exitcode 1 ./test_cuda
+echo "== compute-sanitizer initcheck"
+"$SAN" --tool initcheck --error-exitcode 1 ./test_cuda
+echo "gpu-check: all CUDA checks passed"

@@ -1,0 +1,172 @@
+/* conv2d and conv_transpose2d on cuDNN (NCHW f32), the CUDA twin of src/ops/cpu/dnnl_conv.c with
+ * the same passes. A transposed convolution is cuDNN's backward-data of the convolution that maps
+ * y back to x (and its backward the forward), as PyTorch computes it. The algorithm comes from
+ * cuDNN's heuristic (the _v7 queries); fp32 runs without TF32 unless fc_cuda_set_allow_tf32(1).
+ * This uses cuDNN's legacy convolution API, deprecated in cuDNN 9 but present; the graph API is
+ * the replacement when it goes. */
+#include <cudnn.h>
+
+#include "core/cuda_impl.h"
+#include "ops/cuda/cuda_ops.h"
+
+typedef struct conv_descs {
+    cudnnTensorDescriptor_t big, small, bias; /* conv input, conv output (y of the conv), [1, o, 1, 1] */
+    cudnnFilterDescriptor_t filt;
+    cudnnConvolutionDescriptor_t conv;
+} conv_descs;
+
+static fc_status dnn(const char *op, const char *what, cudnnStatus_t s) {
+    if (s == CUDNN_STATUS_SUCCESS) return FC_OK;
+    return fc_fail(FC_ERR_DEVICE, "%s: %s failed: %s", op, what, cudnnGetErrorString(s));
+}
+
+static void descs_free(conv_descs *c) {
+    if (c->big) cudnnDestroyTensorDescriptor(c->big);
+    if (c->small) cudnnDestroyTensorDescriptor(c->small);
+    if (c->bias) cudnnDestroyTensorDescriptor(c->bias);
+    if (c->filt) cudnnDestroyFilterDescriptor(c->filt);
+    if (c->conv) cudnnDestroyConvolutionDescriptor(c->conv);
+}
+
+/* The convolution as cuDNN sees it: input 'big' [n, ci, hi, wi] -> output 'small' [n, co, ho, wo].
+ * conv2d: big = x, small = y; transposed: big = y, small = x (filter [c, o/g, kh, kw] = [K, C/g]). */
+static fc_status descs_make(const char *op, const fci_conv_desc *d, conv_descs *c) {
+    int64_t ci = d->transposed ? d->o : d->c, hi = d->transposed ? d->oh : d->h, wi = d->transposed ? d->ow : d->w;
+    int64_t co = d->transposed ? d->c : d->o, ho = d->transposed ? d->h : d->oh, wo = d->transposed ? d->w : d->ow;
+    fc_status st = dnn(op, "cudnnCreateTensorDescriptor", cudnnCreateTensorDescriptor(&c->big));
+    if (!st) st = dnn(op, "cudnnCreateTensorDescriptor", cudnnCreateTensorDescriptor(&c->small));
+    if (!st) st = dnn(op, "cudnnCreateTensorDescriptor", cudnnCreateTensorDescriptor(&c->bias));
+    if (!st) st = dnn(op, "cudnnCreateFilterDescriptor", cudnnCreateFilterDescriptor(&c->filt));
+    if (!st) st = dnn(op, "cudnnCreateConvolutionDescriptor", cudnnCreateConvolutionDescriptor(&c->conv));
+    if (!st)
+        st = dnn(op, "input descriptor", cudnnSetTensor4dDescriptor(c->big, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                                                    (int)d->n, (int)ci, (int)hi, (int)wi));
+    if (!st)
+        st = dnn(op, "output descriptor", cudnnSetTensor4dDescriptor(c->small, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                                                     (int)d->n, (int)co, (int)ho, (int)wo));
+    if (!st)
+        st = dnn(op, "bias descriptor",
+                 cudnnSetTensor4dDescriptor(c->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)d->o, 1, 1));
+    if (!st)
+        st = dnn(op, "filter descriptor",
+                 cudnnSetFilter4dDescriptor(c->filt, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)co,
+                                            (int)(ci / d->groups), (int)d->kh, (int)d->kw));
+    if (!st)
+        st = dnn(op, "convolution descriptor",
+                 cudnnSetConvolution2dDescriptor(c->conv, (int)d->ph, (int)d->pw, (int)d->sh, (int)d->sw, (int)d->dh,
+                                                 (int)d->dw, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    if (!st) st = dnn(op, "group count", cudnnSetConvolutionGroupCount(c->conv, (int)d->groups));
+    if (!st)
+        st = dnn(op, "math type", cudnnSetConvolutionMathType(c->conv, fc_cuda_allow_tf32() ? CUDNN_DEFAULT_MATH
+                                                                                             : CUDNN_FMA_MATH));
+    return st;
+}
+
+/* A workspace from the caching allocator (released in stream order after the call). */
+typedef struct ws {
+    void *p;
+    size_t n;
+    int dev;
+} ws;
+static fc_status ws_get(ws *w, int dev, size_t n) {
+    *w = (ws){.n = n, .dev = dev};
+    if (n && !(w->p = fci_cuda_alloc(dev, n))) return fc_error_code();
+    return FC_OK;
+}
+static void ws_put(ws *w) {
+    if (w->p) fci_cuda_release(w->dev, w->p, w->n);
+}
+
+/* small = conv(big, filt) */
+static fc_status conv_fwd(const char *op, cudnnHandle_t h, int dev, const conv_descs *c, const float *big,
+                          const float *filt, float *small) {
+    cudnnConvolutionFwdAlgoPerf_t perf[4];
+    int found = 0;
+    fc_status st = dnn(op, "cudnnGetConvolutionForwardAlgorithm_v7",
+                       cudnnGetConvolutionForwardAlgorithm_v7(h, c->big, c->filt, c->conv, c->small, 4, &found, perf));
+    if (st) return st;
+    if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no forward algorithm for this shape", op);
+    size_t n = 0;
+    if ((st = dnn(op, "workspace size", cudnnGetConvolutionForwardWorkspaceSize(h, c->big, c->filt, c->conv, c->small,
+                                                                              perf[0].algo, &n))))
+        return st;
+    ws w;
+    if ((st = ws_get(&w, dev, n))) return st;
+    const float one = 1.0f, zero = 0.0f;
+    st = dnn(op, "cudnnConvolutionForward", cudnnConvolutionForward(h, &one, c->big, big, c->filt, filt, c->conv,
+                                                                    perf[0].algo, w.p, n, &zero, c->small, small));
+    ws_put(&w);
+    return st;
+}
+
+/* big = conv^T(small, filt): the gradient of the input of small = conv(big, filt) */
+static fc_status conv_bwd_data(const char *op, cudnnHandle_t h, int dev, const conv_descs *c, const float *filt,
+                               const float *small, float *big) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[4];
+    int found = 0;
+    fc_status st = dnn(op, "cudnnGetConvolutionBackwardDataAlgorithm_v7",
+                       cudnnGetConvolutionBackwardDataAlgorithm_v7(h, c->filt, c->small, c->conv, c->big, 4, &found, perf));
+    if (st) return st;
+    if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-data algorithm for this shape", op);
+    size_t n = 0;
+    if ((st = dnn(op, "workspace size", cudnnGetConvolutionBackwardDataWorkspaceSize(h, c->filt, c->small, c->conv,
+                                                                                   c->big, perf[0].algo, &n))))
+        return st;
+    ws w;
+    if ((st = ws_get(&w, dev, n))) return st;
+    const float one = 1.0f, zero = 0.0f;
+    st = dnn(op, "cudnnConvolutionBackwardData",
+             cudnnConvolutionBackwardData(h, &one, c->filt, filt, c->small, small, c->conv, perf[0].algo, w.p, n, &zero,
+                                          c->big, big));
+    ws_put(&w);
+    return st;
+}
+
+/* dfilt from big (the conv input) and small (the gradient of its output) */
+static fc_status conv_bwd_filter(const char *op, cudnnHandle_t h, int dev, const conv_descs *c, const float *big,
+                                 const float *small, float *dfilt) {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[4];
+    int found = 0;
+    fc_status st = dnn(op, "cudnnGetConvolutionBackwardFilterAlgorithm_v7",
+                       cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, c->big, c->small, c->conv, c->filt, 4, &found,
+                                                                     perf));
+    if (st) return st;
+    if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-filter algorithm for this shape", op);
+    size_t n = 0;
+    if ((st = dnn(op, "workspace size", cudnnGetConvolutionBackwardFilterWorkspaceSize(h, c->big, c->small, c->conv,
+                                                                                     c->filt, perf[0].algo, &n))))
+        return st;
+    ws w;
+    if ((st = ws_get(&w, dev, n))) return st;
+    const float one = 1.0f, zero = 0.0f;
+    st = dnn(op, "cudnnConvolutionBackwardFilter",
+             cudnnConvolutionBackwardFilter(h, &one, c->big, big, c->small, small, c->conv, perf[0].algo, w.p, n, &zero,
+                                            c->filt, dfilt));
+    ws_put(&w);
+    return st;
+}
+
+fc_status fci_cuda_conv(int device, const char *op, const fci_conv_desc *d, fci_conv_pass pass, float *x, float *w,
+                        float *b, float *y) {
+    cudnnHandle_t h = fci_cudnn(device);
+    if (!h) return fc_error_code();
+    conv_descs c = {0};
+    fc_status st = descs_make(op, d, &c);
+    const float one = 1.0f, zero = 0.0f;
+    /* conv: big = x, small = y; transposed: big = y, small = x */
+    float *big = d->transposed ? y : x, *small = d->transposed ? x : y;
+    if (!st && pass == FCI_CONV_FWD) {
+        st = d->transposed ? conv_bwd_data(op, h, device, &c, w, small, big) : conv_fwd(op, h, device, &c, big, w, small);
+        if (!st && b) /* y += b over [1, o, 1, 1] */
+            st = dnn(op, "cudnnAddTensor", cudnnAddTensor(h, &one, c.bias, b, &one, d->transposed ? c.big : c.small, y));
+    } else if (!st && pass == FCI_CONV_BWD_DATA) { /* x = dL/dx from y = dL/dy */
+        st = d->transposed ? conv_fwd(op, h, device, &c, big, w, small) : conv_bwd_data(op, h, device, &c, w, small, big);
+    } else if (!st && pass == FCI_CONV_BWD_WEIGHTS) { /* w = dL/dw, b = dL/db from x and y = dL/dy */
+        st = conv_bwd_filter(op, h, device, &c, big, small, w);
+        if (!st && b)
+            st = dnn(op, "cudnnConvolutionBackwardBias",
+                     cudnnConvolutionBackwardBias(h, &one, d->transposed ? c.big : c.small, y, &zero, c.bias, b));
+    }
+    descs_free(&c);
+    return st;
+}

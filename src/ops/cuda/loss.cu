@@ -1,0 +1,220 @@
+// Fused cross entropy (log_softmax + nll + label smoothing + class weights), embedding and
+// dropout kernels. Formulas as src/ops/cpu/loss.c, embedding.c and dropout.c.
+#include <cuda_runtime.h>
+#include <math.h>
+
+#include "kernels.h"
+
+namespace {
+
+const int THREADS = 256;
+
+int grid_for(int64_t n) {
+    int64_t b = (n + THREADS - 1) / THREADS;
+    return (int)(b < 65536 ? (b > 0 ? b : 1) : 65536);
+}
+int rows_grid(int64_t rows) { return (int)(rows < 65535 ? (rows > 0 ? rows : 1) : 65535); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+template <bool MAX>
+__device__ float block_reduce(float v) {
+    __shared__ float part[32];
+    __shared__ float total;
+    v = MAX ? warp_max(v) : warp_sum(v);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float w = lane < (blockDim.x >> 5) ? part[lane] : (MAX ? -INFINITY : 0.0f);
+        w = MAX ? warp_max(w) : warp_sum(w);
+        if (lane == 0) total = w;
+    }
+    __syncthreads();
+    float r = total;
+    __syncthreads();
+    return r;
+}
+
+__device__ __forceinline__ bool ignored(const fci_cuda_class_loss &c, int64_t t) {
+    return c.has_ignore && t == c.ignore;
+}
+
+// One block per sample s = o * inner + i; threads stride over the C classes.
+__global__ void ce_fwd(fci_cuda_class_loss c, const float *z, float *loss, float *wt, float *lse) {
+    int64_t n = c.outer * c.inner, C = c.C, inner = c.inner;
+    for (int64_t s = blockIdx.x; s < n; s += gridDim.x) {
+        int64_t o = s / inner, i = s % inner, t = c.t[s];
+        const float *zs = z + o * C * inner + i;
+        float m = -INFINITY;
+        for (int64_t k = threadIdx.x; k < C; k += blockDim.x) m = fmaxf(m, zs[k * inner]);
+        m = block_reduce<true>(m);
+        float e = 0.0f, wz = 0.0f, wsum = 0.0f;
+        for (int64_t k = threadIdx.x; k < C; k += blockDim.x) {
+            float zk = zs[k * inner] - m, wk = c.w ? c.w[k] : 1.0f;
+            e += expf(zk);
+            wz += wk * zk;
+            wsum += wk;
+        }
+        e = block_reduce<false>(e);
+        if (c.eps != 0.0f) {
+            wz = block_reduce<false>(wz);
+            wsum = block_reduce<false>(wsum);
+        }
+        if (threadIdx.x) continue;
+        float ls = logf(e);
+        lse[2 * s] = m, lse[2 * s + 1] = ls;
+        if (ignored(c, t)) {
+            loss[s] = wt[s] = 0.0f;
+            continue;
+        }
+        if (t < 0 || t >= C) { // the glue rejects these first; never read out of bounds
+            loss[s] = __int_as_float(0x7fc00000);
+            wt[s] = 1.0f;
+            continue;
+        }
+        float w_t = c.w ? c.w[t] : 1.0f;
+        float v = (1.0f - c.eps) * w_t * (ls - (zs[t * inner] - m));
+        if (c.eps != 0.0f) v += c.eps / (float)C * (wsum * ls - wz);
+        loss[s] = v;
+        wt[s] = w_t;
+    }
+}
+
+// One thread per logit: gz = g_s (((1 - eps) w_t + eps W / C) p_c - (1 - eps) w_t [c == t] - eps w_c / C)
+// with W = sum of the class weights (wtotal_p[0]; NULL: C, unweighted).
+__global__ void ce_bwd(fci_cuda_class_loss c, const float *z, const float *lse, const float *g,
+                       int64_t g_stride, const float *scale_by, const float *wtotal_p, float *gz) {
+    int64_t C = c.C, inner = c.inner, n = c.outer * C * inner;
+    float scale = scale_by ? 1.0f / scale_by[0] : 1.0f, wtotal = wtotal_p ? wtotal_p[0] : (float)C;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t i = e % inner, k = (e / inner) % C, o = e / (inner * C), s = o * inner + i, t = c.t[s];
+        if (ignored(c, t) || t < 0 || t >= C) {
+            gz[e] = 0.0f;
+            continue;
+        }
+        float gs = g[s * g_stride] * scale, w_t = c.w ? c.w[t] : 1.0f, w_k = c.w ? c.w[k] : 1.0f;
+        float p = expf(z[e] - lse[2 * s] - lse[2 * s + 1]);
+        float v = ((1.0f - c.eps) * w_t + c.eps * wtotal / (float)C) * p - c.eps * w_k / (float)C;
+        if (k == t) v -= (1.0f - c.eps) * w_t;
+        gz[e] = gs * v;
+    }
+}
+
+// Sums in double across one block: the mean of a large batch's losses keeps its digits.
+__global__ void class_reduce(const float *loss, const float *wt, int64_t n, int mean, float *out, float *wsum) {
+    __shared__ double ls[THREADS], ws[THREADS];
+    double a = 0, b = 0;
+    for (int64_t k = threadIdx.x; k < n; k += blockDim.x) a += loss[k], b += wt[k];
+    ls[threadIdx.x] = a, ws[threadIdx.x] = b;
+    __syncthreads();
+    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+        if (threadIdx.x < h) ls[threadIdx.x] += ls[threadIdx.x + h], ws[threadIdx.x] += ws[threadIdx.x + h];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        out[0] = (float)(mean ? ls[0] / ws[0] : ls[0]); // 0 / 0 = nan when all are ignored, as PyTorch
+        if (wsum) wsum[0] = (float)ws[0];
+    }
+}
+
+__global__ void embedding_fwd(const float *w, const int64_t *idx, float *y, int64_t n, int64_t D) {
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n * D; e += (int64_t)gridDim.x * blockDim.x)
+        y[e] = w[idx[e / D] * D + e % D];
+}
+
+__global__ void embedding_bwd(const float *dy, const int64_t *idx, float *dw, int64_t n, int64_t D, int64_t pad) {
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n * D; e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t row = idx[e / D];
+        if (row != pad) atomicAdd(dw + row * D + e % D, dy[e]);
+    }
+}
+
+// Philox 4x32-10, the same rounds as fc_philox (src/core/rng.c).
+__device__ __forceinline__ void philox(uint64_t seed, uint64_t counter, uint32_t out[4]) {
+    uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        uint32_t hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+        uint32_t hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+        uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+        c1 = lo1;
+        c3 = lo0;
+        c0 = n0;
+        c2 = n2;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
+}
+
+// One thread per group of four elements (one Philox call), as the CPU loop.
+__global__ void dropout_fwd(const float *x, float *y, uint8_t *mask, int64_t n, uint64_t seed, uint64_t base,
+                            uint32_t thr, float scale) {
+    int64_t nq = (n + 3) / 4;
+    for (int64_t q = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; q < nq; q += (int64_t)gridDim.x * blockDim.x) {
+        uint32_t r[4];
+        philox(seed, base + (uint64_t)q, r);
+        int64_t i0 = q * 4;
+        for (int k = 0; k < 4 && i0 + k < n; k++) {
+            uint8_t keep = (r[k] >> 8) >= thr;
+            mask[i0 + k] = keep;
+            y[i0 + k] = keep ? x[i0 + k] * scale : 0.0f;
+        }
+    }
+}
+
+__global__ void dropout_bwd(const float *dy, const uint8_t *mask, float *dx, int64_t n, float scale) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        dx[i] = mask[i] ? dy[i] * scale : 0.0f;
+}
+
+}  // namespace
+
+extern "C" void fci_cuda_cross_entropy_fwd_launch(void *stream, const fci_cuda_class_loss *c, const float *z,
+                                                  float *loss, float *wt, float *lse) {
+    int64_t n = c->outer * c->inner;
+    if (n > 0) ce_fwd<<<rows_grid(n), THREADS, 0, (cudaStream_t)stream>>>(*c, z, loss, wt, lse);
+}
+
+extern "C" void fci_cuda_cross_entropy_bwd_launch(void *stream, const fci_cuda_class_loss *c, const float *z,
+                                                  const float *lse, const float *g, int64_t g_stride,
+                                                  const float *scale_by, const float *wtotal, float *gz) {
+    int64_t n = c->outer * c->C * c->inner;
+    if (n <= 0) return;
+    cudaStream_t s = (cudaStream_t)stream;
+    ce_bwd<<<grid_for(n), THREADS, 0, s>>>(*c, z, lse, g, g_stride, scale_by, wtotal, gz);
+}
+
+extern "C" void fci_cuda_class_reduce_launch(void *stream, const float *loss, const float *wt, int64_t n,
+                                             int mean, float *out, float *wsum) {
+    class_reduce<<<1, THREADS, 0, (cudaStream_t)stream>>>(loss, wt, n, mean, out, wsum);
+}
+
+extern "C" void fci_cuda_embedding_fwd_launch(void *stream, const float *w, const int64_t *idx, float *y,
+                                              int64_t n, int64_t D) {
+    if (n * D > 0) embedding_fwd<<<grid_for(n * D), THREADS, 0, (cudaStream_t)stream>>>(w, idx, y, n, D);
+}
+
+extern "C" void fci_cuda_embedding_bwd_launch(void *stream, const float *dy, const int64_t *idx, float *dw,
+                                              int64_t n, int64_t D, int64_t padding_idx) {
+    if (n * D > 0)
+        embedding_bwd<<<grid_for(n * D), THREADS, 0, (cudaStream_t)stream>>>(dy, idx, dw, n, D, padding_idx);
+}
+
+extern "C" void fci_cuda_dropout_fwd_launch(void *stream, const float *x, float *y, uint8_t *mask, int64_t n,
+                                            uint64_t seed, uint64_t base, uint32_t thr, float scale) {
+    if (n > 0)
+        dropout_fwd<<<grid_for((n + 3) / 4), THREADS, 0, (cudaStream_t)stream>>>(x, y, mask, n, seed, base, thr, scale);
+}
+
+extern "C" void fci_cuda_dropout_bwd_launch(void *stream, const float *dy, const uint8_t *mask, float *dx,
+                                            int64_t n, float scale) {
+    if (n > 0) dropout_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(dy, mask, dx, n, scale);
+}

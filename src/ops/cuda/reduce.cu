@@ -1,0 +1,234 @@
+// Reductions and softmax over [outer, red, inner]. Rows (inner == 1) get a block each, reduced
+// through warp shuffles; columns (inner > 1) get a thread each, so neighbouring threads read
+// neighbouring addresses.
+#include <cuda_runtime.h>
+#include <math.h>
+
+#include "kernels.h"
+
+namespace {
+
+const int THREADS = 256;
+
+int grid_for(int64_t n) {
+    int64_t b = (n + THREADS - 1) / THREADS;
+    return (int)(b < 65536 ? (b > 0 ? b : 1) : 65536);
+}
+int rows_grid(int64_t rows) { return (int)(rows < 65535 ? (rows > 0 ? rows : 1) : 65535); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+// The block's sum (or max) in every thread.
+template <bool MAX>
+__device__ float block_reduce(float v) {
+    __shared__ float part[32];
+    __shared__ float total;
+    v = MAX ? warp_max(v) : warp_sum(v);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        float w = lane < (blockDim.x >> 5) ? part[lane] : (MAX ? -INFINITY : 0.0f);
+        w = MAX ? warp_max(w) : warp_sum(w);
+        if (lane == 0) total = w;
+    }
+    __syncthreads();
+    float r = total;
+    __syncthreads(); // part and total are reused by the next call
+    return r;
+}
+
+__global__ void sum_rows(const float *x, float *out, int64_t rows, int64_t red) {
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float *p = x + r * red;
+        float s = 0.0f;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x) s += p[k];
+        s = block_reduce<false>(s);
+        if (threadIdx.x == 0) out[r] = s;
+    }
+}
+
+__global__ void sum_cols(const float *x, float *out, int64_t outer, int64_t red, int64_t inner) {
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < outer * inner;
+         j += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = j / inner, i = j % inner;
+        const float *p = x + o * red * inner + i;
+        float s = 0.0f;
+        for (int64_t k = 0; k < red; k++) s += p[k * inner];
+        out[j] = s;
+    }
+}
+
+__global__ void lse_rows(const float *x, float *out, int64_t rows, int64_t red) {
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float *p = x + r * red;
+        float m = -INFINITY;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x) m = fmaxf(m, p[k]);
+        m = block_reduce<true>(m);
+        float s = 0.0f;
+        if (isfinite(m))
+            for (int64_t k = threadIdx.x; k < red; k += blockDim.x) s += expf(p[k] - m);
+        s = block_reduce<false>(s);
+        if (threadIdx.x == 0) out[r] = isfinite(m) ? m + logf(s) : m;
+    }
+}
+
+__global__ void lse_cols(const float *x, float *out, int64_t outer, int64_t red, int64_t inner) {
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < outer * inner;
+         j += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = j / inner, i = j % inner;
+        const float *p = x + o * red * inner + i;
+        float m = -INFINITY, s = 0.0f;
+        for (int64_t k = 0; k < red; k++) m = fmaxf(m, p[k * inner]);
+        if (isfinite(m))
+            for (int64_t k = 0; k < red; k++) s += expf(p[k * inner] - m);
+        out[j] = isfinite(m) ? m + logf(s) : m;
+    }
+}
+
+// One thread per output: the first extreme (or the first NaN), as the CPU kernel.
+__global__ void argext(const float *x, float *val, int64_t *idx, int64_t outer, int64_t red,
+                       int64_t inner, float sign) {
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < outer * inner;
+         j += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = j / inner, i = j % inner;
+        const float *p = x + o * red * inner + i;
+        float best = p[0];
+        int64_t b = 0;
+        for (int64_t k = 1; k < red && best == best; k++) {
+            float v = p[k * inner];
+            if (v != v || sign * v > sign * best) best = v, b = k;
+        }
+        if (val) val[j] = best;
+        idx[j] = b;
+    }
+}
+
+__global__ void scatter_axis(const float *gy, const int64_t *idx, float *gx, int64_t outer,
+                             int64_t red, int64_t inner) {
+    int64_t n = outer * red * inner;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n;
+         e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t i = e % inner, k = (e / inner) % red, o = e / (inner * red);
+        int64_t j = o * inner + i;
+        gx[e] = idx[j] == k ? gy[j] : 0.0f;
+    }
+}
+
+__global__ void softmax_rows(const float *x, float *y, int64_t rows, int64_t red, int is_log) {
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float *p = x + r * red;
+        float *q = y + r * red;
+        float m = -INFINITY;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x) m = fmaxf(m, p[k]);
+        m = block_reduce<true>(m);
+        float s = 0.0f;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x) s += expf(p[k] - m);
+        s = block_reduce<false>(s);
+        float ls = logf(s), inv = 1.0f / s;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x)
+            q[k] = is_log ? p[k] - m - ls : expf(p[k] - m) * inv;
+    }
+}
+
+__global__ void softmax_cols(const float *x, float *y, int64_t outer, int64_t red, int64_t inner, int is_log) {
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < outer * inner;
+         j += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = j / inner, i = j % inner;
+        const float *p = x + o * red * inner + i;
+        float *q = y + o * red * inner + i;
+        float m = -INFINITY, s = 0.0f;
+        for (int64_t k = 0; k < red; k++) m = fmaxf(m, p[k * inner]);
+        for (int64_t k = 0; k < red; k++) s += expf(p[k * inner] - m);
+        float ls = logf(s), inv = 1.0f / s;
+        for (int64_t k = 0; k < red; k++)
+            q[k * inner] = is_log ? p[k * inner] - m - ls : expf(p[k * inner] - m) * inv;
+    }
+}
+
+// softmax: gx = y (gy - sum(gy y)); log_softmax: gx = gy - exp(y) sum(gy)
+__global__ void softmax_bwd_rows(const float *y, const float *gy, float *gx, int64_t rows, int64_t red, int is_log) {
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float *yr = y + r * red, *gr = gy + r * red;
+        float *xr = gx + r * red;
+        float s = 0.0f;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x) s += is_log ? gr[k] : gr[k] * yr[k];
+        s = block_reduce<false>(s);
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x)
+            xr[k] = is_log ? gr[k] - expf(yr[k]) * s : yr[k] * (gr[k] - s);
+    }
+}
+
+__global__ void softmax_bwd_cols(const float *y, const float *gy, float *gx, int64_t outer, int64_t red,
+                                 int64_t inner, int is_log) {
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < outer * inner;
+         j += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = j / inner, i = j % inner, off = o * red * inner + i;
+        float s = 0.0f;
+        for (int64_t k = 0; k < red; k++) {
+            int64_t e = off + k * inner;
+            s += is_log ? gy[e] : gy[e] * y[e];
+        }
+        for (int64_t k = 0; k < red; k++) {
+            int64_t e = off + k * inner;
+            gx[e] = is_log ? gy[e] - expf(y[e]) * s : y[e] * (gy[e] - s);
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" void fci_cuda_sum_axis_launch(void *stream, const float *x, float *out, int64_t outer,
+                                         int64_t red, int64_t inner) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (outer * inner == 0) return;
+    if (red == 0) {
+        cudaMemsetAsync(out, 0, sizeof(float) * (size_t)(outer * inner), s);
+        return;
+    }
+    if (inner == 1) sum_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, out, outer, red);
+    else sum_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, out, outer, red, inner);
+}
+
+extern "C" void fci_cuda_logsumexp_axis_launch(void *stream, const float *x, float *out, int64_t outer,
+                                               int64_t red, int64_t inner) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (outer * inner == 0) return;
+    if (inner == 1) lse_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, out, outer, red);
+    else lse_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, out, outer, red, inner);
+}
+
+extern "C" void fci_cuda_argext_axis_launch(void *stream, const float *x, float *val, int64_t *idx,
+                                            int64_t outer, int64_t red, int64_t inner, int is_max) {
+    if (outer * inner == 0) return;
+    argext<<<grid_for(outer * inner), THREADS, 0, (cudaStream_t)stream>>>(x, val, idx, outer, red, inner,
+                                                                         is_max ? 1.0f : -1.0f);
+}
+
+extern "C" void fci_cuda_scatter_axis_launch(void *stream, const float *gy, const int64_t *idx, float *gx,
+                                             int64_t outer, int64_t red, int64_t inner) {
+    int64_t n = outer * red * inner;
+    if (n > 0) scatter_axis<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(gy, idx, gx, outer, red, inner);
+}
+
+extern "C" void fci_cuda_softmax_fwd_launch(void *stream, const float *x, float *y, int64_t outer,
+                                            int64_t red, int64_t inner, int is_log) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (outer * red * inner == 0) return;
+    if (inner == 1) softmax_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, y, outer, red, is_log);
+    else softmax_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, y, outer, red, inner, is_log);
+}
+
+extern "C" void fci_cuda_softmax_bwd_launch(void *stream, const float *y, const float *gy, float *gx,
+                                            int64_t outer, int64_t red, int64_t inner, int is_log) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (outer * red * inner == 0) return;
+    if (inner == 1) softmax_bwd_rows<<<rows_grid(outer), THREADS, 0, s>>>(y, gy, gx, outer, red, is_log);
+    else softmax_bwd_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(y, gy, gx, outer, red, inner, is_log);
+}
