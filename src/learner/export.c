@@ -48,7 +48,8 @@ const fc_app *fc_app_by_name(const char *name) {
     for (int i = 0; i < n_apps && len < sizeof known; i++)
         len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", apps[i].name);
     fc_fail(FC_ERR_UNSUPPORTED, "application '%s' is not registered in this program (registered: %s); a program "
-            "linked statically registers vision with fc_vision_register()", name ? name : "(null)", known);
+            "linked statically registers each application first (fc_vision_register, fc_tabular_register, "
+            "fc_collab_register, fc_text_register)", name ? name : "(null)", known);
     return NULL;
 }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fastc/tabular.h"
+#include "fastc/collab.h"
 #include "fct.h"
 
 /* 240 rows: colour (3 values and some missing), size (an integer with 4 values: categorical),
@@ -207,7 +207,9 @@ FCT_TEST(test_tabular_load_rejects_corrupt_files) {
     if (FCT_TRUE(patch(b, n, "[\"#na#\"", "[\"#nb#\"", bad))) load_fails(bad, FC_ERR_FORMAT, "start with \"#na#\"");
     if (FCT_TRUE(patch(b, n, "\"cont_na_col\":[", "\"cont_na_col\":[0,", bad))) load_fails(bad, FC_ERR_FORMAT, "cont_na_col");
     if (FCT_TRUE(patch(b, n, "\"std\":[", "\"std\":[-1,", bad))) load_fails(bad, FC_ERR_FORMAT, "'std'");
-    /* a file of another application: the collab loader rejects the tabular config */
+    /* a file of another application: the collab loader rejects the tabular config (a static link
+     * registers the applications it does not call) */
+    FCT_OK(fc_collab_register());
     if (FCT_TRUE(patch(b, n, "\"application\":\"tabular\"", "\"application\":\"collab\"", bad)))
         load_fails(bad, FC_ERR_FORMAT, "collab config");
     /* and a tabular learner's functions refuse a learner of another application */
