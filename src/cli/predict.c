@@ -1,5 +1,6 @@
 /* fastc predict MODEL INPUT...: an exported learner on image files (a folder: every image in it),
- * batched through test_dl and get_preds; prints each item's label and its probability. */
+ * batched through test_dl and get_preds; prints each item's label and its probability. Tabular and
+ * collab models go to tabular.c and collab.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <stdlib.h>
@@ -76,10 +77,18 @@ int cli_predict(int argc, char **argv) {
     int rc = cli_quiet_json_options("predict", help, argc, argv, &quiet, &json);
     if (rc >= 0) return rc;
     if (argc - optind < 1) return cli_usage_error("predict", "expected a model file (from 'fastc train -o model.fcm') and inputs");
-    if (argc - optind < 2) return cli_usage_error("predict", "expected at least one input (an image file or a folder) after the model");
+    if (argc - optind < 2) return cli_usage_error("predict", "expected at least one input after the model (images, a CSV file or a row, USER ITEM pairs)");
     char **files = NULL;
     int64_t n = 0;
     fc_learner *learn = fc_load_learner(argv[optind]);
+    const char *app = learn && fc_learner_app(learn) ? fc_learner_app(learn) : "";
+    if (!strcmp(app, "tabular") || !strcmp(app, "collab")) {
+        int n_in = argc - optind - 1;
+        char **in = argv + optind + 1;
+        rc = app[0] == 't' ? cli_predict_tabular(learn, n_in, in, quiet, json) : cli_predict_collab(learn, n_in, in, quiet, json);
+        fc_learner_free(learn);
+        return rc;
+    }
     fc_dataloader *dl = NULL;
     fc_tensor *probs = NULL, *dec = NULL;
     fc_status st = learn ? collect(argc - optind - 1, argv + optind + 1, &files, &n) : fc_error_code();
