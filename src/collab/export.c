@@ -208,9 +208,25 @@ fc_status fc_collab_predict(fc_learner *learn, const char *user, const char *ite
     return st;
 }
 
+/* The users' and items' classes must number the model's embedding rows. */
+static fc_status check(fc_learner *learn) {
+    const char *config = fc_learner_app_config(learn);
+    const fci_collab_info *info = fci_collab_info_of(fc_learner_dls(learn), "load_learner");
+    fci_json j;
+    if (!info || fci_json_parse(config, strlen(config), "collab config", "config", &j) != FC_OK) return fc_error_code();
+    double nu = 0, ni = 0;
+    fci_json_num(&j, "n_users", &nu);
+    fci_json_num(&j, "n_items", &ni);
+    fci_json_free(&j);
+    if ((double)info->n_users != nu || (double)info->n_items != ni)
+        return fc_fail(FC_ERR_FORMAT, "the data has %lld users and %lld items; the model's embeddings %g and %g",
+                       (long long)info->n_users, (long long)info->n_items, nu, ni);
+    return FC_OK;
+}
+
 fc_status fc_collab_register(void) {
     return fc_register_app(&(fc_app){.name = "collab", .build_model = build_model, .data_to_json = data_to_json,
-                                     .data_from_json = data_from_json});
+                                     .data_from_json = data_from_json, .check = check});
 }
 
 __attribute__((constructor)) static void register_at_start(void) {

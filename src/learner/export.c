@@ -271,7 +271,8 @@ static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_a
         learn = fc_learner(dls, model, .loss_func = lf, .quiet = 1);
         model = NULL;
         dls = NULL;
-        if (learn && fc_learner_set_app(learn, app_name, config) != FC_OK) {
+        if (learn && (fc_learner_set_app(learn, app_name, config) != FC_OK || (app->check && app->check(learn) != FC_OK))) {
+            fci_error_prefix("%s: ", app_name);
             fc_learner_free(learn);
             learn = NULL;
         }

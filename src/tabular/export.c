@@ -247,9 +247,32 @@ static fc_dataloaders *data_from_json(const char *json) {
     return dls;
 }
 
+/* The procs must make the inputs the model was built for: one category column per embedding of
+ * its cardinality, the continuous columns, the target's classes. */
+static fc_status check(fc_learner *learn) {
+    const char *config = fc_learner_app_config(learn);
+    const fc_tabular *t = fc_tabular_of_dls(fc_learner_dls(learn));
+    fci_json j;
+    if (!t || fci_json_parse(config, strlen(config), "tabular config", "config", &j) != FC_OK) return fc_error_code();
+    int64_t n_card = 0, n_cont = 0, n_out = 0, *card = fci_json_ints_new(&j, "card", 1, MAX_CLASSES, -1, MAX_COLS, &n_card);
+    fc_status st = card && fci_json_int(&j, "n_cont", 0, MAX_COLS, &n_cont) && fci_json_int(&j, "n_out", 1, MAX_CLASSES, &n_out)
+                       ? FC_OK : fc_error_code();
+    if (st == FC_OK && (n_card != t->n_cat || n_cont != t->n_cont || (!t->regression && n_out != t->y_vocab.n)))
+        st = fc_fail(FC_ERR_FORMAT, "the procs make %d category and %d continuous columns and %lld classes; the model "
+                     "takes %lld, %lld and gives %lld outputs", t->n_cat, t->n_cont, (long long)t->y_vocab.n,
+                     (long long)n_card, (long long)n_cont, (long long)n_out);
+    for (int c = 0; st == FC_OK && c < t->n_cat; c++)
+        if (card[c] != t->vocab[c].n)
+            st = fc_fail(FC_ERR_FORMAT, "column '%s' has %lld classes; the model's embedding has %lld rows",
+                         t->cat_names[c], (long long)t->vocab[c].n, (long long)card[c]);
+    free(card);
+    fci_json_free(&j);
+    return st;
+}
+
 fc_status fc_tabular_register(void) {
     return fc_register_app(&(fc_app){.name = "tabular", .build_model = build_model, .data_to_json = data_to_json,
-                                     .data_from_json = data_from_json});
+                                     .data_from_json = data_from_json, .check = check});
 }
 
 __attribute__((constructor)) static void register_at_start(void) {

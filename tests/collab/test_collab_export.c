@@ -135,6 +135,8 @@ FCT_TEST(test_collab_load_rejects_corrupt_files) {
     if (FCT_TRUE(patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingXX\"", bad))) load_fails(bad, FC_ERR_FORMAT, "expected 'model'");
     if (FCT_TRUE(patch(b, n, "\"users\":[\"#na#\",", "\"users\":[", bad))) load_fails(bad, FC_ERR_FORMAT, "'users' to start with \"#na#\"");
     if (FCT_TRUE(patch(b, n, "\"item_counts\":[", "\"item_counts\":[1,", bad))) load_fails(bad, FC_ERR_FORMAT, "item_counts");
+    if (FCT_TRUE(patch(b, n, "\"users\":[\"#na#\",", "\"users\":[\"#na#\",\"u0\",", bad)))
+        load_fails(bad, FC_ERR_FORMAT, "the data has 42 users and 31 items; the model's embeddings 41 and 31");
     /* another application's loader on this file (a static link registers what it does not call) */
     FCT_OK(fc_tabular_register());
     if (FCT_TRUE(patch(b, n, "\"application\":\"collab\"", "\"application\":\"tabular\"", bad)))

@@ -207,6 +207,11 @@ FCT_TEST(test_tabular_load_rejects_corrupt_files) {
     if (FCT_TRUE(patch(b, n, "[\"#na#\"", "[\"#nb#\"", bad))) load_fails(bad, FC_ERR_FORMAT, "start with \"#na#\"");
     if (FCT_TRUE(patch(b, n, "\"cont_na_col\":[", "\"cont_na_col\":[0,", bad))) load_fails(bad, FC_ERR_FORMAT, "cont_na_col");
     if (FCT_TRUE(patch(b, n, "\"std\":[", "\"std\":[-1,", bad))) load_fails(bad, FC_ERR_FORMAT, "'std'");
+    /* a class more in a column, or in the target, than the model was built for */
+    if (FCT_TRUE(patch(b, n, "[\"#na#\",\"blue\"", "[\"#na#\",\"aqua\",\"blue\"", bad)))
+        load_fails(bad, FC_ERR_FORMAT, "column 'colour' has 5 classes; the model's embedding has 4 rows");
+    if (FCT_TRUE(patch(b, n, "\"y_classes\":[", "\"y_classes\":[\"ah\",", bad)))
+        load_fails(bad, FC_ERR_FORMAT, "and 3 classes; the model takes");
     /* a file of another application: the collab loader rejects the tabular config (a static link
      * registers the applications it does not call) */
     FCT_OK(fc_collab_register());
