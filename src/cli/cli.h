@@ -56,13 +56,17 @@ int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_visio
 fc_dataloaders *cli_vision_dls(const cli_vision *v);
 fc_learner *cli_vision_learner(const cli_vision *v, fc_dataloaders *dls);
 
-/* ---- tabular and collab (src/cli/tabular.c, collab.c) ---- */
+/* ---- tabular, collab and text (src/cli/tabular.c, collab.c, text.c) ---- */
 /* "fastc train APP ...": argv[0] is the application word. */
 int cli_train_tabular(int argc, char **argv);
 int cli_train_collab(int argc, char **argv);
+int cli_train_text(int argc, char **argv);
 /* "fastc predict MODEL INPUT..." on a loaded learner of that application; inputs[n]. */
 int cli_predict_tabular(fc_learner *learn, int n, char **inputs, int quiet, int json);
 int cli_predict_collab(fc_learner *learn, int n, char **inputs, int quiet, int json);
+/* A classifier: each input's class (a file: its contents); a language model: the input continued
+ * by n_words sampled at temperature. */
+int cli_predict_text(fc_learner *learn, int n, char **inputs, int quiet, int json, int n_words, double temperature);
 
 /* The options every "train APP" shares (epochs, lr, bs, valid-pct, seed, output, quiet, json). */
 typedef struct cli_fit {

@@ -111,11 +111,9 @@ int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_visio
     int n = argc - first;
     if (n < 1) return cli_usage_error(cmd, "expected an application and a data folder, e.g. 'fastc %s vision DIR'", cmd);
     if (strcmp(argv[first], "vision") != 0) {
-        if (!strcmp(argv[first], "tabular") || !strcmp(argv[first], "collab"))
+        if (!strcmp(argv[first], "tabular") || !strcmp(argv[first], "collab") || !strcmp(argv[first], "text"))
             return cli_usage_error(cmd, "'%s %s' is not there yet; 'fastc train %s' is (then 'fastc predict')", cmd,
                                    argv[first], argv[first]);
-        if (!strcmp(argv[first], "text"))
-            return cli_usage_error(cmd, "the application 'text' is not in this fastc's command yet");
         return cli_usage_error(cmd, "expected the application 'vision', found '%s'", argv[first]);
     }
     if (n < 2) return cli_usage_error(cmd, "expected a data folder after 'vision' (a folder with train/ and valid/ "

@@ -22,8 +22,10 @@ FCT_TEST(test_cli_usage_errors_exit_2) {
     FCT_TRUE(err_has("unknown option '--bogus'"));
     FCT_EQ_INT(RUN("train", "vision", "x", "--epochs", "zero"), 2);
     FCT_TRUE(err_has("--epochs expects an integer"));
-    FCT_EQ_INT(RUN("train", "text", "x"), 2);
-    FCT_TRUE(err_has("'text' is not in this fastc's command yet"));
+    FCT_EQ_INT(RUN("lr-find", "text", "x"), 2);
+    FCT_TRUE(err_has("'lr-find text' is not there yet; 'fastc train text' is"));
+    FCT_EQ_INT(RUN("train", "text", "x", "--n-layers", "0"), 2);
+    FCT_TRUE(err_has("--n-layers expects an integer in [1, 16]"));
     FCT_EQ_INT(RUN("train", "tabular", "x"), 2);
     FCT_TRUE(err_has("expected --y COLUMN"));
     FCT_EQ_INT(RUN("train", "tabular", "x", "--y", "a", "--layers", "10,x"), 2);
@@ -50,6 +52,8 @@ FCT_TEST(test_cli_help_on_every_subcommand) {
     FCT_TRUE(out_has("usage: fastc train tabular CSV --y COLUMN"));
     FCT_EQ_INT(RUN("train", "collab", "--help"), 0);
     FCT_TRUE(out_has("usage: fastc train collab RATINGS"));
+    FCT_EQ_INT(RUN("train", "text", "--help"), 0);
+    FCT_TRUE(out_has("usage: fastc train text DATA"));
     FCT_EQ_INT(RUN("--help"), 0);
 }
 

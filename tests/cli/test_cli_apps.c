@@ -1,9 +1,11 @@
-/* The fastc command on tables and ratings, end to end as child processes: on ADULT_SAMPLE, train a
- * tabular model one epoch (on the first 6000 rows, to stay fast), predict a row given as name=value
- * arguments and a held-out CSV (its accuracy printed, its JSON parsed), info; bad inputs fail with
- * a message naming the column and leave no model file. On ml-100k, train a collab model one epoch
- * and predict (user, item) ratings. */
+/* The fastc command on tables, ratings and texts, end to end as child processes: on ADULT_SAMPLE,
+ * train a tabular model one epoch (on its first 6000 rows, to stay fast), predict a row given as
+ * name=value arguments and a held-out CSV (its accuracy printed, its JSON parsed), info; bad inputs
+ * fail with a message naming the column and leave no model file. On ml-100k, train a collab model
+ * one epoch and predict (user, item) ratings. On generated texts, a tiny AWD-LSTM classifier and
+ * language model (IMDB_SAMPLE takes minutes on a loaded 2-core machine: bench/RESULTS.md). */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,4 +156,74 @@ FCT_TEST(test_cli_ml100k_collab_train_predict) {
     FCT_TRUE(err_has("'uid'"));
     FCT_TRUE(access("cli_ml_bad.fcm", F_OK) != 0);
     remove(model);
+}
+
+/* Two classes of short texts told apart by their words (rows 0..39 valid). */
+static void write_texts(const char *path) {
+    static const char *const words[] = {"the", "cat", "dog", "sat", "on", "a", "mat", "ran", "to", "house",
+                                        "big", "small", "red", "green", "saw", "bird", "tree", "under", "and", "then"};
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "text,label,is_valid\n");
+    fc_rng r = fc_rng_new(5);
+    for (int i = 0; i < 200; i++) {
+        int pos = i % 2, len = 6 + (int)(fc_rng_u32(&r) % 8);
+        fprintf(f, "\"");
+        for (int k = 0; k < len; k++) fprintf(f, "%s%s", k ? " " : "", words[(int)(fc_rng_u32(&r) % 10) + (pos ? 10 : 0)]);
+        fprintf(f, "\",%s,%s\n", pos ? "positive" : "negative", i < 40 ? "True" : "False");
+    }
+    fclose(f);
+}
+
+FCT_TEST(test_cli_text_classifier_and_language_model) {
+    write_texts("cli_texts.csv");
+    const char *clas = "cli_text_clas.fcm", *lm = "cli_text_lm.fcm";
+    int rc = RUN("train", "text", "cli_texts.csv", "--valid-col", "is_valid", "--emb-sz", "16", "--n-hid", "24",
+                 "--n-layers", "2", "--seq-len", "16", "--bs", "16", "--epochs", "2", "-o", clas, "--json");
+    FCT_EQ_INT(rc, 0);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", slurp("cli_err.txt"));
+        return;
+    }
+    char *out = slurp("cli_out.txt");
+    fci_json j;
+    if (FCT_OK(fci_json_parse(out, strlen(out), "test", "train --json", &j))) {
+        double acc = -1;
+        FCT_TRUE(fci_json_num(&j, "accuracy", &acc) && acc >= 0 && acc <= 1);
+        FCT_STR(fci_json_str(&j, "application"), "text");
+        fci_json_free(&j);
+    }
+    FCT_EQ_INT(RUN("predict", clas, "the cat sat on a mat", "red bird under the green tree", "--json"), 0);
+    out = slurp("cli_out.txt");
+    if (FCT_OK(fci_json_parse(out, strlen(out), "test", "predict --json", &j))) {
+        FCT_TRUE(j.type == FCI_JSON_ARRAY && j.n == 2);
+        for (int64_t i = 0; i < j.n; i++) {
+            const char *label = fci_json_str(&j.items[i], "label");
+            FCT_TRUE(label && (!strcmp(label, "positive") || !strcmp(label, "negative")));
+            const fci_json *p = fci_json_get(&j.items[i], "probs");
+            FCT_TRUE(p && p->n == 2 && fabs(p->items[0].num + p->items[1].num - 1) < 1e-5);
+        }
+        fci_json_free(&j);
+    }
+    FCT_EQ_INT(RUN("predict", clas, "cli_texts.csv", "-q"), 0); /* a file: its contents are the text */
+    FCT_TRUE(out_has("positive\n") || out_has("negative\n"));
+    /* a language model on the same texts continues a prompt */
+    rc = RUN("train", "text", "cli_texts.csv", "--lm", "--emb-sz", "16", "--n-hid", "24", "--n-layers", "2", "--seq-len",
+             "8", "--bs", "8", "-o", lm, "-q");
+    FCT_EQ_INT(rc, 0);
+    FCT_EQ_INT(RUN("predict", lm, "the cat", "--n-words", "6", "--json"), 0);
+    out = slurp("cli_out.txt");
+    if (FCT_OK(fci_json_parse(out, strlen(out), "test", "predict --json", &j))) {
+        const char *t = j.n == 1 ? fci_json_str(&j.items[0], "text") : NULL;
+        FCT_TRUE(t && strlen(t) > strlen("the cat") + 6); /* six more words */
+        fci_json_free(&j);
+    }
+    FCT_EQ_INT(RUN("info", lm), 0);
+    FCT_TRUE(out_has("\"model\":\"language_model\"") && out_has("AWD_LSTM"));
+    FCT_EQ_INT(RUN("train", "text", "cli_texts.csv", "--label-col", "sentiment", "-o", "cli_text_bad.fcm"), 1);
+    FCT_TRUE(err_has("sentiment"));
+    FCT_TRUE(access("cli_text_bad.fcm", F_OK) != 0);
+    remove(clas);
+    remove(lm);
+    remove("cli_texts.csv");
 }
