@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/json_impl.h"
+#include "../learner/learner_impl.h"
 #include "collab_impl.h"
 
 /* Bounds that keep a corrupt file from asking for an absurd model before the weights are compared. */
@@ -57,12 +58,15 @@ static fc_module *build_model(const char *config) {
     if (ok && nn && n_layers < 1) ok = !fc_fail(FC_ERR_FORMAT, "expected EmbeddingNN's 'layers' to hold a size");
     for (int64_t i = 0; ok && i < n_ps; i++)
         if (!(ps[i] >= 0 && ps[i] < 1)) ok = !fc_fail(FC_ERR_FORMAT, "expected 'ps' to hold numbers in [0, 1)");
+    if (ok) /* the embeddings */
+        ok = fci_export_check_size("collab config", nn ? (double)nu * (double)du + (double)ni * (double)di
+                                                      : ((double)nu + (double)ni) * (double)(nf + 1)) == FC_OK;
     if (ok) {
         fc_y_range y = {yr->items[0].num, yr->items[1].num};
         m = nn ? fc_embedding_nn(nu, du, ni, di, .layers = {(int)n_layers, layers}, .ps = {(int)n_ps, n_ps ? ps : NULL},
                                  .embed_p = embed_p, .y_range = y)
                : fc_embedding_dot_bias(nf, nu, ni, y);
-    } else {
+    } else if (!strstr(fc_error_message(), "collab config")) {
         fci_error_prefix("collab config: ");
     }
     free(layers);

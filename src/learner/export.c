@@ -245,6 +245,16 @@ static char *member_text(const char *path, const fci_json *j, const char *key) {
     return b.p;
 }
 
+/* The bytes of weights the file being loaded holds, while its application builds the model. */
+static _Thread_local uint64_t weight_budget = UINT64_MAX;
+uint64_t fci_export_weight_budget(void) { return weight_budget; }
+
+fc_status fci_export_check_size(const char *who, double n_floats) {
+    if (n_floats * 4 <= (double)weight_budget) return FC_OK;
+    return fc_fail(FC_ERR_FORMAT, "%s: the config asks for a model of at least %.0f parameters, the file holds %llu "
+                   "bytes of weights", who, n_floats, (unsigned long long)weight_budget);
+}
+
 static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_at) {
     const char *format = fci_json_str(j, "format"), *app_name = fci_json_str(j, "application");
     if (!format || strcmp(format, "fastc.learner") != 0 || !app_name) {
@@ -258,7 +268,10 @@ static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_a
     char *data = config ? member_text(path, j, "data") : NULL;
     fc_status st = data ? loss_from(path, fci_json_get(j, "loss"), &lf) : fc_error_code();
     if (st == FC_OK) st = fci_safetensors_check(path, weights_at); /* before building a model for it */
+    struct stat sb;
+    weight_budget = stat(path, &sb) == 0 && (uint64_t)sb.st_size > weights_at ? (uint64_t)sb.st_size - weights_at : 0;
     fc_module *model = st == FC_OK ? app->build_model(config) : NULL;
+    weight_budget = UINT64_MAX;
     if (st == FC_OK && !model) st = fci_error_prefix("model config: "), fc_error_code();
     if (st == FC_OK) st = fci_module_load_at(model, path, weights_at);
     fc_dataloaders *dls = NULL;

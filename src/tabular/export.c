@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../core/json_impl.h"
+#include "../learner/learner_impl.h"
 #include "tabular_impl.h"
 
 /* Bounds that keep a corrupt file from asking for absurd allocations before the weights are
@@ -82,6 +83,16 @@ static fc_module *build_model(const char *config) {
                yr->items[1].type != FCI_JSON_NUMBER))
         ok = !fc_fail(FC_ERR_FORMAT, "expected 'y_range' to be [lo, hi]");
     if (ok && n_cat + n_cont == 0) ok = !fc_fail(FC_ERR_FORMAT, "expected at least one input column");
+    if (ok) { /* the embeddings and the linear layers' weights (default layers: 200, 100) */
+        double n = 0, width = (double)n_cont;
+        for (int64_t i = 0; i < n_cat; i++) n += (double)card[i] * (double)dim[i], width += (double)dim[i];
+        for (int64_t i = 0; i < (n_layers ? n_layers : 2); i++) {
+            double w = n_layers ? (double)layers[i] : i ? 100 : 200;
+            n += width * w;
+            width = w;
+        }
+        ok = fci_export_check_size("tabular config", n + width * (double)n_out) == FC_OK;
+    }
     for (int64_t i = 0; ok && i < n_ps; i++)
         if (!(ps[i] >= 0 && ps[i] < 1)) ok = !fc_fail(FC_ERR_FORMAT, "expected 'ps' to hold numbers in [0, 1)");
     if (ok)
@@ -89,7 +100,7 @@ static fc_module *build_model(const char *config) {
                              .ps = {(int)n_ps, n_ps ? ps : NULL}, .embed_p = embed_p,
                              .y_range = {yr->items[0].num, yr->items[1].num}, .no_bn = (int)flags[0],
                              .bn_final = (int)flags[1], .no_bn_cont = (int)flags[2]);
-    if (!ok) fci_error_prefix("tabular config: ");
+    if (!ok && !strstr(fc_error_message(), "tabular config")) fci_error_prefix("tabular config: ");
     free(card);
     free(dim);
     free(layers);

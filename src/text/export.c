@@ -10,6 +10,7 @@
 
 #include "../core/json_impl.h"
 #include "../data/data_impl.h"
+#include "../learner/learner_impl.h"
 #include "text_impl.h"
 #include "tlearn_impl.h"
 
@@ -86,13 +87,17 @@ static fc_module *build_model(const char *config) {
         ok = !fc_fail(FC_ERR_FORMAT, "expected 'y_range' to be [lo, hi]");
     for (int64_t i = 0; ok && i < n_ps; i++)
         if (!(ps[i] >= 0 && ps[i] < 1)) ok = !fc_fail(FC_ERR_FORMAT, "expected 'ps' to hold numbers in [0, 1)");
+    if (ok) { /* at least the embedding and the first LSTM's weights (sizes 0: 400, 1152) */
+        double emb = awd.emb_sz ? (double)awd.emb_sz : 400, hid = awd.n_hid ? (double)awd.n_hid : 1152;
+        ok = fci_export_check_size("text config", (double)vocab_sz * emb + 4 * hid * emb) == FC_OK;
+    }
     if (ok && clas)
         m = fc_text_classifier_model_(vocab_sz, n_class, &(fc_text_classifier_opts){
             .awd = awd, .seq_len = seq_len, .max_len = max_len, .lin_ftrs = {(int)n_lin, n_lin ? lin : NULL},
             .ps = {(int)n_ps, n_ps ? ps : NULL}, .y_range = {yr->items[0].num, yr->items[1].num}});
     else if (ok)
         m = fc_awd_lstm_lm_(vocab_sz, &awd);
-    if (!ok) fci_error_prefix("text config: ");
+    if (!ok && !strstr(fc_error_message(), "text config")) fci_error_prefix("text config: ");
     free(lin);
     free(ps);
     fci_json_free(&j);

@@ -131,7 +131,9 @@ FCT_TEST(test_collab_load_rejects_corrupt_files) {
     }
     FCT_TRUE(clean);
     if (FCT_TRUE(patch(b, n, "\"n_factors\":6", "\"n_factors\":7", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
-    if (FCT_TRUE(patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingNN\"", bad))) load_fails(bad, FC_ERR_FORMAT, "tensor");
+    if (FCT_TRUE(patch(b, n, "\"n_factors\":6", "\"n_factors\":60000", bad)))
+        load_fails(bad, FC_ERR_FORMAT, "collab config: the config asks for a model of at least");
+    if (FCT_TRUE(patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingNN\"", bad))) load_fails(bad, FC_ERR_FORMAT, "collab config");
     if (FCT_TRUE(patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingXX\"", bad))) load_fails(bad, FC_ERR_FORMAT, "expected 'model'");
     if (FCT_TRUE(patch(b, n, "\"users\":[\"#na#\",", "\"users\":[", bad))) load_fails(bad, FC_ERR_FORMAT, "'users' to start with \"#na#\"");
     if (FCT_TRUE(patch(b, n, "\"item_counts\":[", "\"item_counts\":[1,", bad))) load_fails(bad, FC_ERR_FORMAT, "item_counts");

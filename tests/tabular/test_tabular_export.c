@@ -203,6 +203,9 @@ FCT_TEST(test_tabular_load_rejects_corrupt_files) {
     if (FCT_TRUE(patch(b, n, "\"dim\":[", "\"dim\":[9,", bad))) load_fails(bad, FC_ERR_FORMAT, "expected 'dim' to be an array of 3");
     if (FCT_TRUE(patch(b, n, "\"n_out\":2", "\"n_out\":3", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
     if (FCT_TRUE(patch(b, n, "\"layers\":[20]", "\"layers\":[21]", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    /* a config asking for a model larger than the weights the file holds fails before allocating it */
+    if (FCT_TRUE(patch(b, n, "\"layers\":[20]", "\"layers\":[1000000,1000000]", bad)))
+        load_fails(bad, FC_ERR_FORMAT, "tabular config: the config asks for a model of at least");
     if (FCT_TRUE(patch(b, n, "\"mean\":[", "\"mean\":[1,", bad))) load_fails(bad, FC_ERR_FORMAT, "tabular data: expected 'mean'");
     if (FCT_TRUE(patch(b, n, "[\"#na#\"", "[\"#nb#\"", bad))) load_fails(bad, FC_ERR_FORMAT, "start with \"#na#\"");
     if (FCT_TRUE(patch(b, n, "\"cont_na_col\":[", "\"cont_na_col\":[0,", bad))) load_fails(bad, FC_ERR_FORMAT, "cont_na_col");

@@ -161,6 +161,8 @@ FCT_TEST(test_text_load_rejects_corrupt_files) {
     }
     FCT_TRUE(clean);
     if (FCT_TRUE(patch(b, n, "\"emb_sz\":16", "\"emb_sz\":17", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    if (FCT_TRUE(patch(b, n, "\"emb_sz\":16", "\"emb_sz\":65536", bad)))
+        load_fails(bad, FC_ERR_FORMAT, "text config: the config asks for a model of at least");
     if (FCT_TRUE(patch(b, n, "\"n_layers\":2", "\"n_layers\":3", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
     if (FCT_TRUE(patch(b, n, "\"vocab\":[\"xxunk\",", "\"vocab\":[", bad))) load_fails(bad, FC_ERR_FORMAT, "do not match the model");
     if (FCT_TRUE(patch(b, n, "\"classes\":[\"negative\",", "\"classes\":[\"neutral\",\"negative\",", bad)))
