@@ -107,6 +107,18 @@ typedef struct fc_collab_inspect_opts {
 FC_API fc_status fc_collab_inspect_(fc_learner *learn, FILE *f, const fc_collab_inspect_opts *o);
 #define fc_collab_inspect(learn, f, ...) fc_collab_inspect_((learn), (f), &(fc_collab_inspect_opts){._ = 0, __VA_ARGS__})
 
+/* ==== export and inference (src/collab/export.c: h-export) ==========================================
+ * A collab learner exports with fc_learner_export: the model (EmbeddingDotBias or EmbeddingNN, its
+ * sizes and y_range) and the users' and items' classes. fc_load_learner rebuilds a learner without
+ * ratings on which fc_collab_users / items and fc_collab_predict work. "collab" registers itself at
+ * start-up; a static link that drops this file calls fc_collab_register first. */
+FC_API fc_status fc_collab_register(void);
+/* fastai's learn.predict for one pair: user and item are ids as the ratings file wrote them. out
+ * gets the predicted rating as its label ("%g") and in probs ([1]); index is -1. An id not in the
+ * training ratings fails (FC_ERR_ARG naming it): fastai would silently use the untrained #na#
+ * embedding. */
+FC_API fc_status fc_collab_predict(fc_learner *learn, const char *user, const char *item, fc_prediction *out);
+
 #ifdef __cplusplus
 }
 #endif

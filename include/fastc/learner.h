@@ -563,6 +563,9 @@ typedef struct fc_app {
      * fc_dataloaders_pipeline_json / fc_dataloaders_from_pipeline_json. */
     char *(*data_to_json)(fc_learner *learn);
     fc_dataloaders *(*data_from_json)(const char *json);
+    /* Optional: checks a loaded learner's data against its config (vocabulary and class counts
+     * against the embedding and output sizes), so a file whose parts disagree fails at load. */
+    fc_status (*check)(fc_learner *learn);
 } fc_app;
 /* Registers app (copied; its name must stay valid) or replaces the one of the same name. Register at
  * start-up, before threads. "vision" registers itself (fc_vision_register in vision.h). */

@@ -202,6 +202,14 @@ FC_API fc_learner *fc_tabular_learner_(fc_dataloaders *dls, const fc_tabular_lea
 FC_API fc_status fc_tabular_predict(fc_learner *learn, const char *const *names, const char *const *values,
                                     int n, fc_prediction *out);
 
+/* ==== export and inference (src/tabular/export.c: h-export) =========================================
+ * A tabular learner exports with fc_learner_export: the TabularModel config and the fitted procs
+ * (column names, classes, fill values, means and stds, the target's classes). fc_load_learner
+ * rebuilds a learner whose table holds no rows but processes new ones as the trained one did, so
+ * fc_tabular_predict and fc_tabular_test_dl(fc_tabular_of_dls(fc_learner_dls(learn)), ...) work.
+ * "tabular" registers itself at start-up; a static link that drops this file calls this first. */
+FC_API fc_status fc_tabular_register(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -294,6 +294,13 @@ FC_API fc_status fc_bpe_encode(const fc_bpe *b, const char *text, fc_tokens *out
 /* The text of pieces (malloc'd). */
 FC_API char *fc_bpe_decode(const fc_tokens *pieces);
 
+/* ==== export and inference (src/text/export.c: h-export) ============================================
+ * A language model or classifier learner exports with fc_learner_export: the AWD-LSTM config, the
+ * vocabulary, the label classes and the tokenizer options. fc_load_learner rebuilds a learner on
+ * which fc_learner_predict(learn, "some text", ...) classifies and fc_lm_predict generates.
+ * "text" registers itself at start-up; a static link that drops this file calls this first. */
+FC_API fc_status fc_text_register(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,4 +56,38 @@ int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_visio
 fc_dataloaders *cli_vision_dls(const cli_vision *v);
 fc_learner *cli_vision_learner(const cli_vision *v, fc_dataloaders *dls);
 
+/* ---- tabular, collab and text (src/cli/tabular.c, collab.c, text.c) ---- */
+/* "fastc train APP ...": argv[0] is the application word. */
+int cli_train_tabular(int argc, char **argv);
+int cli_train_collab(int argc, char **argv);
+int cli_train_text(int argc, char **argv);
+/* "fastc predict MODEL INPUT..." on a loaded learner of that application; inputs[n]. */
+int cli_predict_tabular(fc_learner *learn, int n, char **inputs, int quiet, int json);
+int cli_predict_collab(fc_learner *learn, int n, char **inputs, int quiet, int json);
+/* A classifier: each input's class (a file: its contents); a language model: the input continued
+ * by n_words sampled at temperature. */
+int cli_predict_text(fc_learner *learn, int n, char **inputs, int quiet, int json, int n_words, double temperature);
+
+/* The options every "train APP" shares (epochs, lr, bs, valid-pct, seed, output, quiet, json). */
+typedef struct cli_fit {
+    const char *out;
+    double lr, valid_pct, wd;
+    long epochs, bs, seed;
+    int quiet, json;
+} cli_fit;
+/* Defaults: epochs 1, lr 0 (the application's), bs 64, valid-pct 0 (the application's), seed 42,
+ * out model.fcm. */
+void cli_fit_defaults(cli_fit *f);
+/* The getopt_long entries of those options (codes from 1100; -o, -q, -h), terminated by a zero
+ * entry; cli_fit_option parses one as cli_vision_option does (1, 0 not one, -1 bad value). */
+const struct option *cli_fit_long_options(void);
+int cli_fit_option(const char *cmd, cli_fit *f, int c, const char *arg);
+/* Comma-separated names into out (arg is split in place; at most max). 0 on a usage error. */
+int cli_names(const char *cmd, const char *opt, char *arg, const char **buf, int max, fc_names *out);
+/* The last epoch's recorder values, the model and app as one JSON object line to stdout. */
+void cli_print_fit_json(fc_learner *learn, const char *out, const char *app, const char *arch);
+/* fit_one_cycle (lr: the default when --lr is not given), export, then "exported F" or the JSON;
+ * frees learn; the exit code. A failure leaves no output file (export writes atomically). */
+int cli_fit_export(const char *cmd, fc_learner *learn, const cli_fit *f, const char *app, double lr);
+
 #endif

@@ -112,7 +112,8 @@ int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_visio
     if (n < 1) return cli_usage_error(cmd, "expected an application and a data folder, e.g. 'fastc %s vision DIR'", cmd);
     if (strcmp(argv[first], "vision") != 0) {
         if (!strcmp(argv[first], "tabular") || !strcmp(argv[first], "collab") || !strcmp(argv[first], "text"))
-            return cli_usage_error(cmd, "the application '%s' is not in this fastc's command yet; only 'vision' is", argv[first]);
+            return cli_usage_error(cmd, "'%s %s' is not there yet; 'fastc train %s' is (then 'fastc predict')", cmd,
+                                   argv[first], argv[first]);
         return cli_usage_error(cmd, "expected the application 'vision', found '%s'", argv[first]);
     }
     if (n < 2) return cli_usage_error(cmd, "expected a data folder after 'vision' (a folder with train/ and valid/ "
@@ -155,4 +156,93 @@ int cli_quiet_json_options(const char *cmd, const char *help, int argc, char **a
         else return cli_bad_option(cmd, argv[optind - 1]);
     }
     return -1;
+}
+
+/* ---- the options every "train APP" shares ---- */
+
+enum { F_EPOCHS = 1100, F_LR, F_BS, F_VALID_PCT, F_SEED, F_WD };
+static const struct option fit_opts[] = {
+    {"epochs", required_argument, 0, F_EPOCHS}, {"lr", required_argument, 0, F_LR},
+    {"bs", required_argument, 0, F_BS},         {"valid-pct", required_argument, 0, F_VALID_PCT},
+    {"seed", required_argument, 0, F_SEED},     {"wd", required_argument, 0, F_WD},
+    {"output", required_argument, 0, 'o'},      {"quiet", no_argument, 0, 'q'},
+    {"json", no_argument, 0, 'j'},              {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+const struct option *cli_fit_long_options(void) { return fit_opts; }
+
+void cli_fit_defaults(cli_fit *f) { *f = (cli_fit){.out = "model.fcm", .epochs = 1, .bs = 64, .seed = 42}; }
+
+int cli_fit_option(const char *cmd, cli_fit *f, int c, const char *arg) {
+    switch (c) {
+    case F_EPOCHS: return cli_int(cmd, "--epochs", arg, 1, 100000, &f->epochs) ? 1 : -1;
+    case F_LR: return cli_double(cmd, "--lr", arg, 1e-12, 100, &f->lr) ? 1 : -1;
+    case F_BS: return cli_int(cmd, "--bs", arg, 1, 1 << 20, &f->bs) ? 1 : -1;
+    case F_VALID_PCT: return cli_double(cmd, "--valid-pct", arg, 1e-6, 0.999, &f->valid_pct) ? 1 : -1;
+    case F_SEED: return cli_int(cmd, "--seed", arg, 0, 0x7fffffff, &f->seed) ? 1 : -1;
+    case F_WD: return cli_double(cmd, "--wd", arg, 0, 10, &f->wd) ? 1 : -1;
+    case 'o': f->out = arg; return 1;
+    case 'q': f->quiet = 1; return 1;
+    case 'j': f->json = 1; return 1;
+    default: return 0;
+    }
+}
+
+int cli_names(const char *cmd, const char *opt, char *arg, const char **buf, int max, fc_names *out) {
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == max) {
+            cli_usage_error(cmd, "%s takes at most %d names", opt, max);
+            return 0;
+        }
+        buf[n++] = tok;
+    }
+    if (!n) {
+        cli_usage_error(cmd, "%s expects comma-separated column names, found '%s'", opt, arg);
+        return 0;
+    }
+    *out = (fc_names){n, buf};
+    return 1;
+}
+
+void cli_print_fit_json(fc_learner *learn, const char *out, const char *app, const char *arch) {
+    int ne = fc_recorder_n_epochs(learn), nc = fc_recorder_n_cols(learn);
+    const double *vals = fc_recorder_values(learn);
+    printf("{\"model\":");
+    cli_json_string(stdout, out);
+    printf(",\"application\":");
+    cli_json_string(stdout, app);
+    if (arch) {
+        printf(",\"arch\":");
+        cli_json_string(stdout, arch);
+    }
+    printf(",\"epochs\":%d", ne);
+    for (int c = 0; c < nc && ne > 0; c++) {
+        printf(",");
+        cli_json_string(stdout, fc_recorder_col_name(learn, c));
+        double x = vals[(ne - 1) * nc + c];
+        if (x == x) printf(":%.6g", x);
+        else printf(":null");
+    }
+    const fc_dataloaders *dls = fc_learner_dls(learn);
+    printf(",\"vocab\":[");
+    for (int64_t i = 0; dls->vocab && i < dls->n_vocab; i++) {
+        if (i) printf(",");
+        cli_json_string(stdout, dls->vocab[i]);
+    }
+    printf("]}\n");
+}
+
+int cli_fit_export(const char *cmd, fc_learner *learn, const cli_fit *f, const char *app, double lr) {
+    if (!learn) return cli_fail(cmd);
+    fc_status s = fc_fit_one_cycle(learn, (int)f->epochs, f->lr > 0 ? f->lr : lr, .wd = f->wd);
+    if (s == FC_OK) s = fc_learner_export(learn, f->out);
+    if (s != FC_OK) {
+        fc_learner_free(learn);
+        return cli_fail(cmd);
+    }
+    if (f->json) cli_print_fit_json(learn, f->out, app, NULL);
+    else if (!f->quiet) printf("exported %s\n", f->out);
+    fc_learner_free(learn);
+    return CLI_OK;
 }

@@ -12,10 +12,10 @@ static const struct {
     cli_cmd_fn fn;
     const char *what;
 } cmds[] = {
-    {"train", cli_train, "train a model on a dataset folder and export it"},
+    {"train", cli_train, "train a model (vision, tabular, collab, text) on a dataset and export it"},
     {"lr-find", cli_lr_find, "run the learning-rate finder and print its suggestions"},
     {"show-batch", cli_show_batch, "draw a batch of training data as a PNG"},
-    {"predict", cli_predict, "predict files (or folders of files) with an exported model"},
+    {"predict", cli_predict, "predict images, table rows, (user, item) ratings or texts with an exported model"},
     {"interpret", cli_interpret, "confusion matrix and top losses of a model on labelled data"},
     {"info", cli_info, "what an exported model holds: metadata, layers, parameter count"},
     {"data", cli_data, "list and extract the datasets (untar_data)"},
@@ -29,6 +29,11 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* a static link keeps an application's registration only when asked: predict and info load
+     * models of every application */
+    if (fc_vision_register() != FC_OK || fc_tabular_register() != FC_OK || fc_collab_register() != FC_OK ||
+        fc_text_register() != FC_OK)
+        return cli_fail("start");
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

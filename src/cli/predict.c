@@ -1,5 +1,6 @@
 /* fastc predict MODEL INPUT...: an exported learner on image files (a folder: every image in it),
- * batched through test_dl and get_preds; prints each item's label and its probability. */
+ * batched through test_dl and get_preds; prints each item's label and its probability. Tabular and
+ * collab models go to tabular.c and collab.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,10 +11,18 @@
 
 static const char help[] =
     "usage: fastc predict MODEL INPUT... [options]\n"
-    "Predicts each INPUT (an image file, or a folder: every image under it) with the model that\n"
-    "'fastc train' exported, and prints 'INPUT<TAB>label<TAB>probability' per item.\n\n"
+    "Predicts each INPUT with the model that 'fastc train' exported, and prints\n"
+    "'INPUT<TAB>label<TAB>probability' per item. INPUT is, by the model's application:\n"
+    "  vision   an image file, or a folder: every image in it\n"
+    "  tabular  a CSV file (every row; its accuracy too when it has the target column), or one row\n"
+    "           as name=value arguments: age=49 'workclass= Private' ...\n"
+    "  collab   USER ITEM pairs (ids as in the ratings file); prints the predicted rating\n"
+    "  text     texts (a file: its contents); a language model continues each one\n\n"
+    "  --n-words N       language model: words to generate (default 20)\n"
+    "  --temperature X   language model: sampling temperature (default 1)\n"
     "  -q, --quiet       print only the labels\n"
-    "  --json            print a JSON array of {item, label, index, probs}\n"
+    "  --json            print a JSON array of {item, label, index, probs} (collab: {user, item,\n"
+    "                    rating}; a language model: {item, text})\n"
     "  -h, --help        this help\n";
 
 /* Every input as files: folders expand to their images (sorted). */
@@ -72,14 +81,38 @@ static void print_item(const char *file, const fc_tensor *probs, int64_t row, in
 }
 
 int cli_predict(int argc, char **argv) {
-    int quiet = 0, json = 0;
-    int rc = cli_quiet_json_options("predict", help, argc, argv, &quiet, &json);
-    if (rc >= 0) return rc;
+    int quiet = 0, json = 0, rc = CLI_OK;
+    long n_words = 20;
+    double temperature = 1;
+    enum { P_WORDS = 1500, P_TEMP };
+    static const struct option opts[] = {{"quiet", no_argument, 0, 'q'}, {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'}, {"n-words", required_argument, 0, P_WORDS},
+                                         {"temperature", required_argument, 0, P_TEMP}, {0, 0, 0, 0}};
+    opterr = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "qh", opts, NULL)) != -1;) {
+        if (c == 'h') return fputs(help, stdout), CLI_OK;
+        if (c == 'q') quiet = 1;
+        else if (c == 'j') json = 1;
+        else if (c == P_WORDS && !cli_int("predict", "--n-words", optarg, 0, 100000, &n_words)) return CLI_USAGE;
+        else if (c == P_TEMP && !cli_double("predict", "--temperature", optarg, 1e-6, 100, &temperature)) return CLI_USAGE;
+        else if (c != P_WORDS && c != P_TEMP) return cli_bad_option("predict", argv[optind - 1]);
+    }
     if (argc - optind < 1) return cli_usage_error("predict", "expected a model file (from 'fastc train -o model.fcm') and inputs");
-    if (argc - optind < 2) return cli_usage_error("predict", "expected at least one input (an image file or a folder) after the model");
+    if (argc - optind < 2) return cli_usage_error("predict", "expected at least one input after the model (images, a CSV file or a row, USER ITEM pairs, texts)");
     char **files = NULL;
     int64_t n = 0;
     fc_learner *learn = fc_load_learner(argv[optind]);
+    const char *app = learn && fc_learner_app(learn) ? fc_learner_app(learn) : "";
+    if (!strcmp(app, "tabular") || !strcmp(app, "collab") || !strcmp(app, "text")) {
+        int n_in = argc - optind - 1;
+        char **in = argv + optind + 1;
+        rc = !strcmp(app, "tabular") ? cli_predict_tabular(learn, n_in, in, quiet, json)
+             : !strcmp(app, "collab") ? cli_predict_collab(learn, n_in, in, quiet, json)
+                                      : cli_predict_text(learn, n_in, in, quiet, json, (int)n_words, temperature);
+        fc_learner_free(learn);
+        return rc;
+    }
     fc_dataloader *dl = NULL;
     fc_tensor *probs = NULL, *dec = NULL;
     fc_status st = learn ? collect(argc - optind - 1, argv + optind + 1, &files, &n) : fc_error_code();

@@ -1,5 +1,5 @@
 /* fastc train vision DIR: image folders -> vision_learner -> fit_one_cycle (fine_tune with
- * --pretrained) -> export. */
+ * --pretrained) -> export. "train tabular", "collab" and "text" live in tabular.c, collab.c, text.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <string.h>
@@ -8,6 +8,9 @@
 
 static const char help[] =
     "usage: fastc train vision DIR [options]\n"
+    "       fastc train tabular CSV --y COLUMN [options]   ('fastc train tabular --help')\n"
+    "       fastc train collab RATINGS [options]           ('fastc train collab --help')\n"
+    "       fastc train text CSV|DIR [options]             ('fastc train text --help')\n"
     "Trains a classifier on the images under DIR (DIR/train and DIR/valid, one folder per class, or\n"
     "a random split with --valid-pct) and exports it as one file for 'fastc predict'.\n\n"
     "  --arch NAME       resnet18 (default), resnet34, resnet50, xresnet18/34/50, resnet9, resnet20_cifar\n"
@@ -53,6 +56,9 @@ static void print_json(fc_learner *learn, const char *out, const cli_vision *v) 
 }
 
 int cli_train(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "tabular")) return cli_train_tabular(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "collab")) return cli_train_collab(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "text")) return cli_train_text(argc - 1, argv + 1);
     cli_vision v;
     cli_vision_defaults(&v);
     const char *out = "model.fcm";

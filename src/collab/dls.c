@@ -360,3 +360,23 @@ fc_dataloaders *fc_collab_dls_from_csv_(const char *path, const fc_collab_dls_op
     coded_free(&c);
     return dls;
 }
+
+/* ---- the stand-in of a loaded learner (h-export) ---- */
+
+void fci_collab_info_unref(fci_collab_info *info) { info_unref(info); }
+
+fc_dataloaders *fci_collab_dls_of_info(fci_collab_info *info, int64_t bs) {
+    if (!info) return NULL;
+    info->refcount = 1;
+    static const int64_t none[1] = {0};
+    static const float no_rating[1] = {0};
+    fc_dataset *train = subset(none, none, no_rating, none, 0, info);
+    fc_dataset *valid = train ? subset(none, none, no_rating, none, 0, info) : NULL;
+    info_unref(info);
+    fc_dataloader *dl_train = train ? fc_dataloader_new(train, .bs = bs, .split = FC_SPLIT_TRAIN) : NULL;
+    fc_dataloader *dl_valid = dl_train && valid ? fc_dataloader_new(valid, .bs = bs, .split = FC_SPLIT_VALID) : NULL;
+    if (!dl_train && valid) fc_dataset_free(valid);
+    if (dl_train && dl_valid) return fc_dataloaders_new(dl_train, dl_valid);
+    fc_dataloader_free(dl_train);
+    return NULL;
+}

@@ -25,8 +25,17 @@ fc_learner *fc_collab_learner_(fc_dataloaders *dls, const fc_collab_learner_opts
         return NULL;
     }
     fc_loss_func lf = o->loss_func.forward ? o->loss_func : fc_mse_flat();
-    return fc_learner(dls, model, .loss_func = lf, .opt_func = o->opt_func, .lr = o->lr, .wd = o->wd,
-                      .no_wd = o->no_wd, .metrics = o->metrics, .cbs = o->cbs, .quiet = o->quiet, .log = o->log);
+    int64_t nu = info->n_users, ni = info->n_items;
+    fc_learner *learn = fc_learner(dls, model, .loss_func = lf, .opt_func = o->opt_func, .lr = o->lr, .wd = o->wd,
+                                   .no_wd = o->no_wd, .metrics = o->metrics, .cbs = o->cbs, .quiet = o->quiet,
+                                   .log = o->log);
+    fc_ints layers = o->layers.n ? o->layers : (fc_ints){1, &n_factors};
+    if (learn && fci_collab_record_app(learn, o->use_nn ? 2 : 1, n_factors, nu, fc_emb_sz_rule(nu), ni,
+                                       fc_emb_sz_rule(ni), layers, o->ps, o->embed_p, y_range) != FC_OK) {
+        fc_learner_free(learn); /* for export */
+        learn = NULL;
+    }
+    return learn;
 }
 
 /* A copy of the model parameter under name as a new [rows] or [rows, cols] tensor outside any scope */

@@ -330,3 +330,98 @@ fc_status fci_json_write(fci_sbuf *b, const fci_json *j) {
     }
     return b->failed ? fc_error_code() : FC_OK;
 }
+
+/* ---- typed members for export configs ---- */
+
+int fci_json_int(const fci_json *j, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    double v;
+    if (!fci_json_num(j, key, &v) || v != floor(v) || v < (double)lo || v > (double)hi) {
+        fc_fail(FC_ERR_FORMAT, "expected '%s' to be an integer in [%lld, %lld]", key, (long long)lo, (long long)hi);
+        return 0;
+    }
+    *out = (int64_t)v;
+    return 1;
+}
+
+int fci_json_real(const fci_json *j, const char *key, double lo, double hi, double *out) {
+    double v;
+    if (!fci_json_num(j, key, &v) || !(v >= lo && v <= hi)) {
+        fc_fail(FC_ERR_FORMAT, "expected '%s' to be a number in [%g, %g]", key, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* The array member key with a length that fits, or NULL with the error naming what was expected. */
+static const fci_json *array_of(const fci_json *j, const char *key, int64_t n_exact, int64_t max_n,
+                                const char *what) {
+    const fci_json *a = fci_json_get(j, key);
+    if (a && a->type == FCI_JSON_ARRAY && (n_exact >= 0 ? a->n == n_exact : a->n <= max_n)) return a;
+    if (n_exact >= 0)
+        fc_fail(FC_ERR_FORMAT, "expected '%s' to be an array of %lld %s", key, (long long)n_exact, what);
+    else
+        fc_fail(FC_ERR_FORMAT, "expected '%s' to be an array of at most %lld %s", key, (long long)max_n, what);
+    return NULL;
+}
+
+int64_t *fci_json_ints_new(const fci_json *j, const char *key, int64_t lo, int64_t hi, int64_t n_exact,
+                           int64_t max_n, int64_t *n) {
+    const fci_json *a = array_of(j, key, n_exact, max_n, "integers");
+    int64_t *out = a ? malloc(((size_t)a->n + 1) * sizeof *out) : NULL;
+    if (a && !out) fc_fail(FC_ERR_NOMEM, "json: out of memory");
+    for (int64_t i = 0; out && i < a->n; i++) {
+        const fci_json *v = &a->items[i];
+        if (v->type != FCI_JSON_NUMBER || v->num != floor(v->num) || v->num < (double)lo || v->num > (double)hi) {
+            fc_fail(FC_ERR_FORMAT, "expected '%s' to hold integers in [%lld, %lld], found a bad item at %lld", key,
+                    (long long)lo, (long long)hi, (long long)i);
+            free(out);
+            return NULL;
+        }
+        out[i] = (int64_t)v->num;
+    }
+    if (out) *n = a->n;
+    return out;
+}
+
+double *fci_json_reals_new(const fci_json *j, const char *key, int64_t n_exact, int64_t max_n, int64_t *n) {
+    const fci_json *a = array_of(j, key, n_exact, max_n, "numbers");
+    double *out = a ? malloc(((size_t)a->n + 1) * sizeof *out) : NULL;
+    if (a && !out) fc_fail(FC_ERR_NOMEM, "json: out of memory");
+    for (int64_t i = 0; out && i < a->n; i++) {
+        const fci_json *v = &a->items[i];
+        if (v->type != FCI_JSON_NUMBER && v->type != FCI_JSON_NULL) {
+            fc_fail(FC_ERR_FORMAT, "expected '%s' to hold numbers, found another value at %lld", key, (long long)i);
+            free(out);
+            return NULL;
+        }
+        out[i] = v->type == FCI_JSON_NULL ? NAN : v->num;
+    }
+    if (out) *n = a->n;
+    return out;
+}
+
+void fci_json_strs_free(char **s, int64_t n) {
+    for (int64_t i = 0; s && i < n; i++) free(s[i]);
+    free(s);
+}
+
+char **fci_json_strs_new(const fci_json *j, const char *key, int64_t n_exact, int64_t max_n, int64_t *n) {
+    const fci_json *a = array_of(j, key, n_exact, max_n, "strings");
+    char **out = a ? calloc((size_t)a->n + 1, sizeof *out) : NULL;
+    if (a && !out) fc_fail(FC_ERR_NOMEM, "json: out of memory");
+    for (int64_t i = 0; out && i < a->n; i++) {
+        const fci_json *v = &a->items[i];
+        if (v->type != FCI_JSON_STRING) {
+            fc_fail(FC_ERR_FORMAT, "expected '%s' to hold strings, found another value at %lld", key, (long long)i);
+        } else if ((out[i] = strdup(v->str))) {
+            continue;
+        } else {
+            fc_fail(FC_ERR_NOMEM, "json: out of memory");
+        }
+        fci_json_strs_free(out, i);
+        return NULL;
+    }
+    if (out) *n = a->n;
+    return out;
+}

@@ -51,4 +51,17 @@ const char *fci_json_str(const fci_json *j, const char *key); /* NULL unless a s
 /* j written back as compact JSON text (numbers with %.17g). */
 fc_status fci_json_write(fci_sbuf *b, const fci_json *j);
 
+/* ---- typed members for the applications' export configs (h-export) ----
+ * Each fails with FC_ERR_FORMAT "expected 'key' to be ..." (the caller prefixes who it is) and
+ * returns 0 / NULL. n_exact >= 0: the array must have that length; -1: any length up to max_n. */
+int fci_json_int(const fci_json *j, const char *key, int64_t lo, int64_t hi, int64_t *out);
+int fci_json_real(const fci_json *j, const char *key, double lo, double hi, double *out);
+/* New arrays (free() them; the strings with fci_json_strs_free); *n gets the length. Numbers in
+ * reals may be null (NAN). */
+int64_t *fci_json_ints_new(const fci_json *j, const char *key, int64_t lo, int64_t hi, int64_t n_exact,
+                           int64_t max_n, int64_t *n);
+double *fci_json_reals_new(const fci_json *j, const char *key, int64_t n_exact, int64_t max_n, int64_t *n);
+char **fci_json_strs_new(const fci_json *j, const char *key, int64_t n_exact, int64_t max_n, int64_t *n);
+void fci_json_strs_free(char **s, int64_t n);
+
 #endif

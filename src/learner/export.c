@@ -48,7 +48,8 @@ const fc_app *fc_app_by_name(const char *name) {
     for (int i = 0; i < n_apps && len < sizeof known; i++)
         len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", apps[i].name);
     fc_fail(FC_ERR_UNSUPPORTED, "application '%s' is not registered in this program (registered: %s); a program "
-            "linked statically registers vision with fc_vision_register()", name ? name : "(null)", known);
+            "linked statically registers each application first (fc_vision_register, fc_tabular_register, "
+            "fc_collab_register, fc_text_register)", name ? name : "(null)", known);
     return NULL;
 }
 
@@ -245,6 +246,16 @@ static char *member_text(const char *path, const fci_json *j, const char *key) {
     return b.p;
 }
 
+/* The bytes of weights the file being loaded holds, while its application builds the model. */
+static _Thread_local uint64_t weight_budget = UINT64_MAX;
+uint64_t fci_export_weight_budget(void) { return weight_budget; }
+
+fc_status fci_export_check_size(const char *who, double n_floats) {
+    if (n_floats * 4 <= (double)weight_budget) return FC_OK;
+    return fc_fail(FC_ERR_FORMAT, "%s: the config asks for a model of at least %.0f parameters, the file holds %llu "
+                   "bytes of weights", who, n_floats, (unsigned long long)weight_budget);
+}
+
 static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_at) {
     const char *format = fci_json_str(j, "format"), *app_name = fci_json_str(j, "application");
     if (!format || strcmp(format, "fastc.learner") != 0 || !app_name) {
@@ -258,7 +269,10 @@ static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_a
     char *data = config ? member_text(path, j, "data") : NULL;
     fc_status st = data ? loss_from(path, fci_json_get(j, "loss"), &lf) : fc_error_code();
     if (st == FC_OK) st = fci_safetensors_check(path, weights_at); /* before building a model for it */
+    struct stat sb;
+    weight_budget = stat(path, &sb) == 0 && (uint64_t)sb.st_size > weights_at ? (uint64_t)sb.st_size - weights_at : 0;
     fc_module *model = st == FC_OK ? app->build_model(config) : NULL;
+    weight_budget = UINT64_MAX;
     if (st == FC_OK && !model) st = fci_error_prefix("model config: "), fc_error_code();
     if (st == FC_OK) st = fci_module_load_at(model, path, weights_at);
     fc_dataloaders *dls = NULL;
@@ -271,7 +285,8 @@ static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_a
         learn = fc_learner(dls, model, .loss_func = lf, .quiet = 1);
         model = NULL;
         dls = NULL;
-        if (learn && fc_learner_set_app(learn, app_name, config) != FC_OK) {
+        if (learn && (fc_learner_set_app(learn, app_name, config) != FC_OK || (app->check && app->check(learn) != FC_OK))) {
+            fci_error_prefix("%s: ", app_name);
             fc_learner_free(learn);
             learn = NULL;
         }

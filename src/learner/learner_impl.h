@@ -113,4 +113,11 @@ int fci_dist_rank(void);
 /* Sorted insertion into a callback list (stable by order). */
 fc_status fci_cb_list_insert(fc_callback ***list, int *n, fc_callback *cb);
 
+/* ---- export (h-export: export.c) ----
+ * While fc_load_learner has an application build a model: the bytes of weights the file holds
+ * (UINT64_MAX otherwise); check_size fails (FC_ERR_FORMAT, naming who) when a config asks for more
+ * than n_floats f32 parameters can fit, before anything that large is allocated. */
+uint64_t fci_export_weight_budget(void);
+fc_status fci_export_check_size(const char *who, double n_floats);
+
 #endif

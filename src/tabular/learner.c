@@ -27,13 +27,22 @@ fc_learner *fc_tabular_learner_(fc_dataloaders *dls, const fc_tabular_learner_op
     fc_module *model = fc_tabular_model(card, dim, n_cat, t->n_cont, n_out, .layers = o->layers, .ps = o->ps,
                                         .embed_p = o->embed_p, .y_range = o->y_range, .no_bn = o->no_bn,
                                         .bn_final = o->bn_final, .no_bn_cont = o->no_bn_cont);
-    free(card);
-    free(dim);
     if (!model) {
+        free(card);
+        free(dim);
         fc_dataloaders_free(dls);
         return NULL;
     }
+    int64_t n_cont = t->n_cont;
     fc_loss_func lf = o->loss_func.forward ? o->loss_func : t->regression ? fc_mse_flat() : fc_cross_entropy_flat(0);
-    return fc_learner(dls, model, .loss_func = lf, .opt_func = o->opt_func, .lr = o->lr, .wd = o->wd,
-                      .no_wd = o->no_wd, .metrics = o->metrics, .cbs = o->cbs, .quiet = o->quiet, .log = o->log);
+    fc_learner *learn = fc_learner(dls, model, .loss_func = lf, .opt_func = o->opt_func, .lr = o->lr, .wd = o->wd,
+                                   .no_wd = o->no_wd, .metrics = o->metrics, .cbs = o->cbs, .quiet = o->quiet,
+                                   .log = o->log);
+    if (learn && fci_tabular_record_app(learn, card, dim, n_cat, n_cont, n_out, o) != FC_OK) { /* for export */
+        fc_learner_free(learn);
+        learn = NULL;
+    }
+    free(card);
+    free(dim);
+    return learn;
 }

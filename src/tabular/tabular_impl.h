@@ -59,4 +59,8 @@ fc_status fci_tab_split(const fc_csv *csv, const char *name, const fc_tabular_op
 /* The decoded value of x column k (cat label or de-normalized number) into buf. */
 void fci_tab_cell_str(const fc_tabular *t, int k, float x, char *buf, size_t n);
 
+/* Records the TabularModel config on learn for export (src/tabular/export.c, h-export). */
+fc_status fci_tabular_record_app(fc_learner *learn, const int64_t *card, const int64_t *dim, int n_cat,
+                                 int64_t n_cont, int64_t n_out, const fc_tabular_learner_opts *o);
+
 #endif

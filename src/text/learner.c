@@ -227,8 +227,13 @@ fc_learner *fc_language_model_learner_(fc_dataloaders *dls, const fc_text_learne
         fc_metric *m = o->metrics.n ? o->metrics.m[i] : i == 0 ? fc_accuracy() : fc_perplexity();
         ms[i] = lm_flat_metric(m);
     }
+    int64_t vocab_sz = fc_vocab_len(vocab);
     fc_learner *learn = make_learner(dls, model, o, lm_loss_func(), (fc_metrics){nm, ms}, fci_awd_lstm_lm_split);
     fci_free(ms);
+    if (learn && fci_text_record_app(learn, vocab_sz, 0, &awd, NULL) != FC_OK) { /* for export */
+        fc_learner_free(learn);
+        return NULL;
+    }
     /* fastai freezes a pretrained LM (only the embedding and decoder train first) */
     if (learn && o->pretrained && fc_learner_freeze(learn) != FC_OK) {
         fc_learner_free(learn);
@@ -249,11 +254,14 @@ fc_learner *fc_text_classifier_learner_(fc_dataloaders *dls, const fc_text_learn
         st = fc_fail(FC_ERR_ARG, "text_classifier_learner: expected dataloaders with at least 2 label classes, found %lld",
                      (long long)(dls->vocab ? dls->n_vocab : 0));
     fc_module *model = NULL;
+    fc_text_classifier_opts co = {.awd = o->awd, .seq_len = o->seq_len, .max_len = o->max_len,
+                                  .lin_ftrs = o->lin_ftrs, .ps = o->ps};
+    int64_t vocab_sz = 0, n_class = 0;
     if (st == FC_OK) {
-        fc_text_classifier_opts co = {.awd = o->awd, .seq_len = o->seq_len, .max_len = o->max_len,
-                                      .lin_ftrs = o->lin_ftrs, .ps = o->ps};
         if (co.awd.drop_mult == 0) co.awd.drop_mult = o->drop_mult;
-        model = fc_text_classifier_model_(fc_vocab_len(vocab), dls->n_vocab, &co);
+        vocab_sz = fc_vocab_len(vocab);
+        n_class = dls->n_vocab;
+        model = fc_text_classifier_model_(vocab_sz, n_class, &co);
     }
     if (model && o->pretrained) {
         fc_module *awd = fci_find_awd_lstm(model, "text_classifier_learner", NULL);
@@ -268,6 +276,10 @@ fc_learner *fc_text_classifier_learner_(fc_dataloaders *dls, const fc_text_learn
         return NULL;
     }
     fc_learner *learn = make_learner(dls, model, o, fc_cross_entropy_flat(0), o->metrics, fci_awd_lstm_clas_split);
+    if (learn && fci_text_record_app(learn, vocab_sz, n_class, &co.awd, &co) != FC_OK) { /* for export */
+        fc_learner_free(learn);
+        return NULL;
+    }
     /* fastai: a classifier on a pretrained encoder starts frozen (only the head trains) */
     if (learn && o->pretrained && fc_learner_freeze(learn) != FC_OK) {
         fc_learner_free(learn);

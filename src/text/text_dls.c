@@ -512,3 +512,13 @@ const fc_vocab *fc_text_dls_vocab(const fc_dataloaders *dls) {
     }
     return info->vocab;
 }
+
+/* ---- the stand-in of a loaded learner (h-export) ---- */
+
+fci_text_info *fci_text_info_new(fc_vocab *vocab, const char *const *classes, int64_t n_classes,
+                                 const fc_tokenize_opts *tok) {
+    fc_text_dls_opts o = {.n_threads = tok ? tok->n_threads : 0};
+    fci_text_info *info = info_new(vocab, classes, n_classes, &o);
+    if (info && tok) info->tok = *tok;
+    return info;
+}

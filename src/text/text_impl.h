@@ -60,6 +60,10 @@ struct fci_text_info {
     void (*free)(fci_text_info *info); /* frees everything: called when the last reference goes */
 };
 fci_text_info *fci_text_info_ref(fci_text_info *info); /* NULL passes */
+/* A new info (one reference) holding vocab (taken, even on failure), classes[n_classes] (copied)
+ * and the tokenizer options (NULL: the defaults): what a loaded learner's loaders share (h-export). */
+fci_text_info *fci_text_info_new(fc_vocab *vocab, const char *const *classes, int64_t n_classes,
+                                 const fc_tokenize_opts *tok);
 void fci_text_info_free(fci_text_info *info);          /* drops one reference */
 
 /* The public loaders with info (one reference taken, even on failure) and the loader's split. */

@@ -27,4 +27,9 @@ fc_status fci_load_encoder_into(fc_module *awd, const fc_vocab *vocab, const cha
 /* 1 when path starts like an encoder file (it exists and has the magic), else 0. */
 int fci_is_encoder_file(const char *path);
 
+/* Records the model config on learn for export (src/text/export.c, h-export): a language model
+ * (co NULL) or a classifier of n_class classes; awd as the model was built with. */
+fc_status fci_text_record_app(fc_learner *learn, int64_t vocab_sz, int64_t n_class, const fc_awd_lstm_opts *awd,
+                              const fc_text_classifier_opts *co);
+
 #endif

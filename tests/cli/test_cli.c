@@ -2,49 +2,14 @@
  * message pointing to --help, runtime failures exit 1 naming the file, every subcommand has --help,
  * and on MNIST_SAMPLE: train one epoch of a small resnet9, predict a file, interpret, info. */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "fct.h"
 #include "vision/vision_data.h"
 
-extern char **environ;
-
-/* Runs fastc with args (NULL-terminated), stdout and stderr into out.txt / err.txt; its exit code. */
-static int run(const char *const *args) {
-    const char *argv[32] = {FASTC_BIN};
-    int n = 1;
-    for (; args[n - 1] && n < 31; n++) argv[n] = args[n - 1];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "cli_out.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, "cli_err.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int rc = posix_spawn(&pid, FASTC_BIN, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return -1;
-    int status = 0;
-    if (waitpid(pid, &status, 0) < 0) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static char *slurp(const char *path) {
-    static char buf[1 << 16];
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = 0;
-    return buf;
-}
-static int out_has(const char *s) { return strstr(slurp("cli_out.txt"), s) != NULL; }
-static int err_has(const char *s) { return strstr(slurp("cli_err.txt"), s) != NULL; }
-
-#define RUN(...) run((const char *const[]){__VA_ARGS__, NULL})
+#include "cli_run.h"
 
 FCT_TEST(test_cli_usage_errors_exit_2) {
     FCT_EQ_INT(run((const char *const[]){NULL}), 2);
@@ -57,8 +22,18 @@ FCT_TEST(test_cli_usage_errors_exit_2) {
     FCT_TRUE(err_has("unknown option '--bogus'"));
     FCT_EQ_INT(RUN("train", "vision", "x", "--epochs", "zero"), 2);
     FCT_TRUE(err_has("--epochs expects an integer"));
+    FCT_EQ_INT(RUN("lr-find", "text", "x"), 2);
+    FCT_TRUE(err_has("'lr-find text' is not there yet; 'fastc train text' is"));
+    FCT_EQ_INT(RUN("train", "text", "x", "--n-layers", "0"), 2);
+    FCT_TRUE(err_has("--n-layers expects an integer in [1, 16]"));
     FCT_EQ_INT(RUN("train", "tabular", "x"), 2);
-    FCT_TRUE(err_has("only 'vision' is"));
+    FCT_TRUE(err_has("expected --y COLUMN"));
+    FCT_EQ_INT(RUN("train", "tabular", "x", "--y", "a", "--layers", "10,x"), 2);
+    FCT_TRUE(err_has("--layers expects an integer"));
+    FCT_EQ_INT(RUN("train", "collab", "x", "--y-range", "5,1"), 2);
+    FCT_TRUE(err_has("--y-range expects LO,HI"));
+    FCT_EQ_INT(RUN("train", "collab"), 2);
+    FCT_TRUE(err_has("expected a ratings file"));
     FCT_EQ_INT(RUN("predict", "m.fcm"), 2);
     FCT_TRUE(err_has("expected at least one input"));
     FCT_EQ_INT(RUN("info", "a", "b"), 2);
@@ -73,6 +48,12 @@ FCT_TEST(test_cli_help_on_every_subcommand) {
         FCT_EQ_INT(RUN(cmds[i], "--help"), 0);
         FCT_TRUE(out_has("usage: fastc"));
     }
+    FCT_EQ_INT(RUN("train", "tabular", "--help"), 0);
+    FCT_TRUE(out_has("usage: fastc train tabular CSV --y COLUMN"));
+    FCT_EQ_INT(RUN("train", "collab", "--help"), 0);
+    FCT_TRUE(out_has("usage: fastc train collab RATINGS"));
+    FCT_EQ_INT(RUN("train", "text", "--help"), 0);
+    FCT_TRUE(out_has("usage: fastc train text DATA"));
     FCT_EQ_INT(RUN("--help"), 0);
 }
 
