@@ -216,7 +216,13 @@ fc_status fci_load_encoder_into(fc_module *awd, const fc_vocab *vocab, const cha
     }
     if (fd >= 0) close(fd);
     /* fc_module_load checks every name, dtype and shape before copying: awd is unchanged on failure */
-    if (st == FC_OK) st = fc_module_load(awd, tmp);
+    if (st == FC_OK && (st = fc_module_load(awd, tmp)) != FC_OK) {
+        /* fc_module_load names the scratch copy: name the encoder file too (h-textreal) */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fc_error_message());
+        fc_error_clear();
+        st = fc_fail(st, "%s: the weights of '%s' do not fit the model (%s)", who, path, msg);
+    }
     if (fd >= 0) unlink(tmp);
     free(buf);
     return st;

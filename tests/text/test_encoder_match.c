@@ -225,3 +225,19 @@ FCT_TEST(test_learner_load_encoder_matched_on_another_vocabulary_freezes) {
     }
     fc_learner_free(lm);
 }
+
+FCT_TEST(test_load_encoder_of_other_sizes_names_the_encoder_file) {
+    /* fc_module_load read a scratch copy, so its shape error named /tmp/fastc_encoder_XXXXXX only */
+    fc_manual_seed(4);
+    fc_learner *lm = lm_with_encoder("encoder_match_data/nl5.fce");
+    if (!FCT_NOTNULL(lm)) return;
+    fc_dataloaders *dls = fc_text_dls_from_csv("encoder_match_data/nl.csv", .bs = 4, .seq_len = 8, .valid_pct = 0.25,
+                                               .vocab = fc_text_dls_vocab(fc_learner_dls(lm)), .n_threads = 1);
+    fc_learner *clas = fc_text_classifier_learner(dls, .awd = {.emb_sz = 8, .n_hid = 10, .n_layers = 2}, .quiet = 1);
+    if (FCT_NOTNULL(clas)) {
+        FCT_TRUE(fc_learner_load_encoder(clas, "encoder_match_data/nl5.fce") != FC_OK);
+        FCT_ERROR(FC_ERR_SHAPE, "the weights of 'encoder_match_data/nl5.fce' do not fit the model");
+        fc_learner_free(clas);
+    }
+    fc_learner_free(lm);
+}
