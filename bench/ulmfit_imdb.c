@@ -19,8 +19,9 @@
  * The runs recorded in bench/RESULTS.md (h-textreal), from the build folder, after
  * bench/lm_wikitext2.c wrote bench_data/wt2_encoder.fce:
  *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 FASTC_DATA=/work/shared/data \
- *     nohup nice -n 19 ./ulmfit_imdb bench_data/wt2_encoder.fce 2 128 384 3 16 32 > ulmfit_wt2.log 2>&1 &
- *   ... ./ulmfit_imdb none 2 128 384 3 16 32 > ulmfit_none.log 2>&1 &      (the ablation)
+ *     nohup nice -n 19 ./ulmfit_imdb bench_data/wt2_encoder.fce 4 128 384 3 16 32 > ulmfit_wt2.log 2>&1 &
+ *   ... ./ulmfit_imdb none 4 128 384 3 16 32 > ulmfit_none.log 2>&1 &      (no pretraining)
+ *   ... ./ulmfit_imdb nolm 4 128 384 3 16 32 > ulmfit_nolm.log 2>&1 &      (no language model)
  * $FASTC_DATA: the folder holding imdb_sample.tar.gz (default ../shared/data). */
 #include <math.h>
 #include <stdio.h>
