@@ -301,6 +301,21 @@ FC_API char *fc_bpe_decode(const fc_tokens *pieces);
  * "text" registers itself at start-up; a static link that drops this file calls this first. */
 FC_API fc_status fc_text_register(void);
 
+/* ---- added by h-textreal: a pretrained encoder on another vocabulary (src/text/encoder_match.c) ----
+ * fastai's match_embeds, for ULMFiT's transfer from a general corpus (WikiText) to the target's
+ * vocabulary: loads an encoder file (fc_learner_save_encoder's) trained on ANY vocabulary into the
+ * AWD_LSTM of model (an AWD_LSTM, a language model or a classifier) whose vocabulary is vocab. The
+ * LSTM weights are copied as they are; the embedding row of each token of vocab is the file's row
+ * of the same token when its vocabulary has it, else the mean of all the file's rows (a tied LM
+ * decoder follows; its bias, which an encoder file does not hold, is left as it is). The sizes
+ * (emb_sz, n_hid, n_layers) must match. *n_matched (may be NULL) gets how many tokens of vocab
+ * were found. The model is unchanged on failure. */
+FC_API fc_status fc_awd_lstm_load_encoder_matched(fc_module *model, const fc_vocab *vocab, const char *path,
+                                                  int64_t *n_matched);
+/* The same into a text learner's model with its data's vocabulary, then fc_learner_freeze (as
+ * fastai's language_model_learner(pretrained=True) and load_encoder leave the model). */
+FC_API fc_status fc_learner_load_encoder_matched(fc_learner *learn, const char *path, int64_t *n_matched);
+
 #ifdef __cplusplus
 }
 #endif

@@ -142,6 +142,45 @@ static fc_status check_vocab(const unsigned char *p, size_t vbytes, uint64_t n, 
     return FC_OK;
 }
 
+/* The vocabulary an encoder file was trained on (new), read from its header (h-textreal). */
+fc_vocab *fci_encoder_file_vocab(const char *path, const char *who) {
+    size_t len = 0;
+    unsigned char *buf = path ? slurp(path, &len, who) : NULL;
+    if (!buf) {
+        if (!path) fc_fail(FC_ERR_ARG, "%s: expected an encoder file path, found NULL", who);
+        return NULL;
+    }
+    fc_vocab *v = NULL;
+    uint64_t n = 0, vbytes = 0;
+    if (len < 24 || memcmp(buf, MAGIC, 8) != 0) {
+        fc_fail(FC_ERR_FORMAT, "%s: '%s' is not an encoder file (fc_learner_save_encoder's): no FCENC01 header", who, path);
+    } else if ((n = get_u64(buf + 8), vbytes = get_u64(buf + 16)) > len - 24 || n > vbytes / 4) {
+        fc_fail(FC_ERR_FORMAT, "%s: '%s' is truncated (in its vocabulary)", who, path);
+    } else {
+        char **toks = fci_calloc((size_t)(n ? n : 1), sizeof *toks);
+        size_t at = 24, end = 24 + (size_t)vbytes;
+        uint64_t i = 0;
+        for (; toks && i < n; i++) {
+            size_t tl = at + 4 <= end ? (size_t)buf[at] | (size_t)buf[at + 1] << 8 | (size_t)buf[at + 2] << 16 |
+                                            (size_t)buf[at + 3] << 24
+                                      : 0;
+            if (at + 4 > end || tl > end - at - 4) break;
+            toks[i] = fci_calloc(tl + 1, 1);
+            if (!toks[i]) break;
+            memcpy(toks[i], buf + at + 4, tl);
+            at += 4 + tl;
+        }
+        if (toks && i == n) v = fc_vocab_new((const char *const *)toks, (int64_t)n);
+        else if (toks && fc_error_code() == FC_OK)
+            fc_fail(FC_ERR_FORMAT, "%s: '%s' is corrupt: its vocabulary ends at token %llu of %llu", who, path,
+                    (unsigned long long)i, (unsigned long long)n);
+        for (uint64_t j = 0; toks && j < n; j++) fci_free(toks[j]);
+        fci_free(toks);
+    }
+    free(buf);
+    return v;
+}
+
 fc_status fci_load_encoder_into(fc_module *awd, const fc_vocab *vocab, const char *path, const char *who) {
     if (!awd || !path) return fc_fail(FC_ERR_ARG, "%s: expected an encoder and a path, found NULL", who);
     size_t len = 0;
@@ -177,7 +216,13 @@ fc_status fci_load_encoder_into(fc_module *awd, const fc_vocab *vocab, const cha
     }
     if (fd >= 0) close(fd);
     /* fc_module_load checks every name, dtype and shape before copying: awd is unchanged on failure */
-    if (st == FC_OK) st = fc_module_load(awd, tmp);
+    if (st == FC_OK && (st = fc_module_load(awd, tmp)) != FC_OK) {
+        /* fc_module_load names the scratch copy: name the encoder file too (h-textreal) */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fc_error_message());
+        fc_error_clear();
+        st = fc_fail(st, "%s: the weights of '%s' do not fit the model (%s)", who, path, msg);
+    }
     if (fd >= 0) unlink(tmp);
     free(buf);
     return st;

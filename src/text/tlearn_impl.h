@@ -26,6 +26,9 @@ fc_status fci_awd_lstm_clas_split(fc_module *model, fc_param_groups *groups);
 fc_status fci_load_encoder_into(fc_module *awd, const fc_vocab *vocab, const char *path, const char *who);
 /* 1 when path starts like an encoder file (it exists and has the magic), else 0. */
 int fci_is_encoder_file(const char *path);
+/* The vocabulary an encoder file was trained on (new; free with fc_vocab_free), NULL on a missing
+ * or corrupt file (h-textreal). */
+fc_vocab *fci_encoder_file_vocab(const char *path, const char *who);
 
 /* Records the model config on learn for export (src/text/export.c, h-export): a language model
  * (co NULL) or a classifier of n_class classes; awd as the model was built with. */
