@@ -78,13 +78,21 @@ typedef struct cli_fit {
 /* Defaults: epochs 1, lr 0 (the application's), bs 64, valid-pct 0 (the application's), seed 42,
  * out model.fcm. */
 void cli_fit_defaults(cli_fit *f);
-/* The getopt_long entries of those options (codes from 1100; -o, -q, -h), terminated by a zero
- * entry; cli_fit_option parses one as cli_vision_option does (1, 0 not one, -1 bad value). */
-const struct option *cli_fit_long_options(void);
+/* Parses one of those options (getopt_long codes from 1100; -o, -q, -h) as cli_vision_option does
+ * (1, 0 not one, -1 bad value). */
 int cli_fit_option(const char *cmd, cli_fit *f, int c, const char *arg);
+/* An application's own option (getopt_long's code c with optarg, which it may split in place) into
+ * state: 1 taken, 0 not one, -1 a bad value (the usage error printed). */
+typedef int (*cli_app_option_fn)(void *state, int c, char *arg);
+/* Parses the options of "train APP": the app's own (own, terminated by a zero entry; at most 48)
+ * through app_option, and the shared fit options into f. Returns -1 to go on (optind at the first
+ * operand), else the exit code (help printed: CLI_OK; a bad option or value: CLI_USAGE). */
+int cli_fit_parse(const char *cmd, const char *help, int argc, char **argv, const struct option *own,
+                  cli_app_option_fn app_option, void *state, cli_fit *f);
 /* Comma-separated names into out (arg is split in place; at most max). 0 on a usage error. */
 int cli_names(const char *cmd, const char *opt, char *arg, const char **buf, int max, fc_names *out);
-/* The last epoch's recorder values, the model and app as one JSON object line to stdout. */
+/* The last epoch's recorder values, the model, app and arch (each left out when NULL) as one JSON
+ * object line to stdout. */
 void cli_print_fit_json(fc_learner *learn, const char *out, const char *app, const char *arch);
 /* fit_one_cycle (lr: the default when --lr is not given), export, then "exported F" or the JSON;
  * frees learn; the exit code. A failure leaves no output file (export writes atomically). */

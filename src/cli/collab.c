@@ -44,53 +44,58 @@ static int parse_range(const char *arg, fc_y_range *out) {
     return 1;
 }
 
+typedef struct collab_args {
+    const char *user, *item, *rating;
+    char sep;
+    int no_header, nn;
+    long factors;
+    fc_y_range yr;
+} collab_args;
+
+static const struct option collab_opts[] = {
+    {"user", required_argument, 0, C_USER},       {"item", required_argument, 0, C_ITEM},
+    {"rating", required_argument, 0, C_RATING},   {"sep", required_argument, 0, C_SEP},
+    {"no-header", no_argument, 0, C_NO_HEADER},   {"factors", required_argument, 0, C_FACTORS},
+    {"nn", no_argument, 0, C_NN},                 {"y-range", required_argument, 0, C_Y_RANGE},
+    {0, 0, 0, 0},
+};
+
+static int collab_option(void *state, int c, char *arg) {
+    collab_args *a = state;
+    switch (c) {
+    case C_USER: a->user = arg; return 1;
+    case C_ITEM: a->item = arg; return 1;
+    case C_RATING: a->rating = arg; return 1;
+    case C_NO_HEADER: a->no_header = 1; return 1;
+    case C_NN: a->nn = 1; return 1;
+    case C_FACTORS: return cli_int("train", "--factors", arg, 1, 65536, &a->factors) ? 1 : -1;
+    case C_SEP:
+        if (!strcmp(arg, "tab") || !strcmp(arg, "\\t")) a->sep = '\t';
+        else if (strlen(arg) == 1) a->sep = arg[0];
+        else return cli_usage_error("train", "--sep expects one character or 'tab', found '%s'", arg), -1;
+        return 1;
+    case C_Y_RANGE:
+        if (parse_range(arg, &a->yr)) return 1;
+        return cli_usage_error("train", "--y-range expects LO,HI with LO < HI (e.g. 0,5.5), found '%s'", arg), -1;
+    default: return 0;
+    }
+}
+
 int cli_train_collab(int argc, char **argv) {
     cli_fit f;
     cli_fit_defaults(&f);
     f.wd = 0.1; /* fastai's collab tutorial: fit_one_cycle(5, 5e-3, wd=0.1) */
-    const char *user = NULL, *item = NULL, *rating = NULL;
-    char sep = 0;
-    int no_header = 0, nn = 0;
-    long factors = 50;
-    fc_y_range yr = {0, 0};
-    struct option opts[32] = {
-        {"user", required_argument, 0, C_USER},       {"item", required_argument, 0, C_ITEM},
-        {"rating", required_argument, 0, C_RATING},   {"sep", required_argument, 0, C_SEP},
-        {"no-header", no_argument, 0, C_NO_HEADER},   {"factors", required_argument, 0, C_FACTORS},
-        {"nn", no_argument, 0, C_NN},                 {"y-range", required_argument, 0, C_Y_RANGE},
-    };
-    int k = 8;
-    for (const struct option *o = cli_fit_long_options(); o->name; o++) opts[k++] = *o;
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1;) {
-        if (c == 'h') return fputs(help, stdout), CLI_OK;
-        if (c == '?' || c == ':') return cli_bad_option("train", argv[optind - 1]);
-        int r = cli_fit_option("train", &f, c, optarg);
-        if (r < 0) return CLI_USAGE;
-        if (r > 0) continue;
-        if (c == C_USER) user = optarg;
-        else if (c == C_ITEM) item = optarg;
-        else if (c == C_RATING) rating = optarg;
-        else if (c == C_NO_HEADER) no_header = 1;
-        else if (c == C_NN) nn = 1;
-        else if (c == C_FACTORS && !cli_int("train", "--factors", optarg, 1, 65536, &factors)) return CLI_USAGE;
-        else if (c == C_SEP) {
-            if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t")) sep = '\t';
-            else if (strlen(optarg) == 1) sep = optarg[0];
-            else return cli_usage_error("train", "--sep expects one character or 'tab', found '%s'", optarg);
-        } else if (c == C_Y_RANGE && !parse_range(optarg, &yr)) {
-            return cli_usage_error("train", "--y-range expects LO,HI with LO < HI (e.g. 0,5.5), found '%s'", optarg);
-        }
-    }
+    collab_args a = {.factors = 50};
+    int st = cli_fit_parse("train", help, argc, argv, collab_opts, collab_option, &a, &f);
+    if (st >= 0) return st;
     if (argc - optind != 1)
         return cli_usage_error("train", argc - optind < 1 ? "expected a ratings file after 'collab'"
                                                            : "expected one ratings file, found also '%s'", argv[optind + 1]);
     fc_manual_seed((uint64_t)f.seed);
-    fc_dataloaders *dls = fc_collab_dls_from_csv(argv[optind], .sep = sep, .no_header = no_header, .user = user,
-                                                 .item = item, .rating = rating, .valid_pct = f.valid_pct,
+    fc_dataloaders *dls = fc_collab_dls_from_csv(argv[optind], .sep = a.sep, .no_header = a.no_header, .user = a.user,
+                                                 .item = a.item, .rating = a.rating, .valid_pct = f.valid_pct,
                                                  .seed = (uint64_t)f.seed, .bs = f.bs);
-    fc_learner *learn = dls ? fc_collab_learner(dls, .n_factors = factors, .use_nn = nn, .y_range = yr,
+    fc_learner *learn = dls ? fc_collab_learner(dls, .n_factors = a.factors, .use_nn = a.nn, .y_range = a.yr,
                                                 .metrics = FC_METRICS(fc_rmse()), .quiet = f.quiet || f.json)
                             : NULL;
     return cli_fit_export("train", learn, &f, "collab", 5e-3);

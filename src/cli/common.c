@@ -169,7 +169,6 @@ static const struct option fit_opts[] = {
     {"json", no_argument, 0, 'j'},              {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
-const struct option *cli_fit_long_options(void) { return fit_opts; }
 
 void cli_fit_defaults(cli_fit *f) { *f = (cli_fit){.out = "model.fcm", .epochs = 1, .bs = 64, .seed = 42}; }
 
@@ -186,6 +185,25 @@ int cli_fit_option(const char *cmd, cli_fit *f, int c, const char *arg) {
     case 'j': f->json = 1; return 1;
     default: return 0;
     }
+}
+
+int cli_fit_parse(const char *cmd, const char *help, int argc, char **argv, const struct option *own,
+                  cli_app_option_fn app_option, void *state, cli_fit *f) {
+    struct option opts[64];
+    int k = 0;
+    for (const struct option *o = own; o->name && k < 48; o++) opts[k++] = *o;
+    for (const struct option *o = fit_opts; o->name; o++) opts[k++] = *o;
+    opts[k] = (struct option){0, 0, 0, 0};
+    opterr = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1;) {
+        if (c == 'h') return fputs(help, stdout), CLI_OK;
+        if (c == '?' || c == ':') return cli_bad_option(cmd, argv[optind - 1]);
+        int r = cli_fit_option(cmd, f, c, optarg);
+        if (r == 0) r = app_option(state, c, optarg);
+        if (r < 0) return CLI_USAGE;
+    }
+    return -1;
 }
 
 int cli_names(const char *cmd, const char *opt, char *arg, const char **buf, int max, fc_names *out) {
@@ -210,8 +228,10 @@ void cli_print_fit_json(fc_learner *learn, const char *out, const char *app, con
     const double *vals = fc_recorder_values(learn);
     printf("{\"model\":");
     cli_json_string(stdout, out);
-    printf(",\"application\":");
-    cli_json_string(stdout, app);
+    if (app) {
+        printf(",\"application\":");
+        cli_json_string(stdout, app);
+    }
     if (arch) {
         printf(",\"arch\":");
         cli_json_string(stdout, arch);

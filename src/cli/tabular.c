@@ -36,58 +36,63 @@ static const char help[] =
 enum { T_Y = 1200, T_CAT, T_CONT, T_REGRESSION, T_CATEGORY, T_LAYERS };
 #define MAX_COLS 256
 
+typedef struct tabular_args {
+    const char *y, *cat_buf[MAX_COLS], *cont_buf[MAX_COLS];
+    fc_names cat, cont;
+    int64_t layer_buf[16];
+    fc_ints layers;
+    fc_y_block block;
+} tabular_args;
+
+static const struct option tabular_opts[] = {
+    {"y", required_argument, 0, T_Y},         {"cat", required_argument, 0, T_CAT},
+    {"cont", required_argument, 0, T_CONT},   {"regression", no_argument, 0, T_REGRESSION},
+    {"category", no_argument, 0, T_CATEGORY}, {"layers", required_argument, 0, T_LAYERS},
+    {0, 0, 0, 0},
+};
+
+static int tabular_option(void *state, int c, char *arg) {
+    tabular_args *a = state;
+    switch (c) {
+    case T_Y: a->y = arg; return 1;
+    case T_CAT: return cli_names("train", "--cat", arg, a->cat_buf, MAX_COLS, &a->cat) ? 1 : -1;
+    case T_CONT: return cli_names("train", "--cont", arg, a->cont_buf, MAX_COLS, &a->cont) ? 1 : -1;
+    case T_REGRESSION: a->block = FC_Y_REGRESSION; return 1;
+    case T_CATEGORY: a->block = FC_Y_CATEGORY; return 1;
+    case T_LAYERS: {
+        const char *names[16];
+        fc_names l;
+        if (!cli_names("train", "--layers", arg, names, 16, &l)) return -1;
+        for (int i = 0; i < l.n; i++) {
+            long v;
+            if (!cli_int("train", "--layers", l.s[i], 1, 1 << 16, &v)) return -1;
+            a->layer_buf[i] = v;
+        }
+        a->layers = (fc_ints){l.n, a->layer_buf};
+        return 1;
+    }
+    default: return 0;
+    }
+}
+
 int cli_train_tabular(int argc, char **argv) {
     cli_fit f;
     cli_fit_defaults(&f);
-    const char *y = NULL, *cat_buf[MAX_COLS], *cont_buf[MAX_COLS];
-    fc_names cat = {0}, cont = {0};
-    int64_t layer_buf[16];
-    fc_ints layers = {0};
-    fc_y_block block = FC_Y_AUTO;
-    struct option opts[32] = {
-        {"y", required_argument, 0, T_Y},         {"cat", required_argument, 0, T_CAT},
-        {"cont", required_argument, 0, T_CONT},   {"regression", no_argument, 0, T_REGRESSION},
-        {"category", no_argument, 0, T_CATEGORY}, {"layers", required_argument, 0, T_LAYERS},
-    };
-    int k = 6;
-    for (const struct option *o = cli_fit_long_options(); o->name; o++) opts[k++] = *o;
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1;) {
-        if (c == 'h') return fputs(help, stdout), CLI_OK;
-        if (c == '?' || c == ':') return cli_bad_option("train", argv[optind - 1]);
-        int r = cli_fit_option("train", &f, c, optarg);
-        if (r < 0) return CLI_USAGE;
-        if (r > 0) continue;
-        if (c == T_Y) y = optarg;
-        else if (c == T_CAT && !cli_names("train", "--cat", optarg, cat_buf, MAX_COLS, &cat)) return CLI_USAGE;
-        else if (c == T_CONT && !cli_names("train", "--cont", optarg, cont_buf, MAX_COLS, &cont)) return CLI_USAGE;
-        else if (c == T_REGRESSION) block = FC_Y_REGRESSION;
-        else if (c == T_CATEGORY) block = FC_Y_CATEGORY;
-        else if (c == T_LAYERS) {
-            const char *names[16];
-            fc_names l;
-            if (!cli_names("train", "--layers", optarg, names, 16, &l)) return CLI_USAGE;
-            for (int i = 0; i < l.n; i++) {
-                long v;
-                if (!cli_int("train", "--layers", l.s[i], 1, 1 << 16, &v)) return CLI_USAGE;
-                layer_buf[i] = v;
-            }
-            layers = (fc_ints){l.n, layer_buf};
-        }
-    }
+    tabular_args a = {.block = FC_Y_AUTO};
+    int st = cli_fit_parse("train", help, argc, argv, tabular_opts, tabular_option, &a, &f);
+    if (st >= 0) return st;
     if (argc - optind != 1)
         return cli_usage_error("train", argc - optind < 1 ? "expected a CSV file after 'tabular'"
                                                            : "expected one CSV file, found also '%s'", argv[optind + 1]);
-    if (!y) return cli_usage_error("train", "expected --y COLUMN, the column to predict (e.g. --y salary for adult.csv)");
+    if (!a.y) return cli_usage_error("train", "expected --y COLUMN, the column to predict (e.g. --y salary for adult.csv)");
     fc_manual_seed((uint64_t)f.seed);
-    fc_dataloaders *dls = fc_tabular_dls_from_csv(argv[optind], .y = y, .cat = cat, .cont = cont, .y_block = block,
+    fc_dataloaders *dls = fc_tabular_dls_from_csv(argv[optind], .y = a.y, .cat = a.cat, .cont = a.cont, .y_block = a.block,
                                                   .valid_pct = f.valid_pct, .seed = (uint64_t)f.seed, .bs = f.bs);
     fc_tabular *t = dls ? fc_tabular_of_dls(dls) : NULL;
     fc_learner *learn = NULL;
     if (t) {
         int reg = fc_tabular_is_regression(t);
-        learn = fc_tabular_learner(dls, .layers = layers, .quiet = f.quiet || f.json,
+        learn = fc_tabular_learner(dls, .layers = a.layers, .quiet = f.quiet || f.json,
                                    .metrics = reg ? FC_METRICS(fc_rmse()) : FC_METRICS(fc_accuracy()));
     } else {
         fc_dataloaders_free(dls);

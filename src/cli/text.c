@@ -50,7 +50,18 @@ typedef struct text_args {
     double drop;
 } text_args;
 
-static int text_option(text_args *a, int c, const char *arg) {
+static const struct option text_opts[] = {
+    {"lm", no_argument, 0, X_LM},                      {"text-col", required_argument, 0, X_TEXT_COL},
+    {"label-col", required_argument, 0, X_LABEL_COL},  {"valid-col", required_argument, 0, X_VALID_COL},
+    {"train", required_argument, 0, X_TRAIN},          {"valid", required_argument, 0, X_VALID},
+    {"pretrained", required_argument, 0, X_PRETRAINED}, {"emb-sz", required_argument, 0, X_EMB},
+    {"n-hid", required_argument, 0, X_HID},            {"n-layers", required_argument, 0, X_LAYERS},
+    {"drop-mult", required_argument, 0, X_DROP},       {"seq-len", required_argument, 0, X_SEQ},
+    {"min-freq", required_argument, 0, X_MIN_FREQ},    {0, 0, 0, 0},
+};
+
+static int text_option(void *state, int c, char *arg) {
+    text_args *a = state;
     switch (c) {
     case X_LM: a->lm = 1; return 1;
     case X_TEXT_COL: a->text_col = arg; return 1;
@@ -92,26 +103,8 @@ int cli_train_text(int argc, char **argv) {
     cli_fit f;
     cli_fit_defaults(&f);
     text_args a = {0};
-    struct option opts[40] = {
-        {"lm", no_argument, 0, X_LM},                      {"text-col", required_argument, 0, X_TEXT_COL},
-        {"label-col", required_argument, 0, X_LABEL_COL},  {"valid-col", required_argument, 0, X_VALID_COL},
-        {"train", required_argument, 0, X_TRAIN},          {"valid", required_argument, 0, X_VALID},
-        {"pretrained", required_argument, 0, X_PRETRAINED}, {"emb-sz", required_argument, 0, X_EMB},
-        {"n-hid", required_argument, 0, X_HID},            {"n-layers", required_argument, 0, X_LAYERS},
-        {"drop-mult", required_argument, 0, X_DROP},       {"seq-len", required_argument, 0, X_SEQ},
-        {"min-freq", required_argument, 0, X_MIN_FREQ},
-    };
-    int k = 13;
-    for (const struct option *o = cli_fit_long_options(); o->name; o++) opts[k++] = *o;
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1;) {
-        if (c == 'h') return fputs(help, stdout), CLI_OK;
-        if (c == '?' || c == ':') return cli_bad_option("train", argv[optind - 1]);
-        int r = cli_fit_option("train", &f, c, optarg);
-        if (r == 0) r = text_option(&a, c, optarg);
-        if (r < 0) return CLI_USAGE;
-    }
+    int st = cli_fit_parse("train", help, argc, argv, text_opts, text_option, &a, &f);
+    if (st >= 0) return st;
     if (argc - optind != 1)
         return cli_usage_error("train", argc - optind < 1 ? "expected a CSV file or a folder after 'text'"
                                                            : "expected one CSV file or folder, found also '%s'", argv[optind + 1]);

@@ -31,30 +31,6 @@ static const char help[] =
     "  --json            print the results as JSON (implies --quiet)\n"
     "  -h, --help        this help\n";
 
-static void print_json(fc_learner *learn, const char *out, const cli_vision *v) {
-    int ne = fc_recorder_n_epochs(learn), nc = fc_recorder_n_cols(learn);
-    const double *vals = fc_recorder_values(learn);
-    printf("{\"model\":");
-    cli_json_string(stdout, out);
-    printf(",\"arch\":");
-    cli_json_string(stdout, v->arch);
-    printf(",\"epochs\":%d", ne);
-    for (int c = 0; c < nc && ne > 0; c++) {
-        printf(",");
-        cli_json_string(stdout, fc_recorder_col_name(learn, c));
-        double x = vals[(ne - 1) * nc + c];
-        if (x == x) printf(":%.6g", x);
-        else printf(":null");
-    }
-    const fc_dataloaders *dls = fc_learner_dls(learn);
-    printf(",\"vocab\":[");
-    for (int64_t i = 0; dls->vocab && i < dls->n_vocab; i++) {
-        if (i) printf(",");
-        cli_json_string(stdout, dls->vocab[i]);
-    }
-    printf("]}\n");
-}
-
 int cli_train(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "tabular")) return cli_train_tabular(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "collab")) return cli_train_collab(argc - 1, argv + 1);
@@ -94,7 +70,7 @@ int cli_train(int argc, char **argv) {
         fc_learner_free(learn);
         return cli_fail("train");
     }
-    if (v.json) print_json(learn, out, &v);
+    if (v.json) cli_print_fit_json(learn, out, NULL, v.arch);
     else if (!v.quiet) printf("exported %s\n", out);
     fc_learner_free(learn);
     return CLI_OK;

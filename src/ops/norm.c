@@ -50,6 +50,15 @@ static int affine_acquire(const char *op, fc_tensor *x, fc_tensor *w, fc_tensor 
 
 static const float *data_or_null(const fc_tensor *t) { return t ? fc_tensor_data(t) : NULL; }
 
+/* A forward's failure: drops its references (any may be NULL) and returns NULL. */
+static fc_tensor *fwd_fail(affine_in *a, fc_tensor *mean, fc_tensor *rstd, fc_tensor *y) {
+    affine_release(a);
+    fci_tensor_unref(mean);
+    fci_tensor_unref(rstd);
+    fc_tensor_free(y);
+    return NULL;
+}
+
 /* Records the node of a normalization (when needed) and drops our references to the stats. */
 static fc_tensor *finish(const fci_op *op, fc_tensor *y, fc_tensor *x, fc_tensor *w, fc_tensor *b,
                          affine_in *a, fc_tensor *mean, fc_tensor *rstd, const int64_t *ip, int n_ip) {
@@ -174,12 +183,7 @@ fc_tensor *fc_batch_norm(fc_tensor *x, fc_tensor *running_mean, fc_tensor *runni
     if (affine_acquire(op, x, weight, bias, &a)) return NULL;
     fc_tensor *mean = stat_tensor(C, x->device), *rstd = stat_tensor(C, x->device);
     fc_tensor *y = mean && rstd ? fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device) : NULL;
-    if (!y) {
-        affine_release(&a);
-        fci_tensor_unref(mean);
-        fci_tensor_unref(rstd);
-        return NULL;
-    }
+    if (!y) return fwd_fail(&a, mean, rstd, NULL);
     float *rm = running_mean ? fc_tensor_data(running_mean) : NULL;
     float *rv = running_var ? fc_tensor_data(running_var) : NULL;
 #if FASTC_CUDA
@@ -187,13 +191,7 @@ fc_tensor *fc_batch_norm(fc_tensor *x, fc_tensor *running_mean, fc_tensor *runni
         fci_cuda_batch_norm_fwd_launch(FCI_STREAM(x), fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S,
                                        data_or_null(a.wc), data_or_null(a.bc), rm, rv, training,
                                        momentum, eps, fc_tensor_data(mean), fc_tensor_data(rstd));
-        if (fci_cuda_launched(op) != FC_OK) {
-            affine_release(&a);
-            fci_tensor_unref(mean);
-            fci_tensor_unref(rstd);
-            fc_tensor_free(y);
-            return NULL;
-        }
+        if (fci_cuda_launched(op) != FC_OK) return fwd_fail(&a, mean, rstd, y);
     } else
 #endif
     fci_batch_norm_fwd_f32(fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S, data_or_null(a.wc),
@@ -253,24 +251,13 @@ fc_tensor *fc_layer_norm(fc_tensor *x, fc_shape normalized_shape, fc_tensor *wei
     if (affine_acquire(op, x, weight, bias, &a)) return NULL;
     fc_tensor *mean = stat_tensor(R, x->device), *rstd = stat_tensor(R, x->device);
     fc_tensor *y = mean && rstd ? fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device) : NULL;
-    if (!y) {
-        affine_release(&a);
-        fci_tensor_unref(mean);
-        fci_tensor_unref(rstd);
-        return NULL;
-    }
+    if (!y) return fwd_fail(&a, mean, rstd, NULL);
 #if FASTC_CUDA
     if (FCI_IS_CUDA(x)) {
         fci_cuda_layer_norm_fwd_launch(FCI_STREAM(x), fc_tensor_data(a.xc), fc_tensor_data(y), R, D,
                                        data_or_null(a.wc), data_or_null(a.bc), eps,
                                        fc_tensor_data(mean), fc_tensor_data(rstd));
-        if (fci_cuda_launched(op) != FC_OK) {
-            affine_release(&a);
-            fci_tensor_unref(mean);
-            fci_tensor_unref(rstd);
-            fc_tensor_free(y);
-            return NULL;
-        }
+        if (fci_cuda_launched(op) != FC_OK) return fwd_fail(&a, mean, rstd, y);
     } else
 #endif
     fci_layer_norm_fwd_f32(fc_tensor_data(a.xc), fc_tensor_data(y), R, D, data_or_null(a.wc),
@@ -323,12 +310,7 @@ fc_tensor *fc_group_norm(fc_tensor *x, int num_groups, fc_tensor *weight, fc_ten
     fc_tensor *mean = stat_tensor(N * num_groups, x->device);
     fc_tensor *rstd = stat_tensor(N * num_groups, x->device);
     fc_tensor *y = mean && rstd ? fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device) : NULL;
-    if (!y) {
-        affine_release(&a);
-        fci_tensor_unref(mean);
-        fci_tensor_unref(rstd);
-        return NULL;
-    }
+    if (!y) return fwd_fail(&a, mean, rstd, NULL);
     fci_group_norm_fwd_f32(fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S, num_groups,
                            data_or_null(a.wc), data_or_null(a.bc), eps, fc_tensor_data(mean),
                            fc_tensor_data(rstd));

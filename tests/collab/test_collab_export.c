@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fastc/collab.h"
+#include "export_checks.h"
 #include "fct.h"
 
 /* 40 users (ids "u100".. : text, so the classes sort as text) x 30 items (numbers), 900 ratings */
@@ -82,67 +83,32 @@ done:
 FCT_TEST(test_collab_export_dot_bias_round_trip) { round_trip(0); }
 FCT_TEST(test_collab_export_embedding_nn_round_trip) { round_trip(1); }
 
-/* Replaces the first `from` in the metadata by `to` and rewrites the header's metadata length. */
-static int patch(const unsigned char *b, size_t n, const char *from, const char *to, const char *dst) {
-    uint64_t meta = 0;
-    for (int i = 7; i >= 0; i--) meta = meta << 8 | b[16 + i];
-    const unsigned char *hit = NULL;
-    size_t lf = strlen(from), lt = strlen(to);
-    for (size_t i = 24; i + lf <= 24 + meta && !hit; i++)
-        if (!memcmp(b + i, from, lf)) hit = b + i;
-    unsigned char *c = hit ? malloc(n + lt + 1) : NULL;
-    if (!c) return 0;
-    size_t at = (size_t)(hit - b);
-    memcpy(c, b, at);
-    memcpy(c + at, to, lt);
-    memcpy(c + at + lt, hit + lf, n - at - lf);
-    meta = meta + lt - lf;
-    for (int i = 0; i < 8; i++) c[16 + i] = (unsigned char)(meta >> (8 * i));
-    fct_write_file(dst, c, n + lt - lf);
-    free(c);
-    return 1;
-}
-
-static void load_fails(const char *file, fc_status code, const char *fragment) {
-    fc_learner *l = fc_load_learner(file);
-    FCT_NULL(l);
-    fc_learner_free(l);
-    FCT_TRUE(strstr(fc_error_message(), file) != NULL);
-    FCT_ERROR(code, fragment);
-}
-
 FCT_TEST(test_collab_load_rejects_corrupt_files) {
     fc_learner *learn = trained(0);
     if (!FCT_NOTNULL(learn)) return;
     const char *good = "collab_good.fcm", *bad = "collab_bad.fcm";
     unsigned char *b = NULL;
-    size_t n = 0;
-    if (!FCT_OK(fc_learner_export(learn, good)) || !(n = fct_read_file(good, &b))) goto done;
-    uint64_t meta = 0;
-    for (int i = 7; i >= 0; i--) meta = meta << 8 | b[16 + i];
-    int clean = 1;
-    for (size_t len = 0; len < n && clean; len += len < 24 + meta + 400 ? 1 : 37) {
-        fct_write_file(bad, b, len);
-        fc_learner *l = fc_load_learner(bad);
-        clean = !l && fc_error_code() == FC_ERR_FORMAT && strstr(fc_error_message(), bad) != NULL;
-        if (!clean) fprintf(stderr, "truncated to %zu of %zu bytes: %s\n", len, n, l ? "loaded" : fc_error_message());
-        fc_learner_free(l);
-        fc_error_clear();
-    }
-    FCT_TRUE(clean);
-    if (FCT_TRUE(patch(b, n, "\"n_factors\":6", "\"n_factors\":7", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
-    if (FCT_TRUE(patch(b, n, "\"n_factors\":6", "\"n_factors\":60000", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "collab config: the config asks for a model of at least");
-    if (FCT_TRUE(patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingNN\"", bad))) load_fails(bad, FC_ERR_FORMAT, "collab config");
-    if (FCT_TRUE(patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingXX\"", bad))) load_fails(bad, FC_ERR_FORMAT, "expected 'model'");
-    if (FCT_TRUE(patch(b, n, "\"users\":[\"#na#\",", "\"users\":[", bad))) load_fails(bad, FC_ERR_FORMAT, "'users' to start with \"#na#\"");
-    if (FCT_TRUE(patch(b, n, "\"item_counts\":[", "\"item_counts\":[1,", bad))) load_fails(bad, FC_ERR_FORMAT, "item_counts");
-    if (FCT_TRUE(patch(b, n, "\"users\":[\"#na#\",", "\"users\":[\"#na#\",\"u0\",", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "the data has 42 users and 31 items; the model's embeddings 41 and 31");
+    size_t n = fct_fcm_export_bytes(learn, good, &b);
+    if (!n) goto done;
+    FCT_TRUE(fct_fcm_truncations_fail(b, n, bad, 400, 37));
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"n_factors\":6", "\"n_factors\":7", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"n_factors\":6", "\"n_factors\":60000", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "collab config: the config asks for a model of at least");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingNN\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "collab config");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"EmbeddingDotBias\"", "\"EmbeddingXX\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "expected 'model'");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"users\":[\"#na#\",", "\"users\":[", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "'users' to start with \"#na#\"");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"item_counts\":[", "\"item_counts\":[1,", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "item_counts");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"users\":[\"#na#\",", "\"users\":[\"#na#\",\"u0\",", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "the data has 42 users and 31 items; the model's embeddings 41 and 31");
     /* another application's loader on this file (a static link registers what it does not call) */
     FCT_OK(fc_tabular_register());
-    if (FCT_TRUE(patch(b, n, "\"application\":\"collab\"", "\"application\":\"tabular\"", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "tabular config");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"application\":\"collab\"", "\"application\":\"tabular\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "tabular config");
 done:
     free(b);
     remove(good);

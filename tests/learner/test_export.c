@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fastc/vision.h"
+#include "export_checks.h"
 #include "fct.h"
 #include "vision/vision_data.h"
 
@@ -127,39 +128,13 @@ done:
     fc_learner_free(learn);
 }
 
-/* Replaces the first `from` in the file's metadata by `to` (same length, so the lengths stay right). */
-static int patch(const unsigned char *b, long n, const char *from, const char *to, const char *dst) {
-    unsigned char *c = malloc((size_t)n);
-    if (!c) return 0;
-    memcpy(c, b, (size_t)n);
-    size_t lf = strlen(from);
-    int done = 0;
-    for (long i = 24; i + (long)lf <= n && !done; i++)
-        if (!memcmp(c + i, from, lf)) {
-            memcpy(c + i, to, lf);
-            done = 1;
-        }
-    done = done && write_all(dst, c, n);
-    free(c);
-    return done;
-}
-
 /* Where the tensor data of an exported file starts: header, metadata, safetensors header. */
 static long weights_data_start(const unsigned char *b, long n) {
     if (n < 24) return -1;
-    uint64_t meta = 0, st = 0;
-    for (int i = 7; i >= 0; i--) meta = meta << 8 | b[16 + i];
+    uint64_t meta = fct_fcm_meta_len(b), st = 0;
     if ((long)(24 + meta + 8) > n) return -1;
     for (int i = 7; i >= 0; i--) st = st << 8 | b[24 + meta + i];
     return (long)(24 + meta + 8 + st);
-}
-
-static void load_fails(const char *file, fc_status code, const char *fragment) {
-    fc_learner *l = fc_load_learner(file);
-    FCT_NULL(l);
-    fc_learner_free(l);
-    FCT_TRUE(strstr(fc_error_message(), file) != NULL);
-    FCT_ERROR(code, fragment);
 }
 
 FCT_TEST(test_load_learner_rejects_corrupt_files) {
@@ -188,37 +163,44 @@ FCT_TEST(test_load_learner_rejects_corrupt_files) {
     }
     FCT_TRUE(clean);
     write_all(bad, (const unsigned char *)"GIF89a not a model at all.......", 32);
-    load_fails(bad, FC_ERR_FORMAT, "is not an exported fastc learner");
+    fct_fcm_load_fails(bad, FC_ERR_FORMAT, "is not an exported fastc learner");
     unsigned char *c = malloc((size_t)n);
     if (c) {
         memcpy(c, b, (size_t)n);
         c[8] = 99; /* a newer version */
         write_all(bad, c, n);
-        load_fails(bad, FC_ERR_UNSUPPORTED, "has format version 99");
+        fct_fcm_load_fails(bad, FC_ERR_UNSUPPORTED, "has format version 99");
         free(c);
     }
     /* metadata that does not match the weights: another head size, a BatchNorm more or less */
-    if (FCT_TRUE(patch(b, n, "\"n_out\":2", "\"n_out\":3", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
-    if (FCT_TRUE(patch(b, n, "\"bn_final\":0", "\"bn_final\":1", bad))) load_fails(bad, FC_ERR_FORMAT, "missing tensor");
-    if (FCT_TRUE(patch(b, n, "\"no_first_bn\":0", "\"no_first_bn\":1", bad))) load_fails(bad, FC_ERR_FORMAT, "missing tensor");
+    if (FCT_TRUE(fct_fcm_patch(b, (size_t)n, "\"n_out\":2", "\"n_out\":3", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    if (FCT_TRUE(fct_fcm_patch(b, (size_t)n, "\"bn_final\":0", "\"bn_final\":1", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "missing tensor");
+    if (FCT_TRUE(fct_fcm_patch(b, (size_t)n, "\"no_first_bn\":0", "\"no_first_bn\":1", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "missing tensor");
     /* an architecture or a transform this program does not have */
-    if (FCT_TRUE(patch(b, n, "\"resnet9\"", "\"resnetX\"", bad))) load_fails(bad, FC_ERR_ARG, "unknown architecture 'resnetX'");
-    if (FCT_TRUE(patch(b, n, "\"Resize\"", "\"Rexize\"", bad))) load_fails(bad, FC_ERR_UNSUPPORTED, "unknown transform 'Rexize'");
-    if (FCT_TRUE(patch(b, n, "\"vision\"", "\"visiom\"", bad))) load_fails(bad, FC_ERR_UNSUPPORTED, "application 'visiom' is not registered");
-    if (FCT_TRUE(patch(b, n, "{\"format\"", "[\"format\"", bad))) load_fails(bad, FC_ERR_FORMAT, "invalid JSON");
+    if (FCT_TRUE(fct_fcm_patch(b, (size_t)n, "\"resnet9\"", "\"resnetX\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_ARG, "unknown architecture 'resnetX'");
+    if (FCT_TRUE(fct_fcm_patch(b, (size_t)n, "\"Resize\"", "\"Rexize\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_UNSUPPORTED, "unknown transform 'Rexize'");
+    if (FCT_TRUE(fct_fcm_patch(b, (size_t)n, "\"vision\"", "\"visiom\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_UNSUPPORTED, "application 'visiom' is not registered");
+    if (FCT_TRUE(fct_fcm_patch(b, (size_t)n, "{\"format\"", "[\"format\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "invalid JSON");
     /* weights with a tensor the metadata's model does not have: a final BatchNorm */
     fc_learner *extra = fc_vision_learner(fc_image_dls_from_folder(path, .bs = 64, .n_workers = 1), "resnet9",
                                           .model = {.widen = 0.05}, .head = {.bn_final = 1}, .quiet = 1);
     if (FCT_NOTNULL(extra) && FCT_OK(fc_learner_export(extra, good))) {
         long n2 = 0;
         unsigned char *b2 = read_all(good, &n2);
-        if (FCT_NOTNULL(b2) && FCT_TRUE(patch(b2, n2, "\"bn_final\":1", "\"bn_final\":0", bad)))
-            load_fails(bad, FC_ERR_FORMAT, "unexpected tensor '1.9.weight'");
+        if (FCT_NOTNULL(b2) && FCT_TRUE(fct_fcm_patch(b2, (size_t)n2, "\"bn_final\":1", "\"bn_final\":0", bad)))
+            fct_fcm_load_fails(bad, FC_ERR_FORMAT, "unexpected tensor '1.9.weight'");
         free(b2);
     }
     fc_learner_free(extra);
     /* a missing file */
-    load_fails("no_such_model.fcm", FC_ERR_IO, "cannot open");
+    fct_fcm_load_fails("no_such_model.fcm", FC_ERR_IO, "cannot open");
     /* a learner without an application cannot be exported */
 done:
     free(b);

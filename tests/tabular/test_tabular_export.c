@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fastc/collab.h"
+#include "export_checks.h"
 #include "fct.h"
 
 /* 240 rows: colour (3 values and some missing), size (an integer with 4 values: categorical),
@@ -148,78 +149,44 @@ FCT_TEST(test_tabular_export_load_predict_matches_regression_target) { round_tri
 
 /* ---- corrupt files ---- */
 
-/* The file with the first `from` in its metadata replaced by `to` (any length: the header's
- * metadata length is rewritten). */
-static int patch(const unsigned char *b, size_t n, const char *from, const char *to, const char *dst) {
-    uint64_t meta = 0;
-    for (int i = 7; i >= 0; i--) meta = meta << 8 | b[16 + i];
-    const unsigned char *hit = NULL;
-    size_t lf = strlen(from), lt = strlen(to);
-    for (size_t i = 24; i + lf <= 24 + meta && !hit; i++)
-        if (!memcmp(b + i, from, lf)) hit = b + i;
-    unsigned char *c = hit ? malloc(n + lt + 1) : NULL;
-    if (!c) return 0;
-    size_t at = (size_t)(hit - b);
-    memcpy(c, b, at);
-    memcpy(c + at, to, lt);
-    memcpy(c + at + lt, hit + lf, n - at - lf);
-    meta = meta + lt - lf;
-    for (int i = 0; i < 8; i++) c[16 + i] = (unsigned char)(meta >> (8 * i));
-    fct_write_file(dst, c, n + lt - lf);
-    free(c);
-    return 1;
-}
-
-static void load_fails(const char *file, fc_status code, const char *fragment) {
-    fc_learner *l = fc_load_learner(file);
-    FCT_NULL(l);
-    fc_learner_free(l);
-    FCT_TRUE(strstr(fc_error_message(), file) != NULL);
-    FCT_ERROR(code, fragment);
-}
-
 FCT_TEST(test_tabular_load_rejects_corrupt_files) {
     const char *csv = make_csv("tab_export_bad.csv", 0);
     fc_learner *learn = csv ? trained(csv, 0) : NULL;
     if (!FCT_NOTNULL(learn)) return;
     const char *good = "tab_good.fcm", *bad = "tab_bad.fcm";
     unsigned char *b = NULL;
-    size_t n = 0;
-    if (!FCT_OK(fc_learner_export(learn, good)) || !(n = fct_read_file(good, &b))) goto done;
+    size_t n = fct_fcm_export_bytes(learn, good, &b);
+    if (!n) goto done;
     /* every truncation up to the end of the metadata and the safetensors header, then every 53rd */
-    uint64_t meta = 0;
-    for (int i = 7; i >= 0; i--) meta = meta << 8 | b[16 + i];
-    int clean = 1;
-    for (size_t len = 0; len < n && clean; len += len < 24 + meta + 600 ? 1 : 53) {
-        fct_write_file(bad, b, len);
-        fc_learner *l = fc_load_learner(bad);
-        clean = !l && fc_error_code() == FC_ERR_FORMAT && strstr(fc_error_message(), bad) != NULL;
-        if (!clean) fprintf(stderr, "truncated to %zu of %zu bytes: %s\n", len, n, l ? "loaded" : fc_error_message());
-        fc_learner_free(l);
-        fc_error_clear();
-    }
-    FCT_TRUE(clean);
+    FCT_TRUE(fct_fcm_truncations_fail(b, n, bad, 600, 53));
     /* the procs and the config disagreeing with each other or with the weights */
-    if (FCT_TRUE(patch(b, n, "\"dim\":[", "\"dim\":[9,", bad))) load_fails(bad, FC_ERR_FORMAT, "expected 'dim' to be an array of 3");
-    if (FCT_TRUE(patch(b, n, "\"n_out\":2", "\"n_out\":3", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
-    if (FCT_TRUE(patch(b, n, "\"layers\":[20]", "\"layers\":[21]", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"dim\":[", "\"dim\":[9,", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "expected 'dim' to be an array of 3");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"n_out\":2", "\"n_out\":3", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"layers\":[20]", "\"layers\":[21]", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_SHAPE, "expected shape");
     /* a config asking for a model larger than the weights the file holds fails before allocating it */
-    if (FCT_TRUE(patch(b, n, "\"layers\":[20]", "\"layers\":[1000000,1000000]", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "tabular config: the config asks for a model of at least");
-    if (FCT_TRUE(patch(b, n, "\"mean\":[", "\"mean\":[1,", bad))) load_fails(bad, FC_ERR_FORMAT, "tabular data: expected 'mean'");
-    if (FCT_TRUE(patch(b, n, "[\"#na#\"", "[\"#nb#\"", bad))) load_fails(bad, FC_ERR_FORMAT, "start with \"#na#\"");
-    if (FCT_TRUE(patch(b, n, "\"cont_na_col\":[", "\"cont_na_col\":[0,", bad))) load_fails(bad, FC_ERR_FORMAT, "cont_na_col");
-    if (FCT_TRUE(patch(b, n, "\"std\":[", "\"std\":[-1,", bad))) load_fails(bad, FC_ERR_FORMAT, "'std'");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"layers\":[20]", "\"layers\":[1000000,1000000]", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "tabular config: the config asks for a model of at least");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"mean\":[", "\"mean\":[1,", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "tabular data: expected 'mean'");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "[\"#na#\"", "[\"#nb#\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "start with \"#na#\"");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"cont_na_col\":[", "\"cont_na_col\":[0,", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "cont_na_col");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"std\":[", "\"std\":[-1,", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "'std'");
     /* a class more in a column, or in the target, than the model was built for */
-    if (FCT_TRUE(patch(b, n, "[\"#na#\",\"blue\"", "[\"#na#\",\"aqua\",\"blue\"", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "column 'colour' has 5 classes; the model's embedding has 4 rows");
-    if (FCT_TRUE(patch(b, n, "\"y_classes\":[", "\"y_classes\":[\"ah\",", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "and 3 classes; the model takes");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "[\"#na#\",\"blue\"", "[\"#na#\",\"aqua\",\"blue\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "column 'colour' has 5 classes; the model's embedding has 4 rows");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"y_classes\":[", "\"y_classes\":[\"ah\",", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "and 3 classes; the model takes");
     /* a file of another application: the collab loader rejects the tabular config (a static link
      * registers the applications it does not call) */
     FCT_OK(fc_collab_register());
-    if (FCT_TRUE(patch(b, n, "\"application\":\"tabular\"", "\"application\":\"collab\"", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "collab config");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"application\":\"tabular\"", "\"application\":\"collab\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "collab config");
     /* and a tabular learner's functions refuse a learner of another application */
     fc_prediction p;
     fc_tensor *x = fc_zeros(FC_SHAPE(4, 3)), *y = fc_zeros(FC_SHAPE(4), .dtype = FC_DTYPE_I64);

@@ -10,6 +10,7 @@
 
 #include "fastc/collab.h"
 #include "fastc/text.h"
+#include "export_checks.h"
 #include "fct.h"
 
 #define TINY_AWD .awd = {.emb_sz = 16, .n_hid = 24, .n_layers = 2}, .drop_mult = 0.2
@@ -112,70 +113,35 @@ done:
     fc_learner_free(learn);
 }
 
-/* Replaces the first `from` in the metadata by `to` and rewrites the header's metadata length. */
-static int patch(const unsigned char *b, size_t n, const char *from, const char *to, const char *dst) {
-    uint64_t meta = 0;
-    for (int i = 7; i >= 0; i--) meta = meta << 8 | b[16 + i];
-    const unsigned char *hit = NULL;
-    size_t lf = strlen(from), lt = strlen(to);
-    for (size_t i = 24; i + lf <= 24 + meta && !hit; i++)
-        if (!memcmp(b + i, from, lf)) hit = b + i;
-    unsigned char *c = hit ? malloc(n + lt + 1) : NULL;
-    if (!c) return 0;
-    size_t at = (size_t)(hit - b);
-    memcpy(c, b, at);
-    memcpy(c + at, to, lt);
-    memcpy(c + at + lt, hit + lf, n - at - lf);
-    meta = meta + lt - lf;
-    for (int i = 0; i < 8; i++) c[16 + i] = (unsigned char)(meta >> (8 * i));
-    fct_write_file(dst, c, n + lt - lf);
-    free(c);
-    return 1;
-}
-
-static void load_fails(const char *file, fc_status code, const char *fragment) {
-    fc_learner *l = fc_load_learner(file);
-    FCT_NULL(l);
-    fc_learner_free(l);
-    FCT_TRUE(strstr(fc_error_message(), file) != NULL);
-    FCT_ERROR(code, fragment);
-}
-
 FCT_TEST(test_text_load_rejects_corrupt_files) {
     fc_learner *learn = trained(0);
     if (!FCT_NOTNULL(learn)) return;
     const char *good = "text_good.fcm", *bad = "text_bad.fcm";
     unsigned char *b = NULL;
-    size_t n = 0;
-    if (!FCT_OK(fc_learner_export(learn, good)) || !(n = fct_read_file(good, &b))) goto done;
-    uint64_t meta = 0;
-    for (int i = 7; i >= 0; i--) meta = meta << 8 | b[16 + i];
-    int clean = 1;
-    for (size_t len = 0; len < n && clean; len += len < 24 + meta + 800 ? 1 : 41) {
-        fct_write_file(bad, b, len);
-        fc_learner *l = fc_load_learner(bad);
-        clean = !l && fc_error_code() == FC_ERR_FORMAT && strstr(fc_error_message(), bad) != NULL;
-        if (!clean) fprintf(stderr, "truncated to %zu of %zu bytes: %s\n", len, n, l ? "loaded" : fc_error_message());
-        fc_learner_free(l);
-        fc_error_clear();
-    }
-    FCT_TRUE(clean);
-    if (FCT_TRUE(patch(b, n, "\"emb_sz\":16", "\"emb_sz\":17", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
-    if (FCT_TRUE(patch(b, n, "\"emb_sz\":16", "\"emb_sz\":65536", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "text config: the config asks for a model of at least");
-    if (FCT_TRUE(patch(b, n, "\"n_layers\":2", "\"n_layers\":3", bad))) load_fails(bad, FC_ERR_SHAPE, "expected shape");
-    if (FCT_TRUE(patch(b, n, "\"vocab\":[\"xxunk\",", "\"vocab\":[", bad))) load_fails(bad, FC_ERR_FORMAT, "do not match the model");
-    if (FCT_TRUE(patch(b, n, "\"classes\":[\"negative\",", "\"classes\":[\"neutral\",\"negative\",", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "and classes (3) do not match the model's");
-    if (FCT_TRUE(patch(b, n, "\"classes\":[\"negative\",", "\"classes\":[", bad))) load_fails(bad, FC_ERR_FORMAT, "'classes'");
-    if (FCT_TRUE(patch(b, n, "\"classifier\"", "\"regressor\"", bad))) load_fails(bad, FC_ERR_FORMAT, "expected 'model'");
+    size_t n = fct_fcm_export_bytes(learn, good, &b);
+    if (!n) goto done;
+    FCT_TRUE(fct_fcm_truncations_fail(b, n, bad, 800, 41));
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"emb_sz\":16", "\"emb_sz\":17", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"emb_sz\":16", "\"emb_sz\":65536", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "text config: the config asks for a model of at least");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"n_layers\":2", "\"n_layers\":3", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_SHAPE, "expected shape");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"vocab\":[\"xxunk\",", "\"vocab\":[", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "do not match the model");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"classes\":[\"negative\",", "\"classes\":[\"neutral\",\"negative\",", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "and classes (3) do not match the model's");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"classes\":[\"negative\",", "\"classes\":[", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "'classes'");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"classifier\"", "\"regressor\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "expected 'model'");
     /* files of another application */
     FCT_OK(fc_tabular_register());
     FCT_OK(fc_collab_register());
-    if (FCT_TRUE(patch(b, n, "\"application\":\"text\"", "\"application\":\"collab\"", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "collab config");
-    if (FCT_TRUE(patch(b, n, "\"application\":\"text\"", "\"application\":\"tabular\"", bad)))
-        load_fails(bad, FC_ERR_FORMAT, "tabular config");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"application\":\"text\"", "\"application\":\"collab\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "collab config");
+    if (FCT_TRUE(fct_fcm_patch(b, n, "\"application\":\"text\"", "\"application\":\"tabular\"", bad)))
+        fct_fcm_load_fails(bad, FC_ERR_FORMAT, "tabular config");
 done:
     free(b);
     remove(good);

@@ -4,45 +4,15 @@
 #include <cuda_runtime.h>
 #include <math.h>
 
+#include "block_reduce.cuh"
 #include "kernels.h"
 
 namespace {
 
-const int THREADS = 256;
-
-int grid_for(int64_t n) {
-    int64_t b = (n + THREADS - 1) / THREADS;
-    return (int)(b < 65536 ? (b > 0 ? b : 1) : 65536);
-}
-int rows_grid(int64_t rows) { return (int)(rows < 65535 ? (rows > 0 ? rows : 1) : 65535); }
-
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-__device__ __forceinline__ float warp_max(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-// The block's sum (or max) in every thread.
-template <bool MAX>
-__device__ float block_reduce(float v) {
-    __shared__ float part[32];
-    __shared__ float total;
-    v = MAX ? warp_max(v) : warp_sum(v);
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        float w = lane < (blockDim.x >> 5) ? part[lane] : (MAX ? -INFINITY : 0.0f);
-        w = MAX ? warp_max(w) : warp_sum(w);
-        if (lane == 0) total = w;
-    }
-    __syncthreads();
-    float r = total;
-    __syncthreads(); // part and total are reused by the next call
-    return r;
-}
+using fci_cuda::THREADS;
+using fci_cuda::block_reduce;
+using fci_cuda::grid_for;
+using fci_cuda::rows_grid;
 
 __global__ void sum_rows(const float *x, float *out, int64_t rows, int64_t red) {
     for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
