@@ -98,4 +98,26 @@ void cli_print_fit_json(fc_learner *learn, const char *out, const char *app, con
  * frees learn; the exit code. A failure leaves no output file (export writes atomically). */
 int cli_fit_export(const char *cmd, fc_learner *learn, const cli_fit *f, const char *app, double lr);
 
+/* ---- lr-find, show-batch and interpret on tabular / collab / text ---- */
+/* cli_fit_parse with the getopt short options shorts ("o:qh" plus the caller's). */
+int cli_fit_parse_short(const char *cmd, const char *help, const char *shorts, int argc, char **argv,
+                        const struct option *own, cli_app_option_fn app_option, void *state, cli_fit *f);
+/* A subcommand's own options on top of an application's: getopt_long entries (zero-terminated),
+ * their handler (as cli_app_option_fn) and the short option string (NULL: "o:qh"). */
+typedef struct cli_extra {
+    const struct option *opts;
+    cli_app_option_fn option;
+    void *state;
+    const char *shorts;
+} cli_extra;
+/* "APP DATA [options]" (argv[0] the application word) as 'fastc train APP' parses it, plus extra:
+ * builds the dataloaders into *dls (want_learner 0) or the learner on them into *learn (it owns
+ * them). Returns -1 to go on, else the exit code (help printed with help: CLI_OK; usage: CLI_USAGE;
+ * the library failing: CLI_FAIL, its message printed as "fastc cmd: ..."). */
+int cli_tabular_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
+                      int want_learner, fc_dataloaders **dls, fc_learner **learn);
+/* "fastc lr-find APP" and "fastc show-batch APP" for tabular (lr_find.c, show_batch.c). */
+int cli_lr_find_app(int argc, char **argv);
+int cli_show_batch_app(int argc, char **argv);
+
 #endif

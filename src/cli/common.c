@@ -189,6 +189,11 @@ int cli_fit_option(const char *cmd, cli_fit *f, int c, const char *arg) {
 
 int cli_fit_parse(const char *cmd, const char *help, int argc, char **argv, const struct option *own,
                   cli_app_option_fn app_option, void *state, cli_fit *f) {
+    return cli_fit_parse_short(cmd, help, "o:qh", argc, argv, own, app_option, state, f);
+}
+
+int cli_fit_parse_short(const char *cmd, const char *help, const char *shorts, int argc, char **argv,
+                        const struct option *own, cli_app_option_fn app_option, void *state, cli_fit *f) {
     struct option opts[64];
     int k = 0;
     for (const struct option *o = own; o->name && k < 48; o++) opts[k++] = *o;
@@ -196,7 +201,7 @@ int cli_fit_parse(const char *cmd, const char *help, int argc, char **argv, cons
     opts[k] = (struct option){0, 0, 0, 0};
     opterr = 0;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, shorts, opts, NULL)) != -1;) {
         if (c == 'h') return fputs(help, stdout), CLI_OK;
         if (c == '?' || c == ':') return cli_bad_option(cmd, argv[optind - 1]);
         int r = cli_fit_option(cmd, f, c, optarg);

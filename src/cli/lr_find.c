@@ -1,11 +1,14 @@
-/* fastc lr-find vision DIR: the learning-rate finder's suggestions, and its plot with --plot. */
+/* fastc lr-find vision DIR | tabular CSV: the learning-rate finder's suggestions, and its plot with
+ * --plot. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
+#include <string.h>
 
 #include "cli.h"
 
 static const char help[] =
     "usage: fastc lr-find vision DIR [options]\n"
+    "       fastc lr-find tabular CSV --y COLUMN [options]   ('fastc lr-find tabular --help')\n"
     "Runs fastai's learning-rate finder on a new learner (the same data and model options as\n"
     "'fastc train': --arch --widen --pretrained --bs --size --train --valid --valid-pct --seed\n"
     "--workers --fp16 --bf16) and prints the suggested learning rates.\n\n"
@@ -14,7 +17,59 @@ static const char help[] =
     "  --json            print the suggestions as JSON\n"
     "  -h, --help        this help\n";
 
+static const char app_help[] =
+    "usage: fastc lr-find tabular CSV --y COLUMN [options]\n"
+    "Runs fastai's learning-rate finder on a new tabular learner, built from the same options as\n"
+    "'fastc train tabular' (--y --cat --cont --regression --category --layers --bs --valid-pct\n"
+    "--seed), and prints the suggested learning rates.\n\n"
+    "  --plot F          write the loss-vs-lr plot there (PNG)\n"
+    "  --iters N         steps of the sweep (default 100)\n"
+    "  --json            print the suggestions as JSON\n"
+    "  -h, --help        this help\n";
+
+typedef struct lr_args {
+    const char *plot;
+    long iters;
+} lr_args;
+
+enum { L_PLOT = 1300, L_ITERS };
+
+static int lr_option(void *state, int c, char *arg) {
+    lr_args *a = state;
+    if (c == L_PLOT) return a->plot = arg, 1;
+    if (c == L_ITERS) return cli_int("lr-find", "--iters", arg, 2, 100000, &a->iters) ? 1 : -1;
+    return 0;
+}
+
+static void print_suggestions(const fc_lr_suggestions *s, const char *plot, int json) {
+    if (json) printf("{\"valley\":%.6g,\"minimum\":%.6g,\"steep\":%.6g,\"points\":%d}\n", s->valley, s->minimum, s->steep, s->n);
+    else printf("valley %.3g\nminimum %.3g\nsteep %.3g\n%s%s", s->valley, s->minimum, s->steep, plot ? "plot: " : "",
+                plot ? plot : "");
+    if (plot && !json) printf("\n");
+}
+
+int cli_lr_find_app(int argc, char **argv) {
+    static const struct option own[] = {{"plot", required_argument, 0, L_PLOT}, {"iters", required_argument, 0, L_ITERS},
+                                        {0, 0, 0, 0}};
+    lr_args a = {.iters = 100};
+    cli_extra extra = {own, lr_option, &a, NULL};
+    cli_fit f;
+    cli_fit_defaults(&f);
+    fc_learner *learn = NULL;
+    int st = cli_tabular_setup("lr-find", app_help, argc, argv, &extra, &f, 1, NULL, &learn);
+    if (st >= 0) return st;
+    fc_lr_suggestions s = {0};
+    if (fc_lr_find(learn, &s, .num_it = (int)a.iters, .plot_path = a.plot) != FC_OK) {
+        fc_learner_free(learn);
+        return cli_fail("lr-find");
+    }
+    print_suggestions(&s, a.plot, f.json);
+    fc_learner_free(learn);
+    return CLI_OK;
+}
+
 int cli_lr_find(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "tabular")) return cli_lr_find_app(argc - 1, argv + 1);
     cli_vision v;
     cli_vision_defaults(&v);
     const char *plot = NULL;
@@ -47,10 +102,7 @@ int cli_lr_find(int argc, char **argv) {
         fc_learner_free(learn);
         return cli_fail("lr-find");
     }
-    if (v.json) printf("{\"valley\":%.6g,\"minimum\":%.6g,\"steep\":%.6g,\"points\":%d}\n", s.valley, s.minimum, s.steep, s.n);
-    else printf("valley %.3g\nminimum %.3g\nsteep %.3g\n%s%s", s.valley, s.minimum, s.steep, plot ? "plot: " : "",
-                plot ? plot : "");
-    if (plot && !v.json) printf("\n");
+    print_suggestions(&s, plot, v.json);
     fc_learner_free(learn);
     return CLI_OK;
 }

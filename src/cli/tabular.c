@@ -75,28 +75,63 @@ static int tabular_option(void *state, int c, char *arg) {
     }
 }
 
+/* The tabular options, then the caller's own (extra) for codes the tabular ones do not take. */
+typedef struct tabular_chain {
+    tabular_args a;
+    cli_app_option_fn extra;
+    void *extra_state;
+} tabular_chain;
+
+static int chain_option(void *state, int c, char *arg) {
+    tabular_chain *ch = state;
+    int r = tabular_option(&ch->a, c, arg);
+    return r == 0 && ch->extra ? ch->extra(ch->extra_state, c, arg) : r;
+}
+
+int cli_tabular_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
+                      int want_learner, fc_dataloaders **dls_out, fc_learner **learn_out) {
+    struct option opts[48];
+    int k = 0;
+    for (const struct option *o = tabular_opts; o->name; o++) opts[k++] = *o;
+    for (const struct option *o = extra ? extra->opts : NULL; o && o->name && k < 40; o++) opts[k++] = *o;
+    opts[k] = (struct option){0, 0, 0, 0};
+    tabular_chain ch = {.a = {.block = FC_Y_AUTO}, .extra = extra ? extra->option : NULL,
+                        .extra_state = extra ? extra->state : NULL};
+    int st = cli_fit_parse_short(cmd, help, extra && extra->shorts ? extra->shorts : "o:qh", argc, argv, opts,
+                                 chain_option, &ch, f);
+    if (st >= 0) return st;
+    const tabular_args *a = &ch.a;
+    if (argc - optind != 1)
+        return cli_usage_error(cmd, argc - optind < 1 ? "expected a CSV file after 'tabular'"
+                                                      : "expected one CSV file, found also '%s'", argv[optind + 1]);
+    if (!a->y) return cli_usage_error(cmd, "expected --y COLUMN, the column to predict (e.g. --y salary for adult.csv)");
+    fc_manual_seed((uint64_t)f->seed);
+    fc_dataloaders *dls = fc_tabular_dls_from_csv(argv[optind], .y = a->y, .cat = a->cat, .cont = a->cont,
+                                                  .y_block = a->block, .valid_pct = f->valid_pct,
+                                                  .seed = (uint64_t)f->seed, .bs = f->bs);
+    fc_tabular *t = dls ? fc_tabular_of_dls(dls) : NULL;
+    if (!t) {
+        fc_dataloaders_free(dls);
+        return cli_fail(cmd);
+    }
+    if (!want_learner) {
+        *dls_out = dls;
+        return -1;
+    }
+    int reg = fc_tabular_is_regression(t);
+    fc_learner *learn = fc_tabular_learner(dls, .layers = a->layers, .quiet = f->quiet || f->json,
+                                           .metrics = reg ? FC_METRICS(fc_rmse()) : FC_METRICS(fc_accuracy()));
+    if (!learn) return cli_fail(cmd);
+    *learn_out = learn;
+    return -1;
+}
+
 int cli_train_tabular(int argc, char **argv) {
     cli_fit f;
     cli_fit_defaults(&f);
-    tabular_args a = {.block = FC_Y_AUTO};
-    int st = cli_fit_parse("train", help, argc, argv, tabular_opts, tabular_option, &a, &f);
-    if (st >= 0) return st;
-    if (argc - optind != 1)
-        return cli_usage_error("train", argc - optind < 1 ? "expected a CSV file after 'tabular'"
-                                                           : "expected one CSV file, found also '%s'", argv[optind + 1]);
-    if (!a.y) return cli_usage_error("train", "expected --y COLUMN, the column to predict (e.g. --y salary for adult.csv)");
-    fc_manual_seed((uint64_t)f.seed);
-    fc_dataloaders *dls = fc_tabular_dls_from_csv(argv[optind], .y = a.y, .cat = a.cat, .cont = a.cont, .y_block = a.block,
-                                                  .valid_pct = f.valid_pct, .seed = (uint64_t)f.seed, .bs = f.bs);
-    fc_tabular *t = dls ? fc_tabular_of_dls(dls) : NULL;
     fc_learner *learn = NULL;
-    if (t) {
-        int reg = fc_tabular_is_regression(t);
-        learn = fc_tabular_learner(dls, .layers = a.layers, .quiet = f.quiet || f.json,
-                                   .metrics = reg ? FC_METRICS(fc_rmse()) : FC_METRICS(fc_accuracy()));
-    } else {
-        fc_dataloaders_free(dls);
-    }
+    int st = cli_tabular_setup("train", help, argc, argv, NULL, &f, 1, NULL, &learn);
+    if (st >= 0) return st;
     return cli_fit_export("train", learn, &f, "tabular", 1e-2);
 }
 
