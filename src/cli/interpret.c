@@ -1,6 +1,7 @@
 /* fastc interpret MODEL DIR: an exported classifier on labelled images (DIR/<class>/..., or
  * DIR/valid/<class>/... when DIR has a valid folder): the confusion matrix, the most confused pairs
- * and the top losses, as text and, with --plot / --top-losses, as PNGs. */
+ * and the top losses, as text and, with --plot / --top-losses, as PNGs. fastc interpret MODEL CSV: the
+ * same for an exported tabular classifier on the rows of a CSV with the target column. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <libgen.h>
@@ -11,10 +12,11 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: fastc interpret MODEL DIR [options]\n"
+    "usage: fastc interpret MODEL DIR|CSV [options]\n"
     "Runs the model on the labelled images under DIR (DIR/valid if it exists; each image labelled\n"
     "by its parent folder, which must name a class of the model) and prints the confusion matrix,\n"
-    "the most confused classes and the top losses.\n\n"
+    "the most confused classes and the top losses. For a tabular classifier DATA is a CSV file with\n"
+    "the model's columns and its target (the top losses name rows as CSV:ROW, 1-based data rows).\n\n"
     "  --valid NAME      the labelled subfolder to use (default: valid when it exists, else DIR)\n"
     "  --plot F          also write the confusion matrix as a PNG\n"
     "  --top-losses F    also write the top losses as a PNG grid\n"
@@ -41,7 +43,8 @@ static fc_status labels_of(const fc_items *items, const fc_dataloaders *dls, int
     return FC_OK;
 }
 
-static fc_status report(fc_interp *in, const fc_items *items, long k, const char *plot, const char *top) {
+/* items: the image files; NULL: rows of csv. */
+static fc_status report(fc_interp *in, const fc_items *items, const char *csv, long k, const char *plot, const char *top) {
     fc_status st = fc_interp_print_confusion_matrix(in, stdout);
     fc_confusion conf[10];
     int64_t nc = st == FC_OK ? fc_interp_most_confused(in, 1, conf, 10) : 0;
@@ -53,14 +56,44 @@ static fc_status report(fc_interp *in, const fc_items *items, long k, const char
     int64_t nt = st == FC_OK ? fc_interp_top_losses(in, k, loss, idx) : 0;
     const int64_t *dec = fc_interp_decoded(in);
     if (st == FC_OK) printf("\ntop losses (loss, predicted, actual, item):\n");
-    for (int64_t i = 0; i < nt; i++)
-        printf("  %.4f\t%s\t%s\t%s\n", loss[i], fc_interp_class_name(in, dec[idx[i]]),
-               fc_interp_class_name(in, (int64_t)fc_tensor_get(fc_interp_targs(in), idx[i])), items->text[idx[i]]);
+    for (int64_t i = 0; i < nt; i++) {
+        printf("  %.4f\t%s\t%s\t", loss[i], fc_interp_class_name(in, dec[idx[i]]),
+               fc_interp_class_name(in, (int64_t)fc_tensor_get(fc_interp_targs(in), idx[i])));
+        if (items) printf("%s\n", items->text[idx[i]]);
+        else printf("%s:%lld\n", csv, (long long)idx[i] + 1);
+    }
     free(loss);
     free(idx);
     if (st == FC_OK && plot) st = fc_interp_plot_confusion_matrix(in, plot);
     if (st == FC_OK && top) st = fc_interp_plot_top_losses(in, k, top);
     return st;
+}
+
+/* A tabular classifier on the labelled rows of csv. */
+static int interpret_tabular(fc_learner *learn, const char *csv, long k, const char *plot, const char *top) {
+    if (top) {
+        fc_learner_free(learn);
+        return cli_usage_error("interpret", "--top-losses draws images; a tabular model's top losses are printed");
+    }
+    fc_tabular *t = fc_tabular_of_dls(fc_learner_dls(learn));
+    fc_dataloader *dl = NULL;
+    fc_interp *in = NULL;
+    fc_tuple b = {0};
+    fc_status st = t ? FC_OK : fc_error_code();
+    if (st == FC_OK && fc_tabular_is_regression(t))
+        st = fc_fail(FC_ERR_UNSUPPORTED, "interpret: the model is a regression (no classes to confuse); it needs a "
+                     "tabular classifier");
+    if (st == FC_OK && !(dl = fc_tabular_test_dl(t, csv, 256))) st = fc_error_code();
+    if (st == FC_OK) st = fc_dataloader_one_batch(dl, &b);
+    if (st == FC_OK && b.n < 2)
+        st = fc_fail(FC_ERR_ARG, "interpret: '%s' lacks the model's target column; it needs labelled rows", csv);
+    fc_tuple_free(&b);
+    if (st == FC_OK && !(in = fc_interp_from_learner(learn, dl))) st = fc_error_code();
+    if (st == FC_OK) st = report(in, NULL, csv, k, plot, NULL);
+    fc_interp_free(in);
+    fc_dataloader_free(dl);
+    fc_learner_free(learn);
+    return st == FC_OK ? CLI_OK : cli_fail("interpret");
 }
 
 int cli_interpret(int argc, char **argv) {
@@ -92,13 +125,15 @@ int cli_interpret(int argc, char **argv) {
     fc_dataloader *dl = NULL;
     fc_interp *in = NULL;
     fc_learner *learn = fc_load_learner(model);
+    if (learn && fc_learner_app(learn) && !strcmp(fc_learner_app(learn), "tabular"))
+        return interpret_tabular(learn, dir, k, plot, top);
     fc_status st = learn ? fc_get_image_files(path, &items) : fc_error_code();
     if (st == FC_OK && !(y = malloc((size_t)items.n * sizeof *y))) st = fc_fail(FC_ERR_NOMEM, "interpret: out of memory");
     if (st == FC_OK) st = labels_of(&items, fc_learner_dls(learn), y);
     if (st == FC_OK && !(dl = fc_dataloader_labelled_dl(fc_learner_dls(learn)->valid, (const char *const *)items.text, y, items.n)))
         st = fc_error_code();
     if (st == FC_OK && !(in = fc_interp_from_learner(learn, dl))) st = fc_error_code();
-    if (st == FC_OK) st = report(in, &items, k, plot, top);
+    if (st == FC_OK) st = report(in, &items, NULL, k, plot, top);
     fc_interp_free(in);
     fc_dataloader_free(dl);
     free(y);
