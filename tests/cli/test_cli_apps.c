@@ -89,6 +89,28 @@ FCT_TEST(test_cli_adult_sample_train_predict_info) {
     }
     FCT_EQ_INT(RUN("info", model, "--json"), 0);
     FCT_TRUE(out_has("\"application\":\"tabular\"") && out_has("\"y_name\":\"salary\""));
+    /* interpret: the confusion matrix of the model on the held-out rows, their top losses named */
+    FCT_EQ_INT(RUN("interpret", model, "cli_adult_test.csv", "-k", "3"), 0);
+    FCT_TRUE(out_has("actual \\ predicted") && out_has("<50k") && out_has(">=50k"));
+    FCT_TRUE(out_has("top losses") && out_has("cli_adult_test.csv:"));
+    FCT_EQ_INT(RUN("interpret", model, "cli_adult_test.csv", "--top-losses", "x.png"), 2);
+    /* show-batch: the decoded table, its column names and category labels */
+    FCT_EQ_INT(RUN("show-batch", "tabular", "cli_adult_test.csv", "--y", "salary", "--cat", "workclass,sex", "--cont",
+                   "age", "-n", "5"),
+               0);
+    FCT_TRUE(out_has("workclass") && out_has("sex") && out_has("age") && out_has("salary"));
+    FCT_TRUE(out_has("Male") || out_has("Female"));
+    FCT_EQ_INT(RUN("show-batch", "tabular", "cli_adult_test.csv"), 2);
+    FCT_TRUE(err_has("--y COLUMN"));
+    /* lr-find: the suggestions and the plot */
+    remove("cli_adult_lr.png");
+    FCT_EQ_INT(RUN("lr-find", "tabular", "cli_adult_train.csv", "--y", "salary", "--iters", "40", "--plot",
+                   "cli_adult_lr.png"),
+               0);
+    FCT_TRUE(number_after(slurp("cli_out.txt"), "valley ") > 0);
+    FCT_TRUE(access("cli_adult_lr.png", F_OK) == 0);
+    FCT_EQ_INT(RUN("lr-find", "tabular", "cli_adult_train.csv", "--y", "salary", "--iters", "1"), 2);
+    remove("cli_adult_lr.png");
     /* bad inputs: an unknown column (training: no model file left; predict: named), a bad number */
     remove("cli_adult_bad.fcm");
     FCT_EQ_INT(RUN("train", "tabular", "cli_adult_train.csv", "--y", "salary", "--cat", "workclass,nosuchcol", "-o",
