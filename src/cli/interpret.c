@@ -127,6 +127,12 @@ int cli_interpret(int argc, char **argv) {
     fc_learner *learn = fc_load_learner(model);
     if (learn && fc_learner_app(learn) && !strcmp(fc_learner_app(learn), "tabular"))
         return interpret_tabular(learn, dir, k, plot, top);
+    if (learn && fc_learner_app(learn) && (!strcmp(fc_learner_app(learn), "collab") || !strcmp(fc_learner_app(learn), "text"))) {
+        int rc = cli_usage_error("interpret", "'interpret' on a %s model is not there yet (vision and tabular are)",
+                                 fc_learner_app(learn));
+        fc_learner_free(learn);
+        return rc;
+    }
     fc_status st = learn ? fc_get_image_files(path, &items) : fc_error_code();
     if (st == FC_OK && !(y = malloc((size_t)items.n * sizeof *y))) st = fc_fail(FC_ERR_NOMEM, "interpret: out of memory");
     if (st == FC_OK) st = labels_of(&items, fc_learner_dls(learn), y);
