@@ -223,6 +223,16 @@ enum { IN_X, IN_H0, IN_C0, IN_W };
 
 static const float *f32(const fc_tensor *t) { return t ? fc_tensor_data(t) : NULL; }
 
+/* Room for one layer's W_hh packed for the CPU recurrence (4H^2 floats, 21 MB at H = 1152). If it
+ * cannot be had the recurrence still runs, through OpenBLAS at every step, so the failure is not
+ * reported. */
+static size_t pack_bytes(int64_t H) { return (size_t)fci_lstm_pack_floats(H) * sizeof(float); }
+static float *pack_workspace(int64_t H) {
+    float *p = fci_alloc(pack_bytes(H));
+    if (!p) fc_error_clear();
+    return p;
+}
+
 /* Runs layer l over T steps: gates from x_l [T*B, I] in one GEMM, then the recurrence. */
 static fc_status layer_forward(fc_device dev, const float *x, int64_t T, int64_t B, int64_t I,
                                int64_t H, const float *w_ih, const float *w_hh, const float *b_ih,
@@ -234,7 +244,11 @@ static fc_status layer_forward(fc_device dev, const float *x, int64_t T, int64_t
     if (b0) rows_fill_d(&st, dev, act, b0, b1, TB, G);
     gemm_d(&st, dev, 0, 1, TB, G, I, 1.0f, x, I, w_ih, I, b0 ? 1.0f : 0.0f, act, G);
     if (!on_cuda(dev)) { /* the CPU's fused recurrence */
-        if (st == FC_OK) fci_lstm_recur_fwd_f32(T, B, H, w_hh, h0, c0, act, c, h);
+        if (st == FC_OK) {
+            float *w_pack = pack_workspace(H);
+            fci_lstm_recur_fwd_f32(T, B, H, w_hh, h0, c0, act, c, h, w_pack);
+            fci_release(w_pack, pack_bytes(H));
+        }
         return st;
     }
     for (int64_t t = 0; t < T; t++) {
@@ -261,7 +275,9 @@ static fc_status layer_backward(const lstm_dims *d, const float *dy, const float
     int64_t B = d->B, H = d->H, G = 4 * H;
     fc_status st = FC_OK;
     if (!on_cuda(d->dev)) { /* the CPU's fused recurrence */
-        fci_lstm_recur_bwd_f32(d->T, B, H, dy, act, c, c0, w_hh, dh, dc, dg, need_dh0);
+        float *w_pack = pack_workspace(H);
+        fci_lstm_recur_bwd_f32(d->T, B, H, dy, act, c, c0, w_hh, dh, dc, dg, need_dh0, w_pack);
+        fci_release(w_pack, pack_bytes(H));
         return st;
     }
     for (int64_t t = d->T - 1; t >= 0; t--) {
