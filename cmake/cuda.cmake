@@ -64,6 +64,7 @@ if(FASTC_CUDA_ENABLED)
     target_link_libraries(test_cuda PRIVATE fct)
     target_include_directories(test_cuda PRIVATE src tests)
     target_compile_options(test_cuda PRIVATE ${FASTC_WARNINGS})
+    target_compile_definitions(test_cuda PRIVATE FASTC_CUDA=1) # the host-side internals (cuda_impl.h)
     enable_testing()
     add_test(NAME cuda COMMAND test_cuda)
     set_tests_properties(cuda PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2"
