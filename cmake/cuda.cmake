@@ -100,6 +100,18 @@ if(FASTC_CUDA_ENABLED)
     set_tests_properties(cuda PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2"
       WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   endif()
+  # the NCCL backend on GPUs: mpirun -np 2 on two GPUs (scripts/gpu-check.sh); ctest runs one rank
+  # (without a GPU its tests print SKIPPED)
+  if(FASTC_HAVE_NCCL)
+    add_executable(test_nccl tests/cuda/nccl/test_nccl.c)
+    target_link_libraries(test_nccl PRIVATE fct)
+    target_include_directories(test_nccl PRIVATE src tests)
+    target_compile_options(test_nccl PRIVATE ${FASTC_WARNINGS})
+    target_compile_definitions(test_nccl PRIVATE FASTC_CUDA=1)
+    add_test(NAME cuda_nccl COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe --bind-to none -np 1
+             -x OMP_NUM_THREADS=1 $<TARGET_FILE:test_nccl>)
+    set_tests_properties(cuda_nccl PROPERTIES TIMEOUT 120 WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  endif()
 else()
   message(STATUS "CUDA backend: OFF (FASTC_CUDA=${FASTC_CUDA})")
 endif()
