@@ -69,10 +69,10 @@ fc_status fci_grad_scaler_unscale(fci_grad_scaler *s, fc_tensor *const *grads, i
 #endif
         if (fc_tensor_dtype(g) != FC_DTYPE_F32 || !fc_tensor_is_contiguous(g) ||
             (dev.type != FC_DEVICE_CPU && !cuda_ok))
-            return fc_fail(FC_ERR_UNSUPPORTED, "grad_scaler: expected contiguous f32 gradients on the cpu%s, "
-                           "found gradient %d: %s on %s%s", fc_cuda_is_built() ? " or a cuda device" : "", i,
-                           fc_dtype_name(fc_tensor_dtype(g)), fc_device_name(dev),
-                           fc_tensor_is_contiguous(g) ? "" : ", not contiguous");
+            return fc_fail(FC_ERR_UNSUPPORTED, "grad_scaler: expected contiguous f32 cpu gradients, "
+                           "found gradient %d: %s on %s%s%s", i, fc_dtype_name(fc_tensor_dtype(g)),
+                           fc_device_name(dev), fc_tensor_is_contiguous(g) ? "" : ", not contiguous",
+                           fc_cuda_is_built() ? " (or contiguous f32 on a cuda device)" : "");
         if (cuda_ok) {
             if (on_cuda < 0) on_cuda = i;
             continue;
