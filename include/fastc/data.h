@@ -225,7 +225,7 @@ FC_API fc_status fc_dataloader_start(fc_dataloader *dl, int epoch);
 /* The next batch into *batch (the caller frees it with fc_tuple_free): 1 when a batch was written,
  * 0 at the end of the epoch, a negative fc_status on error (the item and what failed are named). */
 FC_API int fc_dataloader_next(fc_dataloader *dl, fc_tuple *batch);
-/* The first batch of a fresh epoch 0 (fastai's one_batch). */
+/* The first batch of a fresh epoch 0 (fastai's one_batch), on the host whatever the loader's device. */
 FC_API fc_status fc_dataloader_one_batch(fc_dataloader *dl, fc_tuple *batch);
 /* Undoes the batch transforms (in reverse) on batch, then splits it into items and undoes the item
  * pipelines: writes n = batch size decoded items (free each with fc_tuple_free, then the array with

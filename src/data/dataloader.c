@@ -389,10 +389,11 @@ fc_status fc_dataloader_set_device(fc_dataloader *dl, fc_device d) {
 
 fc_device fc_dataloader_device(const fc_dataloader *dl) { return dl ? fci_device_feed_device(dl->feed) : FC_CPU; }
 
+/* On the host even when the loader delivers on a device: show_batch and the decoders read it there. */
 fc_status fc_dataloader_one_batch(fc_dataloader *dl, fc_tuple *batch) {
     fc_status st = fc_dataloader_start(dl, 0);
     if (st != FC_OK) return st;
-    int r = fc_dataloader_next(dl, batch);
+    int r = next_host(dl, batch);
     if (r == 0) st = fc_fail(FC_ERR_ARG, "one_batch: the loader has no batch (%lld items, bs %lld%s)",
                              (long long)dl->n, (long long)dl->bs, dl->drop_last ? ", drop_last" : "");
     else st = r < 0 ? r : FC_OK;

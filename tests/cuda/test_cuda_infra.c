@@ -380,6 +380,10 @@ FCT_TEST(test_device_batches_match_host_batches) {
         if (epoch == 1) allocs_epoch1 = fc_cuda_memory_stats_get().n_device_allocs;
     }
     FCT_EQ_INT(fc_cuda_memory_stats_get().n_device_allocs, allocs_epoch1); /* steady state */
+    fc_tuple ob; /* one_batch stays on the host (show_batch reads it there) */
+    FCT_OK(fc_dataloader_one_batch(d, &ob));
+    FCT_EQ_INT(fc_tensor_device(ob.v[0].t).type, FC_DEVICE_CPU);
+    fc_tuple_free(&ob);
     fc_dataloader_free(h);
     fc_dataloader_free(d);
     fc_tensor_free(x);

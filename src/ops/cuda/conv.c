@@ -129,11 +129,13 @@ static fc_status conv_fwd(const char *op, cudnnHandle_t h, int dev, conv_descs *
         st = dnn(op, "cudnnGetConvolutionForwardAlgorithm_v7",
                  cudnnGetConvolutionForwardAlgorithm_v7(h, c->big, c->filt, c->conv, c->small, 4, &found, perf));
         if (st) return st;
-        if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no forward algorithm for this shape", op);
+        int k = 0; /* the heuristic's best entry that cuDNN says it can run */
+        while (k < found && perf[k].status != CUDNN_STATUS_SUCCESS) k++;
+        if (k == found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no forward algorithm for this shape", op);
         if ((st = dnn(op, "workspace size", cudnnGetConvolutionForwardWorkspaceSize(h, c->big, c->filt, c->conv,
-                                                                                  c->small, perf[0].algo, &c->fwd_ws))))
+                                                                                  c->small, perf[k].algo, &c->fwd_ws))))
             return st;
-        c->fwd_algo = perf[0].algo;
+        c->fwd_algo = perf[k].algo;
         c->fwd_found = 1;
     }
     size_t n = c->fwd_ws;
@@ -156,12 +158,14 @@ static fc_status conv_bwd_data(const char *op, cudnnHandle_t h, int dev, conv_de
         st = dnn(op, "cudnnGetConvolutionBackwardDataAlgorithm_v7",
                  cudnnGetConvolutionBackwardDataAlgorithm_v7(h, c->filt, c->small, c->conv, c->big, 4, &found, perf));
         if (st) return st;
-        if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-data algorithm for this shape", op);
+        int k = 0; /* the heuristic's best entry that cuDNN says it can run */
+        while (k < found && perf[k].status != CUDNN_STATUS_SUCCESS) k++;
+        if (k == found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-data algorithm for this shape", op);
         if ((st = dnn(op, "workspace size",
-                      cudnnGetConvolutionBackwardDataWorkspaceSize(h, c->filt, c->small, c->conv, c->big, perf[0].algo,
+                      cudnnGetConvolutionBackwardDataWorkspaceSize(h, c->filt, c->small, c->conv, c->big, perf[k].algo,
                                                                    &c->bwd_data_ws))))
             return st;
-        c->bwd_data_algo = perf[0].algo;
+        c->bwd_data_algo = perf[k].algo;
         c->bwd_data_found = 1;
     }
     size_t n = c->bwd_data_ws;
@@ -185,12 +189,14 @@ static fc_status conv_bwd_filter(const char *op, cudnnHandle_t h, int dev, conv_
         st = dnn(op, "cudnnGetConvolutionBackwardFilterAlgorithm_v7",
                  cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, c->big, c->small, c->conv, c->filt, 4, &found, perf));
         if (st) return st;
-        if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-filter algorithm for this shape", op);
+        int k = 0; /* the heuristic's best entry that cuDNN says it can run */
+        while (k < found && perf[k].status != CUDNN_STATUS_SUCCESS) k++;
+        if (k == found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-filter algorithm for this shape", op);
         if ((st = dnn(op, "workspace size",
                       cudnnGetConvolutionBackwardFilterWorkspaceSize(h, c->big, c->small, c->conv, c->filt,
-                                                                     perf[0].algo, &c->bwd_filter_ws))))
+                                                                     perf[k].algo, &c->bwd_filter_ws))))
             return st;
-        c->bwd_filter_algo = perf[0].algo;
+        c->bwd_filter_algo = perf[k].algo;
         c->bwd_filter_found = 1;
     }
     size_t n = c->bwd_filter_ws;
