@@ -62,7 +62,6 @@ fc_status fci_cuda_fill(fc_tensor *t, double v);
 #define FCI_PLAN_KEY_MAX 192
 #define FCI_PLAN_CACHE_CAP 64
 typedef struct fci_plan_slot {
-    uint64_t hash, used; /* used: the cache's clock at the last hit; 0 = empty */
     size_t key_len;
     unsigned char key[FCI_PLAN_KEY_MAX];
     void *plan;
@@ -71,6 +70,9 @@ typedef struct fci_plan_cache {
     void (*free_plan)(void *plan);
     uint64_t clock, hits, misses, evictions;
     int n;
+    /* scanned first, apart from the keys: 1 KiB, a few cache lines per lookup */
+    uint64_t hash[FCI_PLAN_CACHE_CAP];
+    uint64_t used[FCI_PLAN_CACHE_CAP]; /* the clock at the slot's last hit; 0 = empty */
     fci_plan_slot slot[FCI_PLAN_CACHE_CAP];
 } fci_plan_cache;
 /* The plan stored under key (borrowed), or NULL (a miss; counted). */

@@ -108,6 +108,7 @@ fc_status fci_device_feed_upload(fci_device_feed *f, const fc_tuple *host, fc_tu
         for (int64_t k = 0; k < out->v[i].n_list; k++)
             if (fc_tensor_device(out->v[i].list[k]).type == FC_DEVICE_CPU) total += padded(out->v[i].list[k]);
     }
+    if (st == FC_OK) st = fci_cuda_ensure("dataloader", f->dev); /* this thread's current device */
     fc_scope *outer = fci_scope_suspend(); /* the batch belongs to its tuple, not to a scope */
     fci_pinned_slot *s = st == FC_OK ? fci_pinned_ring_acquire(&f->ring, total) : NULL;
     if (st == FC_OK && !s) st = fc_error_code();
