@@ -38,6 +38,36 @@ if(FASTC_CUDA_ENABLED)
   endif()
   message(STATUS "CUDA backend: ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES}; cuDNN: ${CUDNN_LIBRARY})")
 
+  # NCCL (data-parallel training of models on the GPU, src/learner/comm_nccl.c): optional; it also
+  # needs MPI, which starts the job and carries NCCL's unique id. FASTC_NCCL: AUTO (default), ON
+  # (required) or OFF. Without it a CUDA model asked to train distributed fails with "built without
+  # NCCL".
+  set(FASTC_NCCL AUTO CACHE STRING "NCCL for distributed training on CUDA: AUTO (when found with MPI), ON or OFF")
+  set_property(CACHE FASTC_NCCL PROPERTY STRINGS AUTO ON OFF)
+  set(FASTC_HAVE_NCCL OFF)
+  if(NOT FASTC_NCCL STREQUAL "OFF")
+    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include /usr/include)
+    find_library(NCCL_LIBRARY NAMES nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+    if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY AND FASTC_HAVE_MPI)
+      set(FASTC_HAVE_NCCL ON)
+      message(STATUS "NCCL: ${NCCL_LIBRARY} (distributed training of CUDA models on)")
+    elseif(FASTC_NCCL STREQUAL "ON")
+      message(FATAL_ERROR "FASTC_NCCL=ON but NCCL (nccl.h, libnccl) or MPI was not found: install NCCL "
+        "('apt-get install libnccl-dev' from NVIDIA's repository) and MPI ('apt-get install openmpi-bin libopenmpi-dev'), "
+        "or configure with -DFASTC_NCCL=OFF")
+    else()
+      message(STATUS "NCCL: off (nccl.h/libnccl ${NCCL_LIBRARY}, MPI ${FASTC_HAVE_MPI}); CUDA models train on one GPU")
+    endif()
+  endif()
+  if(FASTC_HAVE_NCCL)
+    set_property(SOURCE src/learner/comm_nccl.c src/learner/distributed.c APPEND PROPERTY COMPILE_DEFINITIONS FASTC_HAVE_NCCL)
+    set_property(SOURCE src/learner/comm_nccl.c APPEND PROPERTY INCLUDE_DIRECTORIES
+      ${CUDAToolkit_INCLUDE_DIRS} ${NCCL_INCLUDE_DIR})
+    foreach(t fastc_shared fastc_static)
+      target_link_libraries(${t} PUBLIC ${NCCL_LIBRARY})
+    endforeach()
+  endif()
+
   file(GLOB FASTC_CUDA_SOURCES CONFIGURE_DEPENDS src/ops/cuda/*.cu src/ops/cuda/*.c src/core/cuda_*.c)
   add_library(fastc_cuda_obj OBJECT ${FASTC_CUDA_SOURCES})
   set_target_properties(fastc_cuda_obj PROPERTIES POSITION_INDEPENDENT_CODE ON
@@ -64,11 +94,30 @@ if(FASTC_CUDA_ENABLED)
     target_link_libraries(test_cuda PRIVATE fct)
     target_include_directories(test_cuda PRIVATE src tests)
     target_compile_options(test_cuda PRIVATE ${FASTC_WARNINGS})
+    target_compile_definitions(test_cuda PRIVATE FASTC_CUDA=1) # the host-side internals (cuda_impl.h)
     enable_testing()
     add_test(NAME cuda COMMAND test_cuda)
     set_tests_properties(cuda PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2"
       WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   endif()
+  # the NCCL backend on GPUs: mpirun -np 2 on two GPUs (scripts/gpu-check.sh); ctest runs one rank
+  # (without a GPU its tests print SKIPPED)
+  if(FASTC_HAVE_NCCL)
+    add_executable(test_nccl tests/cuda/nccl/test_nccl.c)
+    target_link_libraries(test_nccl PRIVATE fct)
+    target_include_directories(test_nccl PRIVATE src tests)
+    target_compile_options(test_nccl PRIVATE ${FASTC_WARNINGS})
+    target_compile_definitions(test_nccl PRIVATE FASTC_CUDA=1)
+    add_test(NAME cuda_nccl COMMAND ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe --bind-to none -np 1
+             -x OMP_NUM_THREADS=1 $<TARGET_FILE:test_nccl>)
+    set_tests_properties(cuda_nccl PROPERTIES TIMEOUT 120 WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  endif()
 else()
   message(STATUS "CUDA backend: OFF (FASTC_CUDA=${FASTC_CUDA})")
+endif()
+
+# comm_nccl.c reads the local rank through MPI (MPI_Comm_split_type) in every MPI build
+if(FASTC_HAVE_MPI)
+  set_property(SOURCE src/learner/comm_nccl.c APPEND PROPERTY COMPILE_DEFINITIONS FASTC_HAVE_MPI)
+  set_property(SOURCE src/learner/comm_nccl.c APPEND PROPERTY INCLUDE_DIRECTORIES ${MPI_C_INCLUDE_DIRS})
 endif()

@@ -1,7 +1,9 @@
 #!/bin/sh
 # On a machine with an NVIDIA GPU: builds fastc with the CUDA backend, runs the CUDA tests
-# (tests/cuda: parity with the PyTorch fixtures and with the CPU) and then runs them again under
-# compute-sanitizer (memcheck with leak checking, racecheck, initcheck). Fails on the first problem.
+# (tests/cuda: parity with the PyTorch fixtures and with the CPU; the plan caches, device batches
+# and mixed precision of test_cuda_infra.c) and then runs them again under compute-sanitizer
+# (memcheck with leak checking, racecheck, initcheck); with NCCL and MPI, the NCCL backend's test
+# on 2 ranks when the machine has 2 GPUs (1 rank otherwise). Fails on the first problem.
 #   scripts/gpu-check.sh [build-dir]        (default build-gpu)
 # Environment: CUDA_HOME (default /usr/local/cuda), JOBS (default nproc), FASTC_CUDA_ARCHS
 # (default: this GPU's architecture, "native"; CMake >= 3.24).
@@ -20,7 +22,12 @@ else
 fi
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFASTC_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCHS"
-cmake --build "$BUILD" -j "$JOBS" --target test_cuda test_core
+cmake --build "$BUILD" -j "$JOBS" --target test_cuda test_core test_data test_learner
+HAVE_NCCL=0
+if cmake --build "$BUILD" --target help | grep -q test_nccl; then
+  cmake --build "$BUILD" -j "$JOBS" --target test_nccl
+  HAVE_NCCL=1
+fi
 export FASTC_FIXTURES="$PWD/tests/fixtures"
 
 cd "$BUILD"
@@ -31,6 +38,32 @@ echo "== test_cuda"
 if grep -q "SKIPPED" test_cuda.log; then
   echo "gpu-check: tests were SKIPPED: no usable CUDA device" >&2
   exit 1
+fi
+
+echo "== test_data, test_learner (device loaders, distributed options)"
+./test_data >/dev/null
+./test_learner >/dev/null
+
+if [ "$HAVE_NCCL" = 1 ]; then
+  NGPU=$(nvidia-smi -L 2>/dev/null | grep -c "^GPU" || true)
+  NP=1
+  [ "${NGPU:-0}" -ge 2 ] && NP=2
+  MPIRUN=$(command -v mpirun || command -v mpiexec)
+  echo "== test_nccl on $NP rank(s) ($NGPU GPU(s))"
+  if ! "$MPIRUN" --allow-run-as-root --oversubscribe --bind-to none -np "$NP" -x OMP_NUM_THREADS=1 ./test_nccl \
+      >test_nccl.log 2>&1; then
+    cat test_nccl.log
+    echo "gpu-check: test_nccl failed" >&2
+    exit 1
+  fi
+  cat test_nccl.log
+  if grep -q "SKIPPED" test_nccl.log; then
+    echo "gpu-check: NCCL tests were SKIPPED" >&2
+    exit 1
+  fi
+  [ "$NP" = 2 ] || echo "gpu-check: only one GPU: the NCCL test ran on one rank (no communication between GPUs)"
+else
+  echo "gpu-check: built without NCCL (or MPI): the NCCL backend was not tested" >&2
 fi
 
 SAN=$(command -v compute-sanitizer || echo "$CUDA_HOME/compute-sanitizer/compute-sanitizer")

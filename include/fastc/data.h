@@ -205,6 +205,10 @@ typedef struct fc_dataloader_opts {
     fc_status (*before_batch)(void *ctx, fc_tuple *items, int64_t n);
     void *before_batch_ctx;
     fc_tfms after_batch; /* batch transforms (taken), run on the collated batch in order     */
+    /* (h-cudainfra) where batches are delivered: the cpu (default), or a CUDA device: collated
+     * on the host, uploaded through pinned memory on a copy stream, the next batch's copy
+     * overlapping the current step. FC_ERR_DEVICE without CUDA or without a device. */
+    fc_device device;
 } fc_dataloader_opts;
 /* A loader over ds (taken, even on failure). NULL on failure. */
 FC_API fc_dataloader *fc_dataloader_new_(fc_dataset *ds, const fc_dataloader_opts *o);
@@ -221,13 +225,18 @@ FC_API fc_status fc_dataloader_start(fc_dataloader *dl, int epoch);
 /* The next batch into *batch (the caller frees it with fc_tuple_free): 1 when a batch was written,
  * 0 at the end of the epoch, a negative fc_status on error (the item and what failed are named). */
 FC_API int fc_dataloader_next(fc_dataloader *dl, fc_tuple *batch);
-/* The first batch of a fresh epoch 0 (fastai's one_batch). */
+/* The first batch of a fresh epoch 0 (fastai's one_batch), on the host whatever the loader's device. */
 FC_API fc_status fc_dataloader_one_batch(fc_dataloader *dl, fc_tuple *batch);
 /* Undoes the batch transforms (in reverse) on batch, then splits it into items and undoes the item
  * pipelines: writes n = batch size decoded items (free each with fc_tuple_free, then the array with
  * free()). For show_batch and show_results. */
 FC_API fc_status fc_dataloader_decode_batch(fc_dataloader *dl, const fc_tuple *batch,
                                             fc_tuple **items, int64_t *n);
+/* (h-cudainfra) Delivers the loader's batches on d from its next epoch (FC_CPU: on the host, as
+ * made). FC_ERR_DEVICE, the loader unchanged, when d cannot be used ("built without CUDA", "no
+ * CUDA device"). The learner calls it for its loaders when its model is on a CUDA device. */
+FC_API fc_status fc_dataloader_set_device(fc_dataloader *dl, fc_device d);
+FC_API fc_device fc_dataloader_device(const fc_dataloader *dl);
 /* Stacks n equal-shaped items into a batch; a kind whose items differ in shape becomes a list value
  * (fastai's object-detection case) instead of an error. Takes nothing; copies. */
 FC_API fc_status fc_collate(const fc_tuple *items, int64_t n, fc_tuple *batch);

@@ -51,6 +51,9 @@ typedef struct fc_distributed_opts {
     double timeout_s;   /* 0: 300 s; a collective waiting longer aborts the job             */
     fc_dist_bn bn;      /* BatchNorm statistics (default: local, running stats from rank 0) */
     int no_overlap;     /* 1: start every bucket after backward instead of during it       */
+    /* (h-cudainfra) NULL or "auto": NCCL when the model is on a CUDA device, else MPI; "mpi";
+     * "nccl" (FC_ERR_UNSUPPORTED in a build without NCCL). */
+    const char *backend;
 } fc_distributed_opts;
 /* Makes learn data-parallel over all ranks of the job: shards its train and valid loaders and adds
  * the callback "Distributed". Fails with FC_ERR_UNSUPPORTED when built without MPI. With one rank
@@ -70,6 +73,15 @@ typedef struct fc_distributed_stats {
     int64_t buckets_done_early; /* buckets already complete when backward returned (overlap) */
 } fc_distributed_stats;
 FC_API fc_status fc_learner_distributed_stats(const fc_learner *learn, fc_distributed_stats *out);
+
+/* ---- added by h-cudainfra (issue 9) ---- */
+/* The device this rank should train on: cuda:(local rank % devices) when a CUDA device is there
+ * (and makes it the current device), else the CPU. The local rank comes from the launcher
+ * (OMPI_COMM_WORLD_LOCAL_RANK, ...) or MPI_Comm_split_type. Move the model there before
+ * fc_learner_distributed: fc_module_to(model, fc_distributed_device()). Never fails. */
+FC_API fc_device fc_distributed_device(void);
+/* 1 when fastc was built with NCCL (data-parallel training of models on CUDA devices). */
+FC_API int fc_distributed_nccl_available(void);
 
 #ifdef __cplusplus
 }

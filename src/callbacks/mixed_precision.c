@@ -1,7 +1,11 @@
 /* MixedPrecision (fastai 2.7's callback): forward passes run under autocast, the loss in f32; in
  * f16 mode a GradScaler scales the loss before backward, unscales the gradients before the step,
  * skips the step when they overflowed and adapts the scale. bf16 has f32's range, so it needs no
- * scaling (fastai and torch enable the scaler for fp16 only). */
+ * scaling (fastai and torch enable the scaler for fp16 only).
+ * On a CUDA device the same callback runs unchanged: autocast rounds the GEMM inputs there
+ * (src/ops/cuda/amp.cu) and the GEMMs run on 16-bit tensor cores with f32 accumulation
+ * (src/ops/cuda/gemm.c); the scaler's inf/nan check and unscale are one kernel per gradient and
+ * the found-inf flag is read back once per step (grad_scaler.c). */
 #include <string.h>
 
 #include "../core/core_impl.h"

@@ -24,6 +24,8 @@ typedef struct device_state {
     cublasLtHandle_t lt;
     void *lt_workspace;
     cudnnHandle_t dnn;
+    cudaStream_t copy;     /* uploads that overlap compute (data loaders); made on first use */
+    cudaEvent_t copy_fence; /* recorded on the compute stream, waited for by the copy stream */
 } device_state;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -91,6 +93,31 @@ fc_status fci_cuda_ensure(const char *op, fc_device d) {
 }
 
 void *fci_cuda_stream(int device) { return devices[device].stream; }
+
+void *fci_cuda_copy_stream(int device) {
+    device_state *s = &devices[device];
+    pthread_mutex_lock(&lock);
+    if (!s->copy) {
+        cudaError_t e = cudaStreamCreateWithFlags(&s->copy, cudaStreamNonBlocking);
+        if (e == cudaSuccess) e = cudaEventCreateWithFlags(&s->copy_fence, cudaEventDisableTiming);
+        if (e != cudaSuccess) {
+            if (s->copy) cudaStreamDestroy(s->copy);
+            s->copy = NULL;
+            cudaGetLastError();
+            fci_cuda_status("dataloader", "creating the copy stream", e);
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return s->copy;
+}
+
+fc_status fci_cuda_copy_fence(int device) {
+    device_state *s = &devices[device];
+    if (!fci_cuda_copy_stream(device)) return fc_error_code();
+    cudaError_t e = cudaEventRecord(s->copy_fence, s->stream);
+    if (e == cudaSuccess) e = cudaStreamWaitEvent(s->copy, s->copy_fence, 0);
+    return fci_cuda_status("dataloader", "ordering the copy stream after the compute stream", e);
+}
 
 void *fci_cublaslt(int device, void **workspace, size_t *workspace_bytes) {
     device_state *s = &devices[device];
@@ -237,6 +264,11 @@ static void runtime_cleanup(void) {
         if (s->dnn) cudnnDestroy(s->dnn);
         if (s->lt) cublasLtDestroy(s->lt);
         if (s->lt_workspace) cudaFree(s->lt_workspace);
+        if (s->copy) {
+            cudaStreamSynchronize(s->copy);
+            cudaEventDestroy(s->copy_fence);
+            cudaStreamDestroy(s->copy);
+        }
         cudaStreamDestroy(s->stream);
     }
 }

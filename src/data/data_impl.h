@@ -47,4 +47,17 @@ int64_t *fci_permutation(int64_t n, uint64_t seed);
  * scope: the in-memory datasets' batch gather (dataset.c). */
 fc_tensor *fci_gather_rows(const fc_tensor *t, const int64_t *idx, int64_t n, int as_item);
 
+/* ---- batches on a device (device_feed.c, h-cudainfra) ---- */
+typedef struct fci_device_feed fci_device_feed;
+/* FC_OK when loaders can deliver batches on d (the cpu always; cuda: built with CUDA and the
+ * device usable), else FC_ERR_DEVICE naming op and why. */
+fc_status fci_device_feed_check(const char *op, fc_device d);
+/* A pinned-memory upload path to CUDA device d; NULL with the error set (no CUDA, no device). */
+fci_device_feed *fci_device_feed_new(fc_device d);
+void fci_device_feed_free(fci_device_feed *f);
+fc_device fci_device_feed_device(const fci_device_feed *f);
+/* *out = host (a collated batch; not taken) with every cpu tensor uploaded asynchronously (the
+ * compute stream waits for the copies; the host does not). */
+fc_status fci_device_feed_upload(fci_device_feed *f, const fc_tuple *host, fc_tuple *out);
+
 #endif

@@ -41,6 +41,14 @@ struct fc_dataloader {
     slot *slots;
     pthread_mutex_t mu;
     pthread_cond_t cv_ready, cv_space;
+
+    /* batches on a device (device_feed.c): the next batch is uploaded while the caller runs the
+     * current one; an error making it is kept for the call that would have returned it */
+    fci_device_feed *feed;
+    fc_tuple ahead;
+    int has_ahead;
+    fc_status ahead_st;
+    char ahead_msg[1024];
 };
 
 int64_t fc_dataloader_n(const fc_dataloader *dl) { return dl ? dl->n : 0; }
@@ -193,6 +201,10 @@ fc_dataloader *fc_dataloader_new_(fc_dataset *ds, const fc_dataloader_opts *o) {
     pthread_mutex_init(&dl->mu, NULL);
     pthread_cond_init(&dl->cv_ready, NULL);
     pthread_cond_init(&dl->cv_space, NULL);
+    if (o->device.type != FC_DEVICE_CPU && fc_dataloader_set_device(dl, o->device) != FC_OK) {
+        fc_dataloader_free(dl); /* frees ds and the transforms */
+        return NULL;
+    }
     if (o->after_batch.n != dl->n_after) { /* a NULL transform: an earlier constructor failed */
         fc_dataloader_free(dl);
         if (fc_error_code() == FC_OK) fc_fail(FC_ERR_ARG, "dataloader: a batch transform is NULL");
@@ -205,9 +217,18 @@ fail:
     return NULL;
 }
 
+/* Drops the batch uploaded ahead (and a kept error): a new epoch, a new device or the end. */
+static void drop_ahead(fc_dataloader *dl) {
+    if (dl->has_ahead) fc_tuple_free(&dl->ahead);
+    dl->has_ahead = 0;
+    dl->ahead_st = FC_OK;
+}
+
 void fc_dataloader_free(fc_dataloader *dl) {
     if (!dl) return;
     stop_workers(dl);
+    drop_ahead(dl);
+    fci_device_feed_free(dl->feed);
     for (int i = 0; i < dl->n_after; i++) fc_transform_free(dl->after[i]);
     pthread_mutex_destroy(&dl->mu);
     pthread_cond_destroy(&dl->cv_ready);
@@ -225,6 +246,7 @@ fc_status fc_dataloader_start(fc_dataloader *dl, int epoch) {
     if (!dl) return fc_fail(FC_ERR_ARG, "dataloader_start: NULL loader");
     if (epoch < 0) return fc_fail(FC_ERR_ARG, "dataloader_start: expected epoch >= 0, found %d", epoch);
     stop_workers(dl);
+    drop_ahead(dl);
     dl->epoch = epoch;
     for (int64_t i = 0; i < dl->n; i++) dl->order[i] = i;
     if (dl->shuffle) { /* Fisher-Yates from (seed, epoch) alone */
@@ -267,8 +289,8 @@ fc_status fc_dataloader_start(fc_dataloader *dl, int epoch) {
     return FC_OK;
 }
 
-int fc_dataloader_next(fc_dataloader *dl, fc_tuple *batch) {
-    if (!dl || !batch) return fc_fail(FC_ERR_ARG, "dataloader_next: NULL loader or batch");
+/* The next batch on the host (fc_dataloader_next's contract). */
+static int next_host(fc_dataloader *dl, fc_tuple *batch) {
     *batch = (fc_tuple){0};
     if (!dl->started) {
         fc_status st = fc_dataloader_start(dl, 0);
@@ -305,14 +327,78 @@ int fc_dataloader_next(fc_dataloader *dl, fc_tuple *batch) {
     return 1;
 }
 
+/* The next host batch uploaded to the feed's device into *out: 1, 0 at the end, or an error. */
+static int next_uploaded(fc_dataloader *dl, fc_tuple *out) {
+    fc_tuple h;
+    int r = next_host(dl, &h);
+    if (r <= 0) return r;
+    fc_status st = fci_device_feed_upload(dl->feed, &h, out);
+    fc_tuple_free(&h);
+    if (st != FC_OK) {
+        stop_workers(dl); /* the epoch cannot go on in order */
+        dl->next_take = dl->n_batches;
+        return st;
+    }
+    return 1;
+}
+
+int fc_dataloader_next(fc_dataloader *dl, fc_tuple *batch) {
+    if (!dl || !batch) return fc_fail(FC_ERR_ARG, "dataloader_next: NULL loader or batch");
+    if (!dl->feed) return next_host(dl, batch);
+    *batch = (fc_tuple){0};
+    if (dl->ahead_st != FC_OK) { /* making this batch failed while the previous one was out */
+        fc_status st = dl->ahead_st;
+        dl->ahead_st = FC_OK;
+        fc_fail(st, "%s", dl->ahead_msg);
+        return st;
+    }
+    if (!dl->has_ahead) {
+        int r = next_uploaded(dl, &dl->ahead);
+        if (r <= 0) return r;
+        dl->has_ahead = 1;
+    }
+    *batch = dl->ahead;
+    dl->ahead = (fc_tuple){0};
+    dl->has_ahead = 0;
+    /* the next batch's copy is queued now, so it runs while the caller computes on this one */
+    int r = next_uploaded(dl, &dl->ahead);
+    if (r == 1) dl->has_ahead = 1;
+    if (r < 0) {
+        dl->ahead_st = r;
+        snprintf(dl->ahead_msg, sizeof dl->ahead_msg, "%s", fc_error_message());
+        fc_error_clear();
+    }
+    return 1;
+}
+
+fc_status fc_dataloader_set_device(fc_dataloader *dl, fc_device d) {
+    if (!dl) return fc_error_code() ? fc_error_code() : fc_fail(FC_ERR_ARG, "dataloader_set_device: NULL loader");
+    fc_device cur = fci_device_feed_device(dl->feed);
+    if (cur.type == d.type && cur.index == d.index) return FC_OK;
+    fc_status st = fci_device_feed_check("dataloader", d);
+    if (st != FC_OK) return st;
+    fci_device_feed *f = d.type == FC_DEVICE_CPU ? NULL : fci_device_feed_new(d);
+    if (d.type != FC_DEVICE_CPU && !f) return fc_error_code();
+    stop_workers(dl); /* an epoch in progress restarts on the new device */
+    drop_ahead(dl);
+    dl->started = 0;
+    fci_device_feed_free(dl->feed);
+    dl->feed = f;
+    return FC_OK;
+}
+
+fc_device fc_dataloader_device(const fc_dataloader *dl) { return dl ? fci_device_feed_device(dl->feed) : FC_CPU; }
+
+/* On the host even when the loader delivers on a device: show_batch and the decoders read it there. */
 fc_status fc_dataloader_one_batch(fc_dataloader *dl, fc_tuple *batch) {
     fc_status st = fc_dataloader_start(dl, 0);
     if (st != FC_OK) return st;
-    int r = fc_dataloader_next(dl, batch);
+    int r = next_host(dl, batch);
     if (r == 0) st = fc_fail(FC_ERR_ARG, "one_batch: the loader has no batch (%lld items, bs %lld%s)",
                              (long long)dl->n, (long long)dl->bs, dl->drop_last ? ", drop_last" : "");
     else st = r < 0 ? r : FC_OK;
     stop_workers(dl);
+    drop_ahead(dl);
     dl->started = 0;
     return st;
 }

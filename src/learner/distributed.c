@@ -15,11 +15,16 @@
 #include "../core/core_impl.h"
 #include "comm_impl.h"
 #include "fastc/autograd.h"
+#include "fastc/cuda.h"
 #include "fastc/distributed.h"
 #include "fastc/ops.h"
 #include "learner_impl.h"
+#if FASTC_CUDA
+#include "../core/cuda_impl.h"
+#endif
 
 static fci_comm *g_comm; /* the process's backend, made once (an MPI job has one world) */
+static fci_comm *g_nccl; /* NCCL over g_comm's ranks, made when a model on CUDA first asks */
 
 fc_status fc_distributed_init(void) {
     if (g_comm) return FC_OK;
@@ -30,6 +35,31 @@ fc_status fc_distributed_init(void) {
 int fc_distributed_rank(void) { return g_comm ? g_comm->rank : 0; }
 int fc_distributed_size(void) { return g_comm ? g_comm->size : 1; }
 int fci_dist_rank(void) { return fc_distributed_rank(); }
+
+int fc_distributed_nccl_available(void) {
+#if defined(FASTC_HAVE_NCCL) && defined(FASTC_HAVE_MPI)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+fc_device fc_distributed_device(void) {
+    int n = fc_cuda_device_count();
+    if (n <= 0) return FC_CPU;
+    fc_device d = {FC_DEVICE_CUDA, fci_comm_local_rank(g_comm) % n};
+    if (fc_cuda_check(d) != FC_OK) {
+        fc_error_clear();
+        return FC_CPU;
+    }
+#if FASTC_CUDA
+    if (fci_cuda_ensure("distributed_device", d) != FC_OK) { /* cudaSetDevice(local rank) */
+        fc_error_clear();
+        return FC_CPU;
+    }
+#endif
+    return d;
+}
 
 int fc_distributed_available(void) {
 #ifdef FASTC_HAVE_MPI
@@ -49,7 +79,7 @@ typedef struct dparam {
 } dparam;
 
 typedef struct bucket {
-    float *buf;
+    float *buf; /* host memory, or device memory on dev when the model is on CUDA (NCCL) */
     int64_t n;
     int n_params, n_ready, started, req;
 } bucket;
@@ -62,13 +92,22 @@ typedef struct dist {
     int n_ps, cursor;
     bucket *bk;
     int n_bk;
+    fc_device dev; /* the model's device: CUDA buckets and NCCL, or the CPU and MPI */
     fc_distributed_stats stats;
 } dist;
 
 static double deadline(const dist *d) { return fci_comm_now() + d->o.timeout_s; }
 
 static void free_buckets(dist *d) {
-    for (int i = 0; i < d->n_bk; i++) free(d->bk[i].buf);
+    for (int i = 0; i < d->n_bk; i++) {
+#if FASTC_CUDA
+        if (d->dev.type == FC_DEVICE_CUDA) {
+            fci_cuda_release(d->dev.index, d->bk[i].buf, (size_t)d->bk[i].n * sizeof(float));
+            continue;
+        }
+#endif
+        free(d->bk[i].buf);
+    }
     free(d->bk);
     free(d->ps);
     d->bk = NULL;
@@ -97,10 +136,11 @@ static fc_status build_buckets(dist *d, fc_learner *learn) {
     for (int i = n - 1; i >= 0; i--) {
         fc_tensor *p = fci_opt_param(learn->opt, i, NULL);
         if (!fc_tensor_requires_grad(p)) continue; /* frozen: no gradient to average */
-        if (fc_tensor_dtype(p) != FC_DTYPE_F32 || fc_tensor_device(p).type != FC_DEVICE_CPU)
-            return fc_fail(FC_ERR_UNSUPPORTED, "distributed: parameter %d is %s on %s; the MPI backend averages f32 "
-                                               "CPU parameters only", i, fc_dtype_name(fc_tensor_dtype(p)),
-                           fc_device_name(fc_tensor_device(p)));
+        fc_device pd = fc_tensor_device(p);
+        if (fc_tensor_dtype(p) != FC_DTYPE_F32 || pd.type != d->dev.type || pd.index != d->dev.index)
+            return fc_fail(FC_ERR_UNSUPPORTED, "distributed: parameter %d is %s on %s; the %s backend averages f32 "
+                                               "parameters on %s only", i, fc_dtype_name(fc_tensor_dtype(p)),
+                           fc_device_name(pd), d->comm->ops->name, fc_device_name(d->dev));
         bucket *b = d->n_bk ? &d->bk[d->n_bk - 1] : NULL;
         if (!b || b->n >= cap) b = &d->bk[d->n_bk++];
         dparam *q = &d->ps[d->n_ps++];
@@ -108,19 +148,29 @@ static fc_status build_buckets(dist *d, fc_learner *learn) {
         b->n += q->n;
         b->n_params++;
     }
-    for (int i = 0; i < d->n_bk; i++)
+    for (int i = 0; i < d->n_bk; i++) {
+#if FASTC_CUDA
+        if (d->dev.type == FC_DEVICE_CUDA) {
+            if (!(d->bk[i].buf = fci_cuda_alloc(d->dev.index, (size_t)d->bk[i].n * sizeof(float)))) return fc_error_code();
+            continue;
+        }
+#endif
         if (!(d->bk[i].buf = malloc((size_t)d->bk[i].n * sizeof(float))))
             return fc_fail(FC_ERR_NOMEM, "distributed: out of memory for a bucket of %lld floats", (long long)d->bk[i].n);
+    }
     d->stats.n_buckets = d->n_bk;
     d->stats.bytes_per_step = 0;
     for (int i = 0; i < d->n_bk; i++) d->stats.bytes_per_step += d->bk[i].n * (int64_t)sizeof(float);
     return FC_OK;
 }
 
-/* The tensor's bytes (contiguous, CPU) for a broadcast. */
+/* The tensor's bytes (contiguous; on the CPU, or on the model's CUDA device with NCCL, which
+ * broadcasts device memory) for a broadcast. */
 static fc_status bcast_tensor(dist *d, fc_tensor *t, const char *what) {
-    if (!fc_tensor_is_contiguous(t) || fc_tensor_device(t).type != FC_DEVICE_CPU)
-        return fc_fail(FC_ERR_UNSUPPORTED, "distributed: %s is not a contiguous CPU tensor", what);
+    fc_device td = fc_tensor_device(t);
+    if (!fc_tensor_is_contiguous(t) || (td.type != FC_DEVICE_CPU && strcmp(d->comm->ops->name, "nccl") != 0))
+        return fc_fail(FC_ERR_UNSUPPORTED, "distributed: %s is not a contiguous CPU tensor (found %s)", what,
+                       fc_device_name(td));
     size_t bytes = (size_t)fc_tensor_numel(t) * fc_dtype_size(fc_tensor_dtype(t));
     return d->comm->ops->broadcast(d->comm, fc_tensor_data(t), bytes, 0, deadline(d), what);
 }
@@ -146,11 +196,21 @@ static fc_status sync_buffers(dist *d, fc_module *m) {
         }
         int64_t n = fc_tensor_numel(b);
         double *v = malloc((size_t)(n ? n : 1) * sizeof *v);
-        float *x = fc_tensor_data_f32(b);
-        if (!v) return fc_fail(FC_ERR_NOMEM, "distributed: out of memory for %lld buffer values", (long long)n);
-        for (int64_t j = 0; j < n; j++) v[j] = x[j];
-        st = d->comm->ops->allreduce_sum_f64(d->comm, v, n, deadline(d), "the average of the BatchNorm running stats");
+        fc_tensor *h = fc_empty(fc_tensor_shape(b)); /* a host copy: b may be on a CUDA device */
+        if (!v || !h) {
+            free(v);
+            fc_tensor_free(h);
+            return fc_error_code() ? fc_error_code()
+                                   : fc_fail(FC_ERR_NOMEM, "distributed: out of memory for %lld buffer values", (long long)n);
+        }
+        float *x = fc_tensor_data_f32(h);
+        st = fc_tensor_copy_out(b, x, FC_DTYPE_F32);
+        for (int64_t j = 0; st == FC_OK && j < n; j++) v[j] = x[j];
+        if (st == FC_OK)
+            st = d->comm->ops->allreduce_sum_f64(d->comm, v, n, deadline(d), "the average of the BatchNorm running stats");
         for (int64_t j = 0; st == FC_OK && j < n; j++) x[j] = (float)(v[j] / d->comm->size);
+        if (st == FC_OK) st = fc_copy_(b, h);
+        fc_tensor_free(h);
         free(v);
     }
     return st;
@@ -164,7 +224,25 @@ static fc_status start_bucket(dist *d, int i) {
     return d->comm->ops->iallreduce_sum_f32(d->comm, b->buf, b->n, &b->req);
 }
 
-static fc_status fill_param(dparam *q, float *dst) {
+#if FASTC_CUDA
+/* fill_param on the device: a device-to-device copy on the compute stream (NCCL's stream waits
+ * for it before the bucket's allreduce). */
+static fc_status fill_param_cuda(int dev, dparam *q, float *dst) {
+    fc_tensor *g = fc_tensor_grad(q->p);
+    if (!g) return fci_cuda_memset0(dev, dst, (size_t)q->n * sizeof *dst);
+    if (fc_tensor_dtype(g) != FC_DTYPE_F32 || !fc_tensor_is_contiguous(g) || fc_tensor_device(g).index != dev)
+        return fc_fail(FC_ERR_UNSUPPORTED, "distributed: expected a contiguous f32 gradient on cuda:%d, found %s on %s",
+                       dev, fc_dtype_name(fc_tensor_dtype(g)), fc_device_name(fc_tensor_device(g)));
+    return fci_cuda_d2d(dev, dst, fc_tensor_data(g), (size_t)q->n * sizeof *dst);
+}
+#endif
+
+static fc_status fill_param(const dist *d, dparam *q, float *dst) {
+#if FASTC_CUDA
+    if (d->dev.type == FC_DEVICE_CUDA) return fill_param_cuda(d->dev.index, q, dst);
+#else
+    (void)d;
+#endif
     fc_tensor *g = fc_tensor_grad(q->p);
     if (!g) {
         memset(dst, 0, (size_t)q->n * sizeof *dst); /* unused this step on this rank */
@@ -186,7 +264,7 @@ static void on_grad_ready(fc_tensor *leaf, void *ctx) {
     dparam *q = &d->ps[k];
     d->cursor = (k + 1) % d->n_ps;
     bucket *b = &d->bk[q->bucket];
-    if (fill_param(q, b->buf + q->off) != FC_OK) return; /* the error stands; after_backward reports it */
+    if (fill_param(d, q, b->buf + q->off) != FC_OK) return; /* the error stands; after_backward reports it */
     q->ready = 1;
     if (++b->n_ready == b->n_params && !d->o.no_overlap) {
         if (start_bucket(d, q->bucket) != FC_OK) return;
@@ -205,8 +283,34 @@ static int dist_before_backward(fc_learner *learn, void *state) {
     return FC_CONTINUE;
 }
 
+#if FASTC_CUDA
+/* unpack_bucket on the device: the bucket scaled in place, then copied into each .grad. */
+static fc_status unpack_bucket_cuda(dist *d, int i) {
+    bucket *b = &d->bk[i];
+    int dev = d->dev.index;
+    fc_status st = fci_cuda_scale(dev, b->buf, b->n, 1.0f / (float)d->comm->size);
+    for (int j = 0; j < d->n_ps && st == FC_OK; j++) {
+        dparam *q = &d->ps[j];
+        if (q->bucket != i) continue;
+        fc_tensor *g = fc_tensor_grad(q->p);
+        int reuse = g && fc_tensor_is_contiguous(g) && fc_tensor_dtype(g) == FC_DTYPE_F32;
+        fc_tensor *t = reuse ? g : fc_empty(fc_tensor_shape(q->p), .device = d->dev);
+        if (!t) return fc_error_code();
+        st = fci_cuda_d2d(dev, fc_tensor_data(t), b->buf + q->off, (size_t)q->n * sizeof(float));
+        if (!reuse) {
+            if (st == FC_OK) st = fc_tensor_set_grad(q->p, t);
+            fc_tensor_free(t);
+        }
+    }
+    return st;
+}
+#endif
+
 /* Copies the summed bucket back into the parameters' .grad divided by the world size. */
 static fc_status unpack_bucket(dist *d, int i) {
+#if FASTC_CUDA
+    if (d->dev.type == FC_DEVICE_CUDA) return unpack_bucket_cuda(d, i);
+#endif
     bucket *b = &d->bk[i];
     float inv = 1.0f / (float)d->comm->size;
     for (int j = 0; j < d->n_ps; j++) {
@@ -244,7 +348,7 @@ static int dist_after_backward(fc_learner *learn, void *state) {
         bucket *b = &d->bk[i];
         if (b->started) continue;
         for (int j = 0; j < d->n_ps && st == FC_OK; j++)
-            if (d->ps[j].bucket == i && !d->ps[j].ready) st = fill_param(&d->ps[j], b->buf + d->ps[j].off);
+            if (d->ps[j].bucket == i && !d->ps[j].ready) st = fill_param(d, &d->ps[j], b->buf + d->ps[j].off);
         if (st == FC_OK) st = start_bucket(d, i);
     }
     char what[160];
@@ -382,12 +486,35 @@ fc_status fc_learner_distributed_(fc_learner *learn, const fc_distributed_opts *
         return fc_fail(FC_ERR_ARG, "learner_distributed: .bn must be FC_DIST_BN_BROADCAST, _AVERAGE or _SYNC, found %d",
                        (int)o->bn);
     if (learn->in_fit) return fc_fail(FC_ERR_STATE, "learner_distributed: not during a fit");
+    const char *backend = o->backend && strcmp(o->backend, "auto") != 0 ? o->backend : NULL;
+    if (backend && strcmp(backend, "mpi") != 0 && strcmp(backend, "nccl") != 0)
+        return fc_fail(FC_ERR_ARG, "learner_distributed: .backend must be \"auto\", \"mpi\" or \"nccl\", found \"%s\"",
+                       backend);
+    fc_device mdev = fc_module_n_parameters(learn->model) ? fc_tensor_device(fc_module_parameter(learn->model, 0, NULL))
+                                                          : FC_CPU;
+    int want_nccl = backend ? strcmp(backend, "nccl") == 0 : mdev.type == FC_DEVICE_CUDA;
+    if (want_nccl && !fc_distributed_nccl_available()) /* before MPI starts: the reason, at once */
+        return fci_comm_nccl_new(NULL, mdev.index) ? FCI_INTERNAL("distributed: NCCL") : fc_error_code();
+    if (want_nccl && mdev.type != FC_DEVICE_CUDA)
+        return fc_fail(FC_ERR_ARG, "learner_distributed: .backend = \"nccl\" needs the model on a CUDA device, found "
+                                   "its parameters on %s (fc_module_to(model, fc_distributed_device()))",
+                       fc_device_name(mdev));
     fc_status st = fc_distributed_init();
     if (st != FC_OK) return st;
     if (g_comm->size == 1) return FC_OK;
+    if (want_nccl) {
+        int n_dev = fc_cuda_device_count(), local = fci_comm_local_rank(g_comm);
+        if (n_dev > 1 && mdev.index != local % n_dev)
+            return fc_fail(FC_ERR_DEVICE, "learner_distributed: rank %d (local rank %d) has its model on %s; with %d "
+                                          "devices on the node it should use cuda:%d "
+                                          "(fc_module_to(model, fc_distributed_device()))",
+                           g_comm->rank, local, fc_device_name(mdev), n_dev, local % n_dev);
+        if (!g_nccl && !(g_nccl = fci_comm_nccl_new(g_comm, mdev.index))) return fc_error_code();
+    }
     dist *d = fci_calloc(1, sizeof *d);
     if (!d) return fc_error_code();
-    d->comm = g_comm;
+    d->comm = want_nccl ? g_nccl : g_comm;
+    d->dev = want_nccl ? mdev : FC_CPU;
     d->learn = learn;
     d->o = *o;
     if (d->o.bucket_mb == 0) d->o.bucket_mb = 4;
@@ -407,7 +534,7 @@ fc_status fc_learner_distributed_(fc_learner *learn, const fc_distributed_opts *
     if (st == FC_OK) st = broadcast_model(d, learn->model); /* as DDP's constructor: validate or predict
                                                              * before any fit sees rank 0's model */
     if (st == FC_OK && g_comm->rank != 0) learn->quiet = 1; /* only rank 0 prints */
-    if (st == FC_OK && d->o.bn == FC_DIST_BN_SYNC) fci_dist_sync_bn(learn->model, g_comm, d->o.timeout_s);
+    if (st == FC_OK && d->o.bn == FC_DIST_BN_SYNC) fci_dist_sync_bn(learn->model, d->comm, d->o.timeout_s);
     return st;
 }
 

@@ -82,10 +82,20 @@ static const char *what_name(const fc_learner *learn) {
     return learn->in_fit ? "fit" : "validate";
 }
 
+/* A model on a CUDA device gets its batches there: the loader uploads them through pinned memory,
+ * the next batch's copy overlapping this step (fc_dataloader_set_device, h-cudainfra). */
+static fc_status batches_to_model(fc_learner *learn, fc_dataloader *dl) {
+    if (!fc_module_n_parameters(learn->model) || fc_dataloader_device(dl).type != FC_DEVICE_CPU) return FC_OK;
+    fc_device md = fc_tensor_device(fc_module_parameter(learn->model, 0, NULL));
+    return md.type == FC_DEVICE_CPU ? FC_OK : fc_dataloader_set_device(dl, md);
+}
+
 static int all_batches(fc_learner *learn) {
     fc_dataloader *dl = learn->dl;
     learn->n_iter = fc_dataloader_len(dl);
-    fc_status st = fc_dataloader_start(dl, learn->epoch);
+    fc_status st = batches_to_model(learn, dl);
+    if (st != FC_OK) return st;
+    st = fc_dataloader_start(dl, learn->epoch);
     if (st != FC_OK) return st;
     for (int64_t i = 0;; i++) {
         fc_tuple b = {0};

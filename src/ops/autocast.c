@@ -14,6 +14,9 @@
 
 #include "cpu/round.h"
 #include "ops_impl.h"
+#if FASTC_CUDA
+#include "../core/cuda_impl.h"
+#endif
 
 enum { MAX_DEPTH = 32 };
 
@@ -46,9 +49,17 @@ int fci_autocast_on(void) { return g_depth && !g_suspended && g_stack[g_depth - 
 /* ---- the rounding op: y = x rounded to bf16/f16, dy rounded the same way on the way back ---- */
 
 static fc_tensor *round_values(fc_tensor *x, fc_dtype dt) {
-    fc_tensor *xc = fci_contig_f32("autocast", x);
+    fc_tensor *xc = fci_contig_f32_any("autocast", x);
     if (!xc) return NULL;
     fc_tensor *y = fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device);
+#if FASTC_CUDA
+    if (y && x->device.type == FC_DEVICE_CUDA) { /* on the device (cuda_impl.h, src/ops/cuda/amp.cu) */
+        if (fci_cuda_round_f32(x->device.index, fc_tensor_data(xc), fc_tensor_data(y), fc_tensor_numel(x), dt) != FC_OK)
+            fci_tensor_unref(y), y = NULL;
+        fci_tensor_unref(xc);
+        return y;
+    }
+#endif
     if (y) {
         const float *px = fc_tensor_data(xc);
         float *py = fc_tensor_data(y);
@@ -85,13 +96,14 @@ fc_tensor *fci_autocast_round(fc_tensor *x, fc_dtype dt) {
 
 /* ---- the ops on rounded inputs ---- */
 
-/* Rounds each f32 CPU input (NULL and other dtypes or devices pass unchanged, so the op reports
+/* Rounds each f32 CPU or CUDA input (NULL and other dtypes or devices pass unchanged, so the op reports
  * them in its own words); r[i] is the rounded tensor or in[i]. 0 when fine. */
 static int round_inputs(int n, fc_tensor *const *in, fc_tensor **r) {
     fc_dtype dt = fc_autocast_dtype();
     for (int i = 0; i < n; i++) {
         fc_tensor *t = in[i];
-        int ok = t && t->dtype == FC_DTYPE_F32 && t->device.type == FC_DEVICE_CPU;
+        int ok = t && t->dtype == FC_DTYPE_F32 &&
+                 (t->device.type == FC_DEVICE_CPU || t->device.type == FC_DEVICE_CUDA);
         r[i] = ok ? fci_autocast_round(t, dt) : t;
         if (ok && !r[i]) {
             while (i--)

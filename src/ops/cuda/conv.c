@@ -3,8 +3,16 @@
  * y back to x (and its backward the forward), as PyTorch computes it. The algorithm comes from
  * cuDNN's heuristic (the _v7 queries); fp32 runs without TF32 unless fc_cuda_set_allow_tf32(1).
  * This uses cuDNN's legacy convolution API, deprecated in cuDNN 9 but present; the graph API is
- * the replacement when it goes. */
+ * the replacement when it goes.
+ *
+ * Plans are cached per (device, shape, stride, padding, dilation, groups, TF32): the five
+ * descriptors, and for each of the three cuDNN calls the algorithm its heuristic chose and the
+ * workspace it needs, found on first use. A steady-state step creates no descriptor and runs no
+ * query; the workspace comes from the caching allocator (no cudaMalloc either). */
 #include <cudnn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/cuda_impl.h"
 #include "ops/cuda/cuda_ops.h"
@@ -13,6 +21,12 @@ typedef struct conv_descs {
     cudnnTensorDescriptor_t big, small, bias; /* conv input, conv output (y of the conv), [1, o, 1, 1] */
     cudnnFilterDescriptor_t filt;
     cudnnConvolutionDescriptor_t conv;
+    /* the three calls' algorithms (found: 0 until the first call asks) and workspaces */
+    int fwd_found, bwd_data_found, bwd_filter_found;
+    cudnnConvolutionFwdAlgo_t fwd_algo;
+    cudnnConvolutionBwdDataAlgo_t bwd_data_algo;
+    cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
+    size_t fwd_ws, bwd_data_ws, bwd_filter_ws;
 } conv_descs;
 
 static fc_status dnn(const char *op, const char *what, cudnnStatus_t s) {
@@ -20,12 +34,40 @@ static fc_status dnn(const char *op, const char *what, cudnnStatus_t s) {
     return fc_fail(FC_ERR_DEVICE, "%s: %s failed: %s", op, what, cudnnGetErrorString(s));
 }
 
-static void descs_free(conv_descs *c) {
+static void descs_free(void *p) {
+    conv_descs *c = p;
+    if (!c) return;
     if (c->big) cudnnDestroyTensorDescriptor(c->big);
     if (c->small) cudnnDestroyTensorDescriptor(c->small);
     if (c->bias) cudnnDestroyTensorDescriptor(c->bias);
     if (c->filt) cudnnDestroyFilterDescriptor(c->filt);
     if (c->conv) cudnnDestroyConvolutionDescriptor(c->conv);
+    free(c);
+}
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static fci_plan_cache cache = {.free_plan = descs_free};
+
+void fci_cuda_conv_cache_clear(void) {
+    pthread_mutex_lock(&cache_lock);
+    fci_plan_cache_clear(&cache);
+    pthread_mutex_unlock(&cache_lock);
+}
+static void cache_at_exit(void) { fci_cuda_conv_cache_clear(); }
+
+fci_plan_cache_stats fci_cuda_conv_cache_stats(void) {
+    pthread_mutex_lock(&cache_lock);
+    fci_plan_cache_stats s = {.hits = cache.hits, .misses = cache.misses, .evictions = cache.evictions, .n = cache.n};
+    pthread_mutex_unlock(&cache_lock);
+    return s;
+}
+
+void fci_cuda_conv_key(int device, const fci_conv_desc *d, int tf32, fci_cuda_conv_key_t *k) {
+    memset(k, 0, sizeof *k);
+    k->device = device;
+    k->tf32 = tf32 != 0;
+    k->d = *d;
+    k->d.has_bias = 0; /* the bias is added by its own call: one plan serves both */
 }
 
 /* The convolution as cuDNN sees it: input 'big' [n, ci, hi, wi] -> output 'small' [n, co, ho, wo].
@@ -78,71 +120,115 @@ static void ws_put(ws *w) {
 }
 
 /* small = conv(big, filt) */
-static fc_status conv_fwd(const char *op, cudnnHandle_t h, int dev, const conv_descs *c, const float *big,
+static fc_status conv_fwd(const char *op, cudnnHandle_t h, int dev, conv_descs *c, const float *big,
                           const float *filt, float *small) {
-    cudnnConvolutionFwdAlgoPerf_t perf[4];
-    int found = 0;
-    fc_status st = dnn(op, "cudnnGetConvolutionForwardAlgorithm_v7",
-                       cudnnGetConvolutionForwardAlgorithm_v7(h, c->big, c->filt, c->conv, c->small, 4, &found, perf));
-    if (st) return st;
-    if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no forward algorithm for this shape", op);
-    size_t n = 0;
-    if ((st = dnn(op, "workspace size", cudnnGetConvolutionForwardWorkspaceSize(h, c->big, c->filt, c->conv, c->small,
-                                                                              perf[0].algo, &n))))
-        return st;
+    fc_status st = FC_OK;
+    if (!c->fwd_found) {
+        cudnnConvolutionFwdAlgoPerf_t perf[4];
+        int found = 0;
+        st = dnn(op, "cudnnGetConvolutionForwardAlgorithm_v7",
+                 cudnnGetConvolutionForwardAlgorithm_v7(h, c->big, c->filt, c->conv, c->small, 4, &found, perf));
+        if (st) return st;
+        int k = 0; /* the heuristic's best entry that cuDNN says it can run */
+        while (k < found && perf[k].status != CUDNN_STATUS_SUCCESS) k++;
+        if (k == found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no forward algorithm for this shape", op);
+        if ((st = dnn(op, "workspace size", cudnnGetConvolutionForwardWorkspaceSize(h, c->big, c->filt, c->conv,
+                                                                                  c->small, perf[k].algo, &c->fwd_ws))))
+            return st;
+        c->fwd_algo = perf[k].algo;
+        c->fwd_found = 1;
+    }
+    size_t n = c->fwd_ws;
     ws w;
     if ((st = ws_get(&w, dev, n))) return st;
     const float one = 1.0f, zero = 0.0f;
     st = dnn(op, "cudnnConvolutionForward", cudnnConvolutionForward(h, &one, c->big, big, c->filt, filt, c->conv,
-                                                                    perf[0].algo, w.p, n, &zero, c->small, small));
+                                                                    c->fwd_algo, w.p, n, &zero, c->small, small));
     ws_put(&w);
     return st;
 }
 
 /* big = conv^T(small, filt): the gradient of the input of small = conv(big, filt) */
-static fc_status conv_bwd_data(const char *op, cudnnHandle_t h, int dev, const conv_descs *c, const float *filt,
+static fc_status conv_bwd_data(const char *op, cudnnHandle_t h, int dev, conv_descs *c, const float *filt,
                                const float *small, float *big) {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[4];
-    int found = 0;
-    fc_status st = dnn(op, "cudnnGetConvolutionBackwardDataAlgorithm_v7",
-                       cudnnGetConvolutionBackwardDataAlgorithm_v7(h, c->filt, c->small, c->conv, c->big, 4, &found, perf));
-    if (st) return st;
-    if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-data algorithm for this shape", op);
-    size_t n = 0;
-    if ((st = dnn(op, "workspace size", cudnnGetConvolutionBackwardDataWorkspaceSize(h, c->filt, c->small, c->conv,
-                                                                                   c->big, perf[0].algo, &n))))
-        return st;
+    fc_status st = FC_OK;
+    if (!c->bwd_data_found) {
+        cudnnConvolutionBwdDataAlgoPerf_t perf[4];
+        int found = 0;
+        st = dnn(op, "cudnnGetConvolutionBackwardDataAlgorithm_v7",
+                 cudnnGetConvolutionBackwardDataAlgorithm_v7(h, c->filt, c->small, c->conv, c->big, 4, &found, perf));
+        if (st) return st;
+        int k = 0; /* the heuristic's best entry that cuDNN says it can run */
+        while (k < found && perf[k].status != CUDNN_STATUS_SUCCESS) k++;
+        if (k == found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-data algorithm for this shape", op);
+        if ((st = dnn(op, "workspace size",
+                      cudnnGetConvolutionBackwardDataWorkspaceSize(h, c->filt, c->small, c->conv, c->big, perf[k].algo,
+                                                                   &c->bwd_data_ws))))
+            return st;
+        c->bwd_data_algo = perf[k].algo;
+        c->bwd_data_found = 1;
+    }
+    size_t n = c->bwd_data_ws;
     ws w;
     if ((st = ws_get(&w, dev, n))) return st;
     const float one = 1.0f, zero = 0.0f;
     st = dnn(op, "cudnnConvolutionBackwardData",
-             cudnnConvolutionBackwardData(h, &one, c->filt, filt, c->small, small, c->conv, perf[0].algo, w.p, n, &zero,
+             cudnnConvolutionBackwardData(h, &one, c->filt, filt, c->small, small, c->conv, c->bwd_data_algo, w.p, n, &zero,
                                           c->big, big));
     ws_put(&w);
     return st;
 }
 
 /* dfilt from big (the conv input) and small (the gradient of its output) */
-static fc_status conv_bwd_filter(const char *op, cudnnHandle_t h, int dev, const conv_descs *c, const float *big,
+static fc_status conv_bwd_filter(const char *op, cudnnHandle_t h, int dev, conv_descs *c, const float *big,
                                  const float *small, float *dfilt) {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[4];
-    int found = 0;
-    fc_status st = dnn(op, "cudnnGetConvolutionBackwardFilterAlgorithm_v7",
-                       cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, c->big, c->small, c->conv, c->filt, 4, &found,
-                                                                     perf));
-    if (st) return st;
-    if (!found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-filter algorithm for this shape", op);
-    size_t n = 0;
-    if ((st = dnn(op, "workspace size", cudnnGetConvolutionBackwardFilterWorkspaceSize(h, c->big, c->small, c->conv,
-                                                                                     c->filt, perf[0].algo, &n))))
-        return st;
+    fc_status st = FC_OK;
+    if (!c->bwd_filter_found) {
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[4];
+        int found = 0;
+        st = dnn(op, "cudnnGetConvolutionBackwardFilterAlgorithm_v7",
+                 cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, c->big, c->small, c->conv, c->filt, 4, &found, perf));
+        if (st) return st;
+        int k = 0; /* the heuristic's best entry that cuDNN says it can run */
+        while (k < found && perf[k].status != CUDNN_STATUS_SUCCESS) k++;
+        if (k == found) return fc_fail(FC_ERR_UNSUPPORTED, "%s: cuDNN has no backward-filter algorithm for this shape", op);
+        if ((st = dnn(op, "workspace size",
+                      cudnnGetConvolutionBackwardFilterWorkspaceSize(h, c->big, c->small, c->conv, c->filt,
+                                                                     perf[k].algo, &c->bwd_filter_ws))))
+            return st;
+        c->bwd_filter_algo = perf[k].algo;
+        c->bwd_filter_found = 1;
+    }
+    size_t n = c->bwd_filter_ws;
     ws w;
     if ((st = ws_get(&w, dev, n))) return st;
     const float one = 1.0f, zero = 0.0f;
     st = dnn(op, "cudnnConvolutionBackwardFilter",
-             cudnnConvolutionBackwardFilter(h, &one, c->big, big, c->small, small, c->conv, perf[0].algo, w.p, n, &zero,
+             cudnnConvolutionBackwardFilter(h, &one, c->big, big, c->small, small, c->conv, c->bwd_filter_algo, w.p, n, &zero,
                                             c->filt, dfilt));
     ws_put(&w);
+    return st;
+}
+
+/* One pass with the cached plan c (its algorithms found on first use). */
+static fc_status conv_run(const char *op, cudnnHandle_t h, int device, conv_descs *c, const fci_conv_desc *d,
+                          fci_conv_pass pass, float *x, float *w, float *b, float *y) {
+    fc_status st = FC_OK;
+    const float one = 1.0f, zero = 0.0f;
+    /* conv: big = x, small = y; transposed: big = y, small = x */
+    float *big = d->transposed ? y : x, *small = d->transposed ? x : y;
+    if (!st && pass == FCI_CONV_FWD) {
+        st = d->transposed ? conv_bwd_data(op, h, device, c, w, small, big) : conv_fwd(op, h, device, c, big, w, small);
+        if (!st && b) /* y += b over [1, o, 1, 1] */
+            st = dnn(op, "cudnnAddTensor", cudnnAddTensor(h, &one, c->bias, b, &one, d->transposed ? c->big : c->small, y));
+    } else if (!st && pass == FCI_CONV_BWD_DATA) { /* x = dL/dx from y = dL/dy */
+        st = d->transposed ? conv_fwd(op, h, device, c, big, w, small) : conv_bwd_data(op, h, device, c, w, small, big);
+    } else if (!st && pass == FCI_CONV_BWD_WEIGHTS) { /* w = dL/dw, b = dL/db from x and y = dL/dy */
+        st = conv_bwd_filter(op, h, device, c, big, small, w);
+        if (!st && b)
+            st = dnn(op, "cudnnConvolutionBackwardBias",
+                     cudnnConvolutionBackwardBias(h, &one, d->transposed ? c->big : c->small, y, &zero, c->bias, b));
+    }
     return st;
 }
 
@@ -150,23 +236,22 @@ fc_status fci_cuda_conv(int device, const char *op, const fci_conv_desc *d, fci_
                         float *b, float *y) {
     cudnnHandle_t h = fci_cudnn(device);
     if (!h) return fc_error_code();
-    conv_descs c = {0};
-    fc_status st = descs_make(op, d, &c);
-    const float one = 1.0f, zero = 0.0f;
-    /* conv: big = x, small = y; transposed: big = y, small = x */
-    float *big = d->transposed ? y : x, *small = d->transposed ? x : y;
-    if (!st && pass == FCI_CONV_FWD) {
-        st = d->transposed ? conv_bwd_data(op, h, device, &c, w, small, big) : conv_fwd(op, h, device, &c, big, w, small);
-        if (!st && b) /* y += b over [1, o, 1, 1] */
-            st = dnn(op, "cudnnAddTensor", cudnnAddTensor(h, &one, c.bias, b, &one, d->transposed ? c.big : c.small, y));
-    } else if (!st && pass == FCI_CONV_BWD_DATA) { /* x = dL/dx from y = dL/dy */
-        st = d->transposed ? conv_fwd(op, h, device, &c, big, w, small) : conv_bwd_data(op, h, device, &c, w, small, big);
-    } else if (!st && pass == FCI_CONV_BWD_WEIGHTS) { /* w = dL/dw, b = dL/db from x and y = dL/dy */
-        st = conv_bwd_filter(op, h, device, &c, big, small, w);
-        if (!st && b)
-            st = dnn(op, "cudnnConvolutionBackwardBias",
-                     cudnnConvolutionBackwardBias(h, &one, d->transposed ? c.big : c.small, y, &zero, c.bias, b));
+    static int registered;
+    fci_cuda_conv_key_t key;
+    fci_cuda_conv_key(device, d, fc_cuda_allow_tf32(), &key);
+    pthread_mutex_lock(&cache_lock); /* held while the plan is used: no other thread evicts it */
+    conv_descs *cp = fci_plan_cache_get(&cache, &key, sizeof key);
+    fc_status st = FC_OK;
+    if (!cp) {
+        cp = calloc(1, sizeof *cp);
+        st = cp ? descs_make(op, d, cp) : fc_fail(FC_ERR_NOMEM, "%s: out of memory for a cuDNN plan", op);
+        if (st != FC_OK) {
+            descs_free(cp);
+            cp = NULL;
+        } else if ((st = fci_plan_cache_put(&cache, &key, sizeof key, cp)) != FC_OK) cp = NULL; /* freed by put */
+        if (st == FC_OK && !registered) registered = atexit(cache_at_exit) == 0;
     }
-    descs_free(&c);
+    if (st == FC_OK) st = conv_run(op, h, device, cp, d, pass, x, w, b, y);
+    pthread_mutex_unlock(&cache_lock);
     return st;
 }

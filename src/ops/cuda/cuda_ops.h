@@ -27,4 +27,31 @@ fc_status fci_cuda_gemm(int device, const fci_cuda_gemm_args *g);
 fc_status fci_cuda_conv(int device, const char *op, const fci_conv_desc *d, fci_conv_pass pass, float *x, float *w,
                         float *b, float *y);
 
+/* ---- plan caches (h-cudainfra) ---- */
+
+/* What a cached cuBLASLt plan depends on (all int64: compared with memcmp). align_*: the largest
+ * power of two (<= 256) dividing each pointer; strides are 0 for one matrix. */
+typedef struct fci_cuda_gemm_key_t {
+    int64_t device, trans_a, trans_b, m, n, k, lda, ldb, ldc, batch, stride_a, stride_b, stride_c;
+    int64_t ab_dtype, c_dtype, tf32, align_a, align_b, align_c;
+} fci_cuda_gemm_key_t;
+void fci_cuda_gemm_key(int device, const fci_cuda_gemm_args *g, int tf32, fci_cuda_gemm_key_t *k);
+
+/* What a cached cuDNN convolution plan depends on. */
+typedef struct fci_cuda_conv_key_t {
+    int64_t device, tf32;
+    fci_conv_desc d;
+} fci_cuda_conv_key_t;
+void fci_cuda_conv_key(int device, const fci_conv_desc *d, int tf32, fci_cuda_conv_key_t *k);
+
+typedef struct fci_plan_cache_stats {
+    uint64_t hits, misses, evictions;
+    int n;
+} fci_plan_cache_stats;
+fci_plan_cache_stats fci_cuda_gemm_cache_stats(void);
+fci_plan_cache_stats fci_cuda_conv_cache_stats(void);
+/* Drop every plan (frees the descriptors). */
+void fci_cuda_gemm_cache_clear(void);
+void fci_cuda_conv_cache_clear(void);
+
 #endif
