@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cpu/index.h"
+#include "fastc/cuda.h"
 #include "ops_impl.h"
 
 /* Contiguous i64 copy (or reference) of index with every value in [0, bound); released with
