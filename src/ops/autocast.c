@@ -46,6 +46,19 @@ int fci_autocast_on(void) { return g_depth && !g_suspended && g_stack[g_depth - 
 /* ---- the rounding op: y = x rounded to bf16/f16, dy rounded the same way on the way back ---- */
 
 static fc_tensor *round_values(fc_tensor *x, fc_dtype dt) {
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) { /* through a bf16/f16 copy: the device's conversions round to nearest even */
+        if (fci_check_float32("autocast", "input", x)) return NULL;
+        fc_tensor *t = fci_tensor_alloc(fc_tensor_shape(x), dt, x->device);
+        fc_tensor *y = t ? fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device) : NULL;
+        if (y && (fci_copy_strided(t, x) != FC_OK || fci_copy_strided(y, t) != FC_OK)) {
+            fc_tensor_free(y);
+            y = NULL;
+        }
+        fc_tensor_free(t);
+        return y;
+    }
+#endif
     fc_tensor *xc = fci_contig_f32("autocast", x);
     if (!xc) return NULL;
     fc_tensor *y = fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device);
