@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fastc/cuda.h"
+#include "fastc/nn.h"
 #include "fastc/optim.h"
 #include "fastc/vision.h"
 #include "fct.h"
@@ -419,6 +420,26 @@ FCT_TEST(test_autocast_rounding_matches_the_cpu_on_cuda) {
     for (int k = 0; k < 2; k++) /* operands rounded the same way; the GEMMs then differ by f32 rounding */
         PARITY("autocast linear", f_autocast_linear, &dts[k], 1e-4, 1e-4, fc_randn(FC_SHAPE(6, 20)),
                fc_randn(FC_SHAPE(5, 20)), fc_randn(FC_SHAPE(5)));
+}
+
+/* ---- a BatchNorm module training on the device: statistics and its batch counter ---- */
+
+FCT_TEST(test_batchnorm_module_trains_on_cuda) {
+    NEED_GPU();
+    fc_module *m = fc_batchnorm2d_new(3);
+    FCT_OK(fc_module_to(m, TEST_DEVICE));
+    fc_module_train(m, 1);
+    fc_tensor *x = fc_randn(FC_SHAPE(4, 3, 5, 5));
+    for (int s = 0; s < 3; s++) FCT_NOTNULL(fc_module_forward(m, dev(x)));
+    for (int i = 0; i < fc_module_n_buffers(m); i++) {
+        const char *name = NULL;
+        fc_tensor *b = fc_module_buffer(m, i, &name);
+        if (!FCT_NOTNULL(b)) break;
+        if (!strcmp(name, "num_batches_tracked")) FCT_NEAR(fc_tensor_item(b), 3, 0);
+        if (!strcmp(name, "running_mean")) /* (1 - 0.9^3) of the batch mean */
+            FCT_CLOSE(host(b), fc_mul_scalar(fc_mean(x, FC_DIMS(0, 2, 3), 0), 1 - 0.729), 1e-6, 1e-5);
+    }
+    fc_module_free(m);
 }
 
 FCT_TEST(test_zz_report_ops_skips) {
