@@ -183,8 +183,6 @@ static const fci_op op_cross_entropy = {"cross_entropy", cross_entropy_bwd},
                     op_nll_loss = {"nll_loss", nll_bwd};
 
 #if FASTC_CUDA
-/* Cross entropy on the device: the fused kernel per sample, the reduction in one block, and the
- * mean's divisor kept on the device for backward (no host sync in forward or backward). */
 /* nll_loss on the device: the per-sample kernel, then cross entropy's reduction (one block); the
  * mean's divisor stays on the device for backward. */
 static fc_tensor *nll_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_opts *o, fci_class_loss *c) {
@@ -237,6 +235,8 @@ done:
     return y;
 }
 
+/* Cross entropy on the device: the fused kernel per sample, the reduction in one block, and the
+ * mean's divisor kept on the device for backward (no host sync in forward or backward). */
 static fc_tensor *cross_entropy_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_opts *o,
                                      fci_class_loss *c) {
     const char *op = "cross_entropy";

@@ -332,11 +332,6 @@ static fc_status step_param(fc_optimizer *o, int i) {
     fc_tensor *g = fc_tensor_grad(ps->p);
     if (!g) return FC_OK;
     fc_device dev = fc_tensor_device(ps->p);
-#if !FASTC_CUDA
-    if (dev.type != FC_DEVICE_CPU)
-        return fc_fail(FC_ERR_DEVICE, "%s step: parameter %d is on %s; this build has no kernel for it", o->name, i,
-                       fc_device_name(dev));
-#endif
     if (fc_tensor_device(g).type != dev.type || fc_tensor_device(g).index != dev.index)
         return fc_fail(FC_ERR_DEVICE, "%s step: parameter %d is on %s but its grad is on another device", o->name, i,
                        fc_device_name(dev));
@@ -382,11 +377,6 @@ static fc_status step_param(fc_optimizer *o, int i) {
 /* The slow weights start as a copy of the parameter (on its device). */
 static fc_status lookahead_init(fci_pstate *ps) {
     fc_device dev = fc_tensor_device(ps->p);
-#if !FASTC_CUDA
-    if (dev.type != FC_DEVICE_CPU)
-        return fc_fail(FC_ERR_DEVICE, "lookahead step: a parameter is on %s; this build has no kernel for it",
-                       fc_device_name(dev));
-#endif
     if (ps->buf[0] && (ps->buf_device.type != dev.type || ps->buf_device.index != dev.index)) {
         char was[16];
         snprintf(was, sizeof was, "%s", fc_device_name(ps->buf_device));
