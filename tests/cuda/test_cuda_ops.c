@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fastc/cuda.h"
+#include "fastc/data.h"
 #include "fastc/nn.h"
 #include "fastc/optim.h"
 #include "fastc/vision.h"
@@ -402,6 +403,33 @@ FCT_TEST(test_affine_sample_matches_the_cpu_on_cuda) {
     fc_tensor *xt = fc_transpose(fc_rand(FC_SHAPE(3, 3, 23, 17)), 2, 3);
     FCT_CLOSE(host(fc_affine_sample(dev(xt), theta, 0, 0, FC_PAD_REFLECTION, 0)),
               fc_affine_sample(xt, theta, 0, 0, FC_PAD_REFLECTION, 0), 1e-5, 1e-5);
+}
+
+/* aug_transforms on a device batch (image and mask): the host draws the same matrices and
+ * lighting from the same seed, the device samples and lights them. */
+static void aug_on(int on_gpu, fc_tensor *x, fc_tensor *m, fc_tensor **xo, fc_tensor **mo) {
+    fc_tuple tup = {.n = 2, .n_inp = 1,
+                    .v = {fc_value_tensor(fc_kind_image, fc_keep(on_gpu ? dev(x) : fc_clone(x))),
+                          fc_value_tensor(fc_kind_mask, fc_keep(on_gpu ? dev(m) : fc_clone(m)))}};
+    fc_pipeline *p = fc_pipeline_new(FC_TFMS(fc_aug_transforms(.p_affine = 1, .p_lighting = 1, .max_rotate = 30,
+                                                               .size = 12)));
+    fc_rng rng = fc_rng_new(17);
+    fc_tfm_ctx ctx = {.split = FC_SPLIT_TRAIN, .index = 3, .rng = &rng};
+    FCT_OK(fc_pipeline_encode_tuple(p, &tup, &ctx));
+    fc_pipeline_free(p);
+    *xo = host(tup.v[0].t);
+    *mo = host(tup.v[1].t);
+    fc_tuple_free(&tup);
+}
+
+FCT_TEST(test_aug_transforms_match_the_cpu_on_cuda) {
+    NEED_GPU();
+    fc_tensor *x = fc_rand(FC_SHAPE(4, 3, 16, 20)), *m = fc_randint(0, 5, FC_SHAPE(4, 16, 20));
+    fc_tensor *xc, *mc, *xg, *mg;
+    aug_on(0, x, m, &xc, &mc);
+    aug_on(1, x, m, &xg, &mg);
+    FCT_CLOSE(xg, xc, 1e-5, 1e-5); /* lighting: the device's log2f / exp2f against the CPU's polynomials */
+    FCT_CLOSE(mg, mc, 0, 0);
 }
 
 /* ---- autocast's rounding (bf16 / f16 values in f32) ---- */
