@@ -105,8 +105,13 @@ static fc_tensor *batchnorm_fwd(fc_module *m, fc_tensor *x) {
     fc_tensor *y = fc_batch_norm(x, p(m, "running_mean"), p(m, "running_var"), p(m, "weight"),
                                  p(m, "bias"), training, s->o.momentum, s->o.eps);
     if (y && training) {
-        int64_t *count = fc_tensor_data(p(m, "num_batches_tracked"));
-        (*count)++;
+        fc_tensor *nbt = p(m, "num_batches_tracked");
+        if (fc_tensor_device(nbt).type == FC_DEVICE_CPU) {
+            (*(int64_t *)fc_tensor_data(nbt))++;
+        } else { /* on the device without a host sync: through f32, exact below 2^24 batches */
+            fc_status st = fc_copy_(nbt, fc_add_scalar(fc_to_dtype(nbt, FC_DTYPE_F32), 1.0));
+            if (st != FC_OK) return NULL;
+        }
     }
     return y;
 }

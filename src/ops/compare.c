@@ -114,11 +114,21 @@ static int64_t plan_row(const plan *p, int64_t r, int64_t *off) {
     return p->inner;
 }
 
+#if FASTC_CUDA
+/* The CUDA kernels' geometry: out's shape, and each input's broadcast strides in stride[k]. */
+static void cuda_geom(fci_cuda_geom *g, const fc_tensor *out, int n_in, const fc_tensor *const *in) {
+    memset(g, 0, sizeof *g);
+    g->ndim = out->ndim;
+    memcpy(g->shape, out->shape, sizeof(int64_t) * (size_t)out->ndim);
+    for (int k = 0; k < n_in; k++) fci_broadcast_strides(in[k], out->ndim, out->shape, g->stride[k]);
+}
+#endif
+
 /* ---- where ---------------------------------------------------------------------------------- */
 
 static fc_status where_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *cond = n->saved[0];
-    fc_tensor *zero = fc_scalar(0.0);
+    fc_tensor *zero = fc_scalar(0.0, .device = gy->device);
     if (!zero) return fc_error_code();
     fc_status st = FC_OK;
     for (int i = 0; i < 2 && st == FC_OK; i++) {
@@ -140,7 +150,7 @@ fc_tensor *fc_where(fc_tensor *cond, fc_tensor *a, fc_tensor *b) {
     }
     if (fci_check_float32("where", "a", a) || fci_check_float32("where", "b", b) ||
         fci_check_same_device("where", cond, a) || fci_check_same_device("where", a, b) ||
-        fci_check_cpu("where", a))
+        fci_check_device("where", a))
         return NULL;
     fc_shape ab, s;
     if (fci_broadcast_shape("where", a->ndim, a->shape, b->ndim, b->shape, &ab.ndim, ab.d) ||
@@ -148,8 +158,21 @@ fc_tensor *fc_where(fc_tensor *cond, fc_tensor *a, fc_tensor *b) {
         return NULL;
     fc_tensor *y = fci_tensor_alloc(s, FC_DTYPE_F32, a->device);
     if (!y) return NULL;
-    plan p;
     const fc_tensor *in[3] = {cond, a, b};
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(a)) {
+        fci_cuda_geom g;
+        cuda_geom(&g, y, 3, in);
+        fci_cuda_where_launch(FCI_STREAM(a), fc_tensor_data(y), fc_tensor_data(cond), fc_tensor_data(a),
+                              fc_tensor_data(b), fc_tensor_numel(y), &g);
+        if (fci_cuda_launched("where") != FC_OK) {
+            fc_tensor_free(y);
+            return NULL;
+        }
+    } else
+#endif
+    {
+    plan p;
     plan_init(&p, y, 3, in);
     float *o = fc_tensor_data(y);
     const uint8_t *pc = fc_tensor_data(cond);
@@ -159,6 +182,7 @@ fc_tensor *fc_where(fc_tensor *cond, fc_tensor *a, fc_tensor *b) {
         int64_t off[4], len = plan_row(&p, r, off);
         fci_where_row_f32(o + off[0], pc + off[1], p.sin[0], pa + off[2], p.sin[1], pb + off[3],
                           p.sin[2], len);
+    }
     }
     fc_tensor *ab_in[2] = {a, b};
     if (fci_grad_needed(2, ab_in)) {
@@ -188,13 +212,27 @@ static fc_tensor *compare(int op, fc_tensor *a, fc_tensor *b) {
                 fc_dtype_name(dt), fc_dtype_name(b->dtype));
         return NULL;
     }
-    if (fci_check_same_device(name, a, b) || fci_check_cpu(name, a)) return NULL;
+    if (fci_check_same_device(name, a, b) || fci_check_device(name, a)) return NULL;
     fc_shape s;
     if (fci_broadcast_shape(name, a->ndim, a->shape, b->ndim, b->shape, &s.ndim, s.d)) return NULL;
     fc_tensor *y = fci_tensor_alloc(s, FC_DTYPE_BOOL, a->device);
     if (!y) return NULL;
-    plan p;
     const fc_tensor *in[2] = {a, b};
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(a)) {
+        fci_cuda_geom g;
+        const fc_tensor *gin[3] = {a, a, b}; /* stride[1]: a, stride[2]: b */
+        cuda_geom(&g, y, 3, gin);
+        fci_cuda_compare_launch(FCI_STREAM(a), op, (int)dt, fc_tensor_data(y), fc_tensor_data(a),
+                                fc_tensor_data(b), fc_tensor_numel(y), &g);
+        if (fci_cuda_launched(name) != FC_OK) {
+            fc_tensor_free(y);
+            return NULL;
+        }
+        return y;
+    }
+#endif
+    plan p;
     plan_init(&p, y, 2, in);
     uint8_t *o = fc_tensor_data(y);
     const char *pa = fc_tensor_data(a), *pb = fc_tensor_data(b);

@@ -3,13 +3,14 @@
 #include <string.h>
 
 #include "cpu/index.h"
+#include "fastc/cuda.h"
 #include "ops_impl.h"
 
 /* Contiguous i64 copy (or reference) of index with every value in [0, bound); released with
  * fci_tensor_unref. 'bound' is the size of x along 'dim'. */
 static fc_tensor *index_i64(const char *op, fc_tensor *index, const fc_tensor *x, int dim,
                             int64_t bound) {
-    if (fci_check_index_dtype(op, "index", index) || fci_check_cpu(op, index)) return NULL;
+    if (fci_check_index_dtype(op, "index", index) || fci_check_device(op, index)) return NULL;
     fc_tensor *t;
     if (index->dtype == FC_DTYPE_I64 && fc_tensor_is_contiguous(index)) {
         t = fc_tensor_ref(index);
@@ -19,7 +20,8 @@ static fc_tensor *index_i64(const char *op, fc_tensor *index, const fc_tensor *x
         fc_keep(t);
         int64_t *d = fc_tensor_data(t), n = fc_tensor_numel(t);
         fc_status st = FC_OK;
-        if (index->dtype == FC_DTYPE_I32 && fc_tensor_is_contiguous(index)) {
+        if (index->dtype == FC_DTYPE_I32 && fc_tensor_is_contiguous(index) &&
+            index->device.type == FC_DEVICE_CPU) {
             const int32_t *s = fc_tensor_data(index);
             for (int64_t i = 0; i < n; i++) d[i] = s[i];
         } else {
@@ -30,8 +32,15 @@ static fc_tensor *index_i64(const char *op, fc_tensor *index, const fc_tensor *x
             return NULL;
         }
     }
-    const int64_t *v = fc_tensor_data(t);
-    int64_t n = fc_tensor_numel(t);
+    /* CUDA indices are checked on a host copy (n i64): a bad index must fail clearly, not read
+     * or write outside x */
+    fc_tensor *th = t->device.type == FC_DEVICE_CPU ? fc_tensor_ref(t) : fc_keep(fc_tensor_to(t, FC_CPU));
+    if (!th) {
+        fci_tensor_unref(t);
+        return NULL;
+    }
+    const int64_t *v = fc_tensor_data(th);
+    int64_t n = fc_tensor_numel(th);
     for (int64_t i = 0; i < n; i++) {
         if (v[i] >= 0 && v[i] < bound) continue;
         int64_t pos[FC_MAX_DIMS], r = i;
@@ -42,9 +51,11 @@ static fc_tensor *index_i64(const char *op, fc_tensor *index, const fc_tensor *x
         fc_fail(FC_ERR_ARG, "%s: index %lld at position %s is out of range for dim %d of size "
                             "%lld (x shape %s)", op, (long long)v[i],
                 fci_shape_str(t->ndim, pos), dim, (long long)bound, fci_tshape(x));
+        fci_tensor_unref(th);
         fci_tensor_unref(t);
         return NULL;
     }
+    fci_tensor_unref(th);
     return t;
 }
 
@@ -60,12 +71,23 @@ static void outer_inner(const fc_tensor *x, int d, int64_t *outer, int64_t *inne
 static fc_status index_select_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *x = n->in[0], *idx = n->saved[0];
     int d = (int)n->ip[0];
-    fc_tensor *g = fc_zeros(fc_tensor_shape(x));
-    if (!g) return fc_error_code();
+    fc_tensor *g = fc_zeros(fc_tensor_shape(x), .device = x->device);
+    fc_tensor *gc = g ? fci_contig_f32_any("index_select", gy) : NULL;
+    if (!gc) return fc_error_code();
     int64_t outer, inner;
     outer_inner(x, d, &outer, &inner);
-    fci_index_add_f32(fc_tensor_data(g), fc_tensor_data(gy), fc_tensor_data(idx), outer,
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        fci_cuda_index_add_launch(FCI_STREAM(x), fc_tensor_data(g), fc_tensor_data(gc), fc_tensor_data(idx),
+                                  outer, x->shape[d], fc_tensor_numel(idx), inner);
+        fci_tensor_unref(gc);
+        gx[0] = g;
+        return fci_cuda_launched("index_select");
+    }
+#endif
+    fci_index_add_f32(fc_tensor_data(g), fc_tensor_data(gc), fc_tensor_data(idx), outer,
                       x->shape[d], fc_tensor_numel(idx), inner);
+    fci_tensor_unref(gc);
     gx[0] = g;
     return FC_OK;
 }
@@ -80,6 +102,16 @@ static fc_tensor *index_select_bytes(fc_tensor *x, int d, fc_tensor *idx) {
     if (y) {
         int64_t outer, inner;
         outer_inner(x, d, &outer, &inner);
+#if FASTC_CUDA
+        if (FCI_IS_CUDA(x)) {
+            fci_cuda_index_select_launch(FCI_STREAM(x), fc_tensor_data(y), fc_tensor_data(xc), fc_tensor_data(idx),
+                                         outer, x->shape[d], s.d[d], inner, (int64_t)fc_dtype_size(x->dtype));
+            fc_tensor_free(xc);
+            if (fci_cuda_launched("index_select") == FC_OK) return y;
+            fc_tensor_free(y);
+            return NULL;
+        }
+#endif
         size_t row = (size_t)inner * fc_dtype_size(x->dtype);
         const int64_t *iv = fc_tensor_data(idx);
         const char *src = fc_tensor_data(xc);
@@ -98,7 +130,7 @@ fc_tensor *fc_index_select(fc_tensor *x, int dim, fc_tensor *index) {
     const char *op = "index_select";
     if (x->dtype != FC_DTYPE_F32 && !fc_dtype_is_float(x->dtype) && x->ndim > 0) {
         int d = fci_wrap_dim(op, dim, x->ndim);
-        if (d < 0 || fci_check_cpu(op, x) || fci_check_same_device(op, x, index)) return NULL;
+        if (d < 0 || fci_check_device(op, x) || fci_check_same_device(op, x, index)) return NULL;
         if (index->ndim > 1) {
             fc_fail(FC_ERR_SHAPE, "index_select: expected a 1-dim index, found shape %s",
                     fci_tshape(index));
@@ -109,7 +141,7 @@ fc_tensor *fc_index_select(fc_tensor *x, int dim, fc_tensor *index) {
         fci_tensor_unref(idx);
         return y;
     }
-    if (fci_check_float32(op, "x", x) || fci_check_cpu(op, x) ||
+    if (fci_check_float32(op, "x", x) || fci_check_device(op, x) ||
         fci_check_same_device(op, x, index))
         return NULL;
     if (x->ndim == 0) {
@@ -125,10 +157,22 @@ fc_tensor *fc_index_select(fc_tensor *x, int dim, fc_tensor *index) {
     if (d < 0) return NULL;
     fc_tensor *idx = index_i64(op, index, x, d, x->shape[d]);
     if (!idx) return NULL;
-    fc_tensor *xc = fci_contig_f32(op, x);
+    fc_tensor *xc = fci_contig_f32_any(op, x);
     fc_shape s = fc_tensor_shape(x);
     s.d[d] = fc_tensor_numel(idx);
     fc_tensor *y = xc ? fci_tensor_alloc(s, FC_DTYPE_F32, x->device) : NULL;
+#if FASTC_CUDA
+    if (y && FCI_IS_CUDA(x)) {
+        int64_t outer, inner;
+        outer_inner(x, d, &outer, &inner);
+        fci_cuda_index_select_launch(FCI_STREAM(x), fc_tensor_data(y), fc_tensor_data(xc), fc_tensor_data(idx),
+                                     outer, x->shape[d], s.d[d], inner, (int64_t)sizeof(float));
+        if (fci_cuda_launched(op) != FC_OK) {
+            fc_tensor_free(y);
+            y = NULL;
+        }
+    } else
+#endif
     if (y) {
         int64_t outer, inner;
         outer_inner(x, d, &outer, &inner);
@@ -145,6 +189,45 @@ fc_tensor *fc_index_select(fc_tensor *x, int dim, fc_tensor *index) {
     }
     fci_tensor_unref(idx);
     return y;
+}
+
+/* ---- gather and scatter_add on either device: the CPU loops or their CUDA twins ---- */
+
+/* y (contiguous, idx's shape) = x gathered along dim d; x any strides. */
+static fc_status gather_run(const char *op, float *y, const fc_tensor *x, const float *xp,
+                            const int64_t *x_stride, const fc_tensor *idx, int d) {
+    if (fc_tensor_numel(idx) == 0) return FC_OK;
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        fci_cuda_gather_geom g = {.ndim = idx->ndim, .dim = d};
+        memcpy(g.shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+        memcpy(g.a_stride, x_stride, sizeof(int64_t) * (size_t)idx->ndim);
+        fci_cuda_gather_launch(FCI_STREAM(x), y, xp, fc_tensor_data(idx), &g);
+        return fci_cuda_launched(op);
+    }
+#endif
+    (void)op;
+    fci_gather_f32(y, xp, x_stride, fc_tensor_data(idx), idx->shape, idx->ndim, d);
+    return FC_OK;
+}
+
+/* y[.. idx ..] += src along dim d over idx's shape; y and src any strides. */
+static fc_status scatter_add_run(const char *op, fc_tensor *y, const fc_tensor *src, const fc_tensor *idx, int d) {
+    if (fc_tensor_numel(idx) == 0) return FC_OK;
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(y)) {
+        fci_cuda_gather_geom g = {.ndim = idx->ndim, .dim = d};
+        memcpy(g.shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+        memcpy(g.a_stride, y->stride, sizeof(int64_t) * (size_t)idx->ndim);
+        memcpy(g.b_stride, src->stride, sizeof(int64_t) * (size_t)idx->ndim);
+        fci_cuda_scatter_add_launch(FCI_STREAM(y), fc_tensor_data(y), fc_tensor_data(src), fc_tensor_data(idx), &g);
+        return fci_cuda_launched(op);
+    }
+#endif
+    (void)op;
+    fci_scatter_add_f32(fc_tensor_data(y), y->stride, fc_tensor_data(src), src->stride,
+                        fc_tensor_data(idx), idx->shape, idx->ndim, d);
+    return FC_OK;
 }
 
 /* ---- gather ---- */
@@ -180,20 +263,18 @@ static int check_gather_shapes(const char *op, const fc_tensor *x, int dim, cons
 /* gx = zeros(x) with gy scatter-added at idx. ip[0]: dim; saved[0]: i64 index */
 static fc_status gather_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *x = n->in[0], *idx = n->saved[0];
-    fc_tensor *g = fc_zeros(fc_tensor_shape(x));
+    fc_tensor *g = fc_zeros(fc_tensor_shape(x), .device = x->device);
     if (!g) return fc_error_code();
-    if (fc_tensor_numel(gy) > 0)
-        fci_scatter_add_f32(fc_tensor_data(g), g->stride, fc_tensor_data(gy), gy->stride,
-                            fc_tensor_data(idx), idx->shape, idx->ndim, (int)n->ip[0]);
+    fc_status st = fc_tensor_numel(gy) > 0 ? scatter_add_run("gather", g, gy, idx, (int)n->ip[0]) : FC_OK;
     gx[0] = g;
-    return FC_OK;
+    return st;
 }
 static const fci_op op_gather = {"gather", gather_bwd};
 
 fc_tensor *fc_gather(fc_tensor *x, int dim, fc_tensor *index) {
     if (!x || !index) return NULL;
     const char *op = "gather";
-    if (fci_check_float32(op, "x", x) || fci_check_cpu(op, x) ||
+    if (fci_check_float32(op, "x", x) || fci_check_device(op, x) ||
         fci_check_same_device(op, x, index))
         return NULL;
     int d = check_gather_shapes(op, x, dim, index, NULL);
@@ -201,9 +282,10 @@ fc_tensor *fc_gather(fc_tensor *x, int dim, fc_tensor *index) {
     fc_tensor *idx = index_i64(op, index, x, d, x->shape[d]);
     if (!idx) return NULL;
     fc_tensor *y = fci_tensor_alloc(fc_tensor_shape(idx), FC_DTYPE_F32, x->device);
-    if (y && fc_tensor_numel(y) > 0)
-        fci_gather_f32(fc_tensor_data(y), fc_tensor_data(x), x->stride, fc_tensor_data(idx),
-                       idx->shape, idx->ndim, d);
+    if (y && gather_run(op, fc_tensor_data(y), x, fc_tensor_data(x), x->stride, idx, d) != FC_OK) {
+        fc_tensor_free(y);
+        y = NULL;
+    }
     if (y && fci_grad_needed(1, &x)) {
         fci_node *n = fci_record(&op_gather, y, 1, &x);
         if (n) {
@@ -224,20 +306,21 @@ static fc_status scatter_add_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         !(gx[0] = fci_tensor_view(gy, gy->ndim, gy->shape, gy->stride, gy->offset)))
         return fc_error_code();
     if (!fci_node_needs_grad(n, 1)) return FC_OK;
-    fc_tensor *g = fc_zeros(fc_tensor_shape(src));
+    fc_tensor *g = fc_zeros(fc_tensor_shape(src), .device = src->device);
     if (!g) return fc_error_code();
     fc_tensor *win = fci_tensor_view(g, idx->ndim, idx->shape, g->stride, g->offset);
     if (!win) return fc_error_code();
     if (fc_tensor_numel(idx) > 0) {
         if (fc_tensor_is_contiguous(win)) {
-            fci_gather_f32(fc_tensor_data(win), fc_tensor_data(gy), gy->stride,
-                           fc_tensor_data(idx), idx->shape, idx->ndim, (int)n->ip[0]);
+            fc_status st = gather_run("scatter_add", fc_tensor_data(win), gy, fc_tensor_data(gy), gy->stride, idx,
+                                      (int)n->ip[0]);
+            if (st != FC_OK) return st;
         } else {
             fc_tensor *t = fci_tensor_alloc(fc_tensor_shape(idx), FC_DTYPE_F32, gy->device);
             if (!t) return fc_error_code();
-            fci_gather_f32(fc_tensor_data(t), fc_tensor_data(gy), gy->stride,
-                           fc_tensor_data(idx), idx->shape, idx->ndim, (int)n->ip[0]);
-            fc_status st = fci_copy_strided(win, t);
+            fc_status st = gather_run("scatter_add", fc_tensor_data(t), gy, fc_tensor_data(gy), gy->stride, idx,
+                                      (int)n->ip[0]);
+            if (st == FC_OK) st = fci_copy_strided(win, t);
             fc_tensor_free(t);
             if (st != FC_OK) return st;
         }
@@ -252,7 +335,7 @@ fc_tensor *fc_scatter_add(fc_tensor *x, int dim, fc_tensor *index, fc_tensor *sr
     if (!x || !index || !src) return NULL;
     const char *op = "scatter_add";
     if (fci_check_float32(op, "x", x) || fci_check_float32(op, "src", src) ||
-        fci_check_cpu(op, x) || fci_check_same_device(op, x, index) ||
+        fci_check_device(op, x) || fci_check_same_device(op, x, index) ||
         fci_check_same_device(op, x, src))
         return NULL;
     int d = check_gather_shapes(op, x, dim, index, src);
@@ -264,9 +347,10 @@ fc_tensor *fc_scatter_add(fc_tensor *x, int dim, fc_tensor *index, fc_tensor *sr
         fc_tensor_free(y);
         y = NULL;
     }
-    if (y && fc_tensor_numel(idx) > 0)
-        fci_scatter_add_f32(fc_tensor_data(y), y->stride, fc_tensor_data(src), src->stride,
-                            fc_tensor_data(idx), idx->shape, idx->ndim, d);
+    if (y && scatter_add_run(op, y, src, idx, d) != FC_OK) {
+        fc_tensor_free(y);
+        y = NULL;
+    }
     fc_tensor *in[2] = {x, src};
     if (y && fci_grad_needed(2, in)) {
         fci_node *n = fci_record(&op_scatter_add, y, 2, in);

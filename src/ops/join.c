@@ -6,7 +6,7 @@
 
 /* Copies src (any strides) into dst (any strides) of the same shape. */
 static fc_status copy_into(fc_tensor *dst, const fc_tensor *src) {
-    if (dst->dtype == FC_DTYPE_F32 && src->dtype == FC_DTYPE_F32) {
+    if (dst->dtype == FC_DTYPE_F32 && src->dtype == FC_DTYPE_F32 && dst->device.type == FC_DEVICE_CPU) {
         fci_copy_nd_f32(fc_tensor_data(dst), dst->stride, fc_tensor_data(src), src->stride,
                         dst->shape, dst->ndim);
         return FC_OK;
@@ -47,7 +47,7 @@ static int cat_check(fc_tensor_list xs, int dim, int *d_out, fc_shape *out) {
         return 1;
     }
     int d = fci_wrap_dim("cat", dim, x0->ndim);
-    if (d < 0 || fci_check_cpu("cat", x0)) return 1;
+    if (d < 0 || fci_check_device("cat", x0)) return 1;
     *out = fc_tensor_shape(x0);
     out->d[d] = 0;
     for (int i = 0; i < xs.n; i++) {

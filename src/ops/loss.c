@@ -162,6 +162,16 @@ static fc_status cross_entropy_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
 
 static fc_status nll_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fci_class_loss c = class_from_node(n);
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(n->in[0])) { /* saved[3]: the mean's divisor on the device (NULL: none) */
+        fci_cuda_class_loss cc = cuda_class(&c);
+        gx[0] = fci_tensor_alloc(fc_tensor_shape(n->in[0]), FC_DTYPE_F32, n->in[0]->device);
+        if (!gx[0]) return fc_error_code();
+        fci_cuda_nll_bwd_launch(FCI_STREAM(n->in[0]), &cc, fc_tensor_data(gy), n->ip[0] == FC_REDUCTION_NONE,
+                                n->saved[3] ? fc_tensor_data(n->saved[3]) : NULL, fc_tensor_data(gx[0]));
+        return fci_cuda_launched("nll_loss");
+    }
+#endif
     int64_t stride;
     float scale;
     grad_spec(n, gy, &stride, &scale);
@@ -173,6 +183,58 @@ static const fci_op op_cross_entropy = {"cross_entropy", cross_entropy_bwd},
                     op_nll_loss = {"nll_loss", nll_bwd};
 
 #if FASTC_CUDA
+/* nll_loss on the device: the per-sample kernel, then cross entropy's reduction (one block); the
+ * mean's divisor stays on the device for backward. */
+static fc_tensor *nll_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_opts *o, fci_class_loss *c) {
+    const char *op = "nll_loss";
+    fc_shape ts = fc_tensor_shape(t);
+    int64_t n = fc_shape_numel(ts);
+    fc_tensor *xc = fci_contig_f32_any(op, x), *w = NULL, *y = NULL, *wsum = NULL;
+    fc_tensor *loss = xc ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;
+    fc_tensor *wt = loss ? fci_tensor_alloc(ts, FC_DTYPE_F32, x->device) : NULL;
+    if (wt && o->weight && (w = fci_contig_f32_any(op, o->weight))) c->w = fc_tensor_data(w);
+    if (!wt || (o->weight && !w)) goto done;
+    fci_cuda_class_loss cc = cuda_class(c);
+    fci_cuda_nll_fwd_launch(FCI_STREAM(x), &cc, fc_tensor_data(xc), fc_tensor_data(loss), fc_tensor_data(wt));
+    if (fci_cuda_launched(op) != FC_OK) goto done;
+    if (o->reduction == FC_REDUCTION_NONE) {
+        y = loss;
+        loss = NULL;
+    } else {
+        y = fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device);
+        wsum = y && o->reduction == FC_REDUCTION_MEAN ? fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device) : NULL;
+        if (!y || (o->reduction == FC_REDUCTION_MEAN && !wsum)) goto done;
+        fci_cuda_class_reduce_launch(FCI_STREAM(x), fc_tensor_data(loss), fc_tensor_data(wt), n,
+                                     o->reduction == FC_REDUCTION_MEAN, fc_tensor_data(y),
+                                     wsum ? fc_tensor_data(wsum) : NULL);
+        if (fci_cuda_launched(op) != FC_OK) {
+            fc_tensor_free(y);
+            y = NULL;
+            goto done;
+        }
+    }
+    if (fci_grad_needed(1, &x)) {
+        fci_node *nd = fci_record(&op_nll_loss, y, 1, &x);
+        if (!nd) {
+            y = NULL;
+            goto done;
+        }
+        nd->ip[0] = o->reduction, nd->ip[1] = c->has_ignore, nd->ip[2] = c->ignore;
+        nd->ip[3] = c->C, nd->ip[4] = c->outer, nd->ip[5] = c->inner;
+        nd->fp[0] = 0, nd->fp[1] = 1;
+        fci_save(nd, 0, t);
+        fci_save(nd, 1, w);
+        fci_save(nd, 3, wsum);
+    }
+done:
+    if (w) fci_tensor_unref(w);
+    if (xc) fci_tensor_unref(xc);
+    fc_tensor_free(wsum);
+    fc_tensor_free(wt);
+    fc_tensor_free(loss);
+    return y;
+}
+
 /* Cross entropy on the device: the fused kernel per sample, the reduction in one block, and the
  * mean's divisor kept on the device for backward (no host sync in forward or backward). */
 static fc_tensor *cross_entropy_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_opts *o,
@@ -248,8 +310,7 @@ static fc_tensor *class_loss(const char *op, fc_tensor *x, fc_tensor *target,
     }
 #if FASTC_CUDA
     if (FCI_IS_CUDA(x)) {
-        fc_tensor *y = is_ce ? cross_entropy_cuda(x, t, o, &c) : NULL;
-        if (!is_ce) fc_fail(FC_ERR_DEVICE, "%s: no CUDA kernel yet (cross_entropy has one)", op);
+        fc_tensor *y = is_ce ? cross_entropy_cuda(x, t, o, &c) : nll_cuda(x, t, o, &c);
         fc_tensor_free(t);
         return y;
     }
@@ -306,7 +367,7 @@ fc_tensor *fc_nll_loss_(fc_tensor *logp, fc_tensor *target, const fc_loss_opts *
 /* x and y broadcast to one shape (as PyTorch; expand keeps the gradient path), then contiguous. */
 static int pair_setup(const char *op, fc_tensor **x, fc_tensor **y, const fc_loss_opts *o) {
     if (fci_check_float32(op, "input", *x) || fci_check_float32(op, "target", *y) ||
-        fci_check_same_device(op, *x, *y) || fci_check_cpu(op, *x) || check_reduction(op, o))
+        fci_check_same_device(op, *x, *y) || fci_check_device(op, *x) || check_reduction(op, o))
         return 1;
     fc_shape s;
     if (fci_broadcast_shape(op, (*x)->ndim, (*x)->shape, (*y)->ndim, (*y)->shape, &s.ndim, s.d))
@@ -320,11 +381,19 @@ static int pair_setup(const char *op, fc_tensor **x, fc_tensor **y, const fc_los
 
 /* ip[0]: reduction, ip[1]: kind; fp[0]: beta; fp[1]: element count. */
 static fc_status pw_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
-    fc_tensor *xc = fci_contig_f32("loss", n->in[0]), *yc = fci_contig_f32("loss", n->in[1]);
+    fc_tensor *xc = fci_contig_f32_any("loss", n->in[0]), *yc = fci_contig_f32_any("loss", n->in[1]);
     fc_tensor *g = xc && yc ? fci_tensor_alloc(fc_tensor_shape(xc), FC_DTYPE_F32, xc->device) : NULL;
+    fc_reduction red = (fc_reduction)n->ip[0];
+    float scale = red == FC_REDUCTION_MEAN ? (float)(1.0 / n->fp[1]) : 1.0f;
+#if FASTC_CUDA
+    if (g && FCI_IS_CUDA(g)) {
+        fci_cuda_pw_loss_bwd_launch(FCI_STREAM(g), (int)n->ip[1], fc_tensor_data(xc), fc_tensor_data(yc),
+                                    fc_tensor_numel(xc), (float)n->fp[0], fc_tensor_data(gy),
+                                    red == FC_REDUCTION_NONE, scale, fc_tensor_data(g));
+        if (fci_cuda_launched("loss") != FC_OK) g = NULL;
+    } else
+#endif
     if (g) {
-        fc_reduction red = (fc_reduction)n->ip[0];
-        float scale = red == FC_REDUCTION_MEAN ? (float)(1.0 / n->fp[1]) : 1.0f;
         fci_pw_loss_bwd_f32((fci_pw_loss)n->ip[1], fc_tensor_data(xc), fc_tensor_data(yc),
                             fc_tensor_numel(xc), (float)n->fp[0], fc_tensor_data(gy),
                             red == FC_REDUCTION_NONE, scale, fc_tensor_data(g));
@@ -346,9 +415,24 @@ static fc_tensor *pw_loss(const char *op, fci_pw_loss kind, fc_tensor *x, fc_ten
         fc_fail(FC_ERR_ARG, "%s: .beta must be >= 0, found %g", op, o->beta);
         return NULL;
     }
-    fc_tensor *xc = fci_contig_f32(op, x), *yc = xc ? fci_contig_f32(op, y) : NULL, *out = NULL;
+    fc_tensor *xc = fci_contig_f32_any(op, x), *yc = xc ? fci_contig_f32_any(op, y) : NULL, *out = NULL;
     if (!yc) goto done;
     int64_t n = fc_tensor_numel(xc);
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        int none = o->reduction == FC_REDUCTION_NONE;
+        out = fci_tensor_alloc(none ? fc_tensor_shape(xc) : FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device);
+        if (out) {
+            fci_cuda_pw_loss_fwd_launch(FCI_STREAM(x), kind, fc_tensor_data(xc), fc_tensor_data(yc), n, beta,
+                                        none ? fc_tensor_data(out) : NULL, none ? NULL : fc_tensor_data(out),
+                                        o->reduction == FC_REDUCTION_MEAN ? (double)n : 1.0);
+            if (fci_cuda_launched(op) != FC_OK) {
+                fc_tensor_free(out);
+                out = NULL;
+            }
+        }
+    } else
+#endif
     if (o->reduction == FC_REDUCTION_NONE) {
         if ((out = fci_tensor_alloc(fc_tensor_shape(xc), FC_DTYPE_F32, x->device)))
             fci_pw_loss_fwd_f32(kind, fc_tensor_data(xc), fc_tensor_data(yc), n, beta,
@@ -399,15 +483,15 @@ static int full_like(const char *op, const char *what, fc_tensor *w, const fc_te
     int64_t st[FC_MAX_DIMS];
     fci_broadcast_strides(w, s.ndim, s.d, st);
     fc_tensor *v = fci_tensor_view(w, s.ndim, s.d, st, w->offset);
-    *p = v ? fci_contig_f32(op, v) : NULL;
+    *p = v ? fci_contig_f32_any(op, v) : NULL;
     fc_tensor_free(v);
     return !*p;
 }
 
 /* saved: [0] weight, [1] pos_weight (full size, or NULL); ip[0]: reduction; fp[1]: count. */
 static fc_status bce_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
-    fc_tensor *xc = fci_contig_f32("bce_with_logits", n->in[0]);
-    fc_tensor *yc = xc ? fci_contig_f32("bce_with_logits", n->in[1]) : NULL;
+    fc_tensor *xc = fci_contig_f32_any("bce_with_logits", n->in[0]);
+    fc_tensor *yc = xc ? fci_contig_f32_any("bce_with_logits", n->in[1]) : NULL;
     fc_shape s = fc_tensor_shape(n->in[0]);
     for (int i = 0; i < 2 && yc; i++)
         if (fci_node_needs_grad(n, i) && !(gx[i] = fci_tensor_alloc(s, FC_DTYPE_F32, xc->device)))
@@ -416,6 +500,16 @@ static fc_status bce_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     if (yc && st == FC_OK) {
         fc_reduction red = (fc_reduction)n->ip[0];
         float scale = red == FC_REDUCTION_MEAN ? (float)(1.0 / n->fp[1]) : 1.0f;
+#if FASTC_CUDA
+        if (FCI_IS_CUDA(xc)) {
+            fci_cuda_bce_logits_bwd_launch(FCI_STREAM(xc), fc_tensor_data(xc), fc_tensor_data(yc),
+                                           n->saved[0] ? fc_tensor_data(n->saved[0]) : NULL,
+                                           n->saved[1] ? fc_tensor_data(n->saved[1]) : NULL, fc_tensor_numel(xc),
+                                           fc_tensor_data(gy), red == FC_REDUCTION_NONE, scale,
+                                           gx[0] ? fc_tensor_data(gx[0]) : NULL, gx[1] ? fc_tensor_data(gx[1]) : NULL);
+            st = fci_cuda_launched("bce_with_logits");
+        } else
+#endif
         fci_bce_logits_bwd_f32(fc_tensor_data(xc), fc_tensor_data(yc),
                                n->saved[0] ? fc_tensor_data(n->saved[0]) : NULL,
                                n->saved[1] ? fc_tensor_data(n->saved[1]) : NULL,
@@ -435,9 +529,24 @@ fc_tensor *fc_bce_with_logits_(fc_tensor *x, fc_tensor *y, const fc_loss_opts *o
     fc_tensor *w = NULL, *pw = NULL, *xc = NULL, *yc = NULL, *out = NULL;
     if (full_like(op, "weight", o->weight, x, &w) || full_like(op, "pos_weight", o->pos_weight, x, &pw))
         goto done;
-    if (!(xc = fci_contig_f32(op, x)) || !(yc = fci_contig_f32(op, y))) goto done;
+    if (!(xc = fci_contig_f32_any(op, x)) || !(yc = fci_contig_f32_any(op, y))) goto done;
     int64_t n = fc_tensor_numel(xc);
     const float *wp = w ? fc_tensor_data(w) : NULL, *pp = pw ? fc_tensor_data(pw) : NULL;
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        int none = o->reduction == FC_REDUCTION_NONE;
+        out = fci_tensor_alloc(none ? fc_tensor_shape(xc) : FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device);
+        if (out) {
+            fci_cuda_bce_logits_fwd_launch(FCI_STREAM(x), fc_tensor_data(xc), fc_tensor_data(yc), wp, pp, n,
+                                           none ? fc_tensor_data(out) : NULL, none ? NULL : fc_tensor_data(out),
+                                           o->reduction == FC_REDUCTION_MEAN ? (double)n : 1.0);
+            if (fci_cuda_launched(op) != FC_OK) {
+                fc_tensor_free(out);
+                out = NULL;
+            }
+        }
+    } else
+#endif
     if (o->reduction == FC_REDUCTION_NONE) {
         if ((out = fci_tensor_alloc(fc_tensor_shape(xc), FC_DTYPE_F32, x->device)))
             fci_bce_logits_fwd_f32(fc_tensor_data(xc), fc_tensor_data(yc), wp, pp, n,

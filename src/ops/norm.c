@@ -275,6 +275,15 @@ static fc_status group_norm_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     int fail;
     fc_tensor *w = node_weight(n, "group_norm", &fail);
     if (fail) return fc_error_code();
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(gy)) {
+        fci_cuda_group_norm_bwd_launch(FCI_STREAM(gy), fc_tensor_data(n->saved[0]), fc_tensor_data(gy), n->ip[2],
+                                       n->ip[3], n->ip[4], n->ip[5], data_or_null(w), fc_tensor_data(n->saved[1]),
+                                       fc_tensor_data(n->saved[2]), dx, dw, db);
+        fci_tensor_unref(w);
+        return fci_cuda_launched("group_norm");
+    }
+#endif
     fci_group_norm_bwd_f32(fc_tensor_data(n->saved[0]), fc_tensor_data(gy), n->ip[2], n->ip[3],
                            n->ip[4], n->ip[5], data_or_null(w), fc_tensor_data(n->saved[1]),
                            fc_tensor_data(n->saved[2]), dx, dw, db);
@@ -287,7 +296,7 @@ fc_tensor *fc_group_norm(fc_tensor *x, int num_groups, fc_tensor *weight, fc_ten
                          double eps) {
     if (!x) return NULL;
     const char *op = "group_norm";
-    if (fci_check_float32(op, "input", x) || fci_check_cpu(op, x)) return NULL;
+    if (fci_check_float32(op, "input", x) || fci_check_device(op, x)) return NULL;
     if (x->ndim < 2) {
         fc_fail(FC_ERR_SHAPE, "group_norm: expected input [N, C, ...] with at least 2 dims, found %s",
                 fci_tshape(x));
@@ -311,6 +320,14 @@ fc_tensor *fc_group_norm(fc_tensor *x, int num_groups, fc_tensor *weight, fc_ten
     fc_tensor *rstd = stat_tensor(N * num_groups, x->device);
     fc_tensor *y = mean && rstd ? fci_tensor_alloc(fc_tensor_shape(x), FC_DTYPE_F32, x->device) : NULL;
     if (!y) return fwd_fail(&a, mean, rstd, NULL);
+#if FASTC_CUDA
+    if (FCI_IS_CUDA(x)) {
+        fci_cuda_group_norm_fwd_launch(FCI_STREAM(x), fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S, num_groups,
+                                       data_or_null(a.wc), data_or_null(a.bc), eps, fc_tensor_data(mean),
+                                       fc_tensor_data(rstd));
+        if (fci_cuda_launched(op) != FC_OK) return fwd_fail(&a, mean, rstd, y);
+    } else
+#endif
     fci_group_norm_fwd_f32(fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S, num_groups,
                            data_or_null(a.wc), data_or_null(a.bc), eps, fc_tensor_data(mean),
                            fc_tensor_data(rstd));

@@ -4,6 +4,32 @@
 #include "cpu/join.h"
 #include "ops_impl.h"
 
+/* fill[0..n_fill) = value (n_fill 0: none), then dst (dst_stride) = src (src_stride, may be
+ * negative) over shape; f32 on dev. */
+static fc_status copy_nd(const char *op, fc_device dev, float *fill, int64_t n_fill, float value, float *dst,
+                         const int64_t *dst_stride, const float *src, const int64_t *src_stride,
+                         const int64_t *shape, int ndim) {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) n *= shape[d];
+#if FASTC_CUDA
+    if (dev.type == FC_DEVICE_CUDA) {
+        void *stream = fci_cuda_stream(dev.index);
+        if (n_fill > 0) fci_cuda_fill_launch(stream, fill, FC_DTYPE_F32, value, n_fill);
+        fci_cuda_geom g = {.ndim = ndim};
+        memcpy(g.shape, shape, sizeof(int64_t) * (size_t)ndim);
+        memcpy(g.stride[0], dst_stride, sizeof(int64_t) * (size_t)ndim);
+        memcpy(g.stride[1], src_stride, sizeof(int64_t) * (size_t)ndim);
+        if (n > 0) fci_cuda_copy_launch(stream, dst, FC_DTYPE_F32, src, FC_DTYPE_F32, n, &g);
+        return fci_cuda_launched(op);
+    }
+#endif
+    (void)op;
+    (void)dev;
+    if (n_fill > 0) fci_fill_f32(fill, n_fill, value);
+    if (n > 0) fci_copy_nd_f32(dst, dst_stride, src, src_stride, shape, ndim);
+    return FC_OK;
+}
+
 /* ---- pad ---- */
 
 /* The gradient of padding is cropping by the same amounts (and padding with zeros where the
@@ -18,7 +44,7 @@ static const fci_op op_pad = {"pad", pad_bwd};
 
 fc_tensor *fc_pad(fc_tensor *x, fc_shape pads, double value) {
     if (!x) return NULL;
-    if (fci_check_float32("pad", "x", x) || fci_check_cpu("pad", x)) return NULL;
+    if (fci_check_float32("pad", "x", x) || fci_check_device("pad", x)) return NULL;
     if (pads.ndim < 0 || pads.ndim % 2 || pads.ndim / 2 > x->ndim) {
         fc_fail(FC_ERR_ARG, "pad: expected an even number of pads, at most %d for x of shape %s, "
                             "found %d", 2 * x->ndim, fci_tshape(x), pads.ndim);
@@ -50,10 +76,11 @@ fc_tensor *fc_pad(fc_tensor *x, fc_shape pads, double value) {
     float *py = fc_tensor_data(y);
     int64_t ny = fc_tensor_numel(y), nw = 1;
     for (int d = 0; d < x->ndim; d++) nw *= win[d];
-    if (nw != ny) fci_fill_f32(py, ny, (float)value);
-    if (nw > 0)
-        fci_copy_nd_f32(py + yoff, y->stride, fc_tensor_data_f32(x) + xoff, x->stride, win,
-                        x->ndim);
+    if (copy_nd("pad", x->device, py, nw != ny ? ny : 0, (float)value, py + yoff, y->stride,
+                fc_tensor_data_f32(x) + xoff, x->stride, win, x->ndim) != FC_OK) {
+        fc_tensor_free(y);
+        return NULL;
+    }
     if (fci_grad_needed(1, &x)) {
         fci_node *n = fci_record(&op_pad, y, 1, &x);
         if (!n) return NULL;
@@ -77,7 +104,7 @@ static const fci_op op_flip = {"flip", flip_bwd};
 
 fc_tensor *fc_flip(fc_tensor *x, fc_shape dims) {
     if (!x) return NULL;
-    if (fci_check_float32("flip", "x", x) || fci_check_cpu("flip", x)) return NULL;
+    if (fci_check_float32("flip", "x", x) || fci_check_device("flip", x)) return NULL;
     if (dims.ndim < 0 || dims.ndim > FC_MAX_DIMS) {
         fc_fail(FC_ERR_ARG, "flip: expected at most %d dims, found %d", FC_MAX_DIMS, dims.ndim);
         return NULL;
@@ -100,9 +127,11 @@ fc_tensor *fc_flip(fc_tensor *x, fc_shape dims) {
         st[d] = flip[d] ? -x->stride[d] : x->stride[d];
         if (flip[d] && x->shape[d] > 0) off += (x->shape[d] - 1) * x->stride[d];
     }
-    if (fc_tensor_numel(y) > 0)
-        fci_copy_nd_f32(fc_tensor_data(y), y->stride, fc_tensor_data_f32(x) + off, st, x->shape,
-                        x->ndim);
+    if (copy_nd("flip", x->device, NULL, 0, 0.0f, fc_tensor_data(y), y->stride, fc_tensor_data_f32(x) + off,
+                st, x->shape, x->ndim) != FC_OK) {
+        fc_tensor_free(y);
+        return NULL;
+    }
     if (fci_grad_needed(1, &x)) {
         fci_node *n = fci_record(&op_flip, y, 1, &x);
         if (!n) return NULL;

@@ -241,12 +241,22 @@ static fc_tensor *var_std(const char *op, fc_tensor *x, fc_shape dims, int corre
     if (!x) return NULL;
     int mask[FC_MAX_DIMS];
     axis_plan p;
-    if (fci_dims_mask(op, x, dims, mask) || fci_check_cpu(op, x) || axis_layout(op, x, mask, &p))
+    if (fci_dims_mask(op, x, dims, mask) || fci_check_device(op, x) || axis_layout(op, x, mask, &p))
         return NULL;
     double denom = (double)p.red - correction;
     if (denom < 0) denom = 0; /* PyTorch: max(N - correction, 0), giving inf or nan */
     fc_tensor *mean = alloc_reduced(x, mask, 1, FC_DTYPE_F32);
     fc_tensor *y = mean ? alloc_reduced(x, mask, keepdim, FC_DTYPE_F32) : NULL;
+#if FASTC_CUDA
+    if (y && FCI_IS_CUDA(x)) {
+        fci_cuda_var_axis_launch(FCI_STREAM(x), fc_tensor_data(p.xc), fc_tensor_data(mean), fc_tensor_data(y),
+                                 p.outer, p.red, p.inner, denom, is_std);
+        if (fci_cuda_launched(op) != FC_OK) {
+            fc_tensor_free(y);
+            y = NULL;
+        }
+    } else
+#endif
     if (y)
         fci_var_axis_f32(fc_tensor_data(p.xc), fc_tensor_data(mean), fc_tensor_data(y), p.outer,
                          p.red, p.inner, denom, is_std);

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "ops_impl.h"
+#if FASTC_CUDA
+#include "cpu/compare.h"
+#endif
 
 int fci_check_float32(const char *op, const char *what, const fc_tensor *t) {
     if (t->dtype == FC_DTYPE_F32) return 0;
@@ -83,8 +86,16 @@ static int same_geometry_contiguous(const fc_tensor *x, const fc_tensor *out) {
 /* The CUDA twin of the row kernels the binary ops pass in. */
 static void cuda_binary_loop(fc_tensor *out, const fc_tensor *a, const fc_tensor *b,
                              fci_binary_row row) {
-    int kind = row == fci_add_row_f32 ? FCI_CUDA_ADD : row == fci_sub_row_f32 ? FCI_CUDA_SUB
-             : row == fci_mul_row_f32 ? FCI_CUDA_MUL : row == fci_div_row_f32 ? FCI_CUDA_DIV : -1;
+    static const struct { fci_binary_row row; int kind; } rows[] = {
+        {fci_add_row_f32, FCI_CUDA_ADD}, {fci_sub_row_f32, FCI_CUDA_SUB},
+        {fci_mul_row_f32, FCI_CUDA_MUL}, {fci_div_row_f32, FCI_CUDA_DIV},
+        {fci_pow_row_f32, FCI_CUDA_BPOW}, {fci_maximum_row_f32, FCI_CUDA_MAXIMUM},
+        {fci_minimum_row_f32, FCI_CUDA_MINIMUM}, {fci_pow_da_row_f32, FCI_CUDA_POW_DA},
+        {fci_pow_db_row_f32, FCI_CUDA_POW_DB}, {fci_max_share_row_f32, FCI_CUDA_MAX_SHARE},
+    };
+    int kind = -1;
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        if (rows[i].row == row) kind = rows[i].kind;
     if (kind < 0) {
         FCI_INTERNAL("binary: no CUDA kernel for this row function");
         return;

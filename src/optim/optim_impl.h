@@ -51,8 +51,6 @@ struct fc_optimizer {
 /* Which buffers kind needs under h (bit i: buf[i]). */
 unsigned fci_optim_bufs_needed(fci_optim_kind kind, const fci_hp *h);
 /* One fused update of p (n floats) from g; step already counts this update. */
-/* 1 when any state buffer lives on a CUDA device (state files are host-only for now). */
-int fci_optim_on_device(const fc_optimizer *o);
 void fci_sgd_update(float *p, const float *g, float *mom_buf, int64_t n, const fci_hp *h);
 void fci_adam_update(float *p, const float *g, float *m, float *v, int64_t n, int64_t step, const fci_hp *h);
 void fci_rmsprop_update(float *p, const float *g, float *sq, float *mom_buf, float *gavg, int64_t n,

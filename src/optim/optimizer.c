@@ -239,13 +239,6 @@ static void free_buf(fci_pstate *ps, int b) {
     ps->buf[b] = NULL;
 }
 
-int fci_optim_on_device(const fc_optimizer *o) {
-    for (int i = 0; o && i < o->n_params; i++)
-        for (int b = 0; b < FCI_OPT_MAX_BUFS; b++)
-            if (o->ps[i].buf[b] && o->ps[i].buf_device.type != FC_DEVICE_CPU) return 1;
-    return o && o->inner ? fci_optim_on_device(o->inner) : 0;
-}
-
 void fc_optimizer_free(fc_optimizer *opt) {
     if (!opt) return;
     for (int i = 0; i < opt->n_params; i++) {
@@ -299,12 +292,36 @@ static fc_status cuda_update(fc_optimizer *o, fci_pstate *ps, float *p, const fl
                           .nesterov = h->nesterov};
         fci_cuda_sgd_launch(stream, p, g,
                             h->mom != 0 ? ps->buf[0] : NULL, n, &s);
-    } else {
+    } else if (o->kind == FCI_OPT_ADAM) {
         double bc1 = 1.0 - pow(h->mom, (double)t), bc2 = 1.0 - pow(h->sqr_mom, (double)t);
         fci_cuda_adam a = {.decay = decay, .wd = wd, .b1 = (float)h->mom, .c1 = (float)(1.0 - h->mom),
                            .b2 = (float)h->sqr_mom, .c2 = (float)(1.0 - h->sqr_mom),
                            .nstep = (float)(-h->lr / bc1), .bc2s = (float)sqrt(bc2), .eps = (float)h->eps};
         fci_cuda_adam_launch(stream, p, g, ps->buf[0], ps->buf[1], n, &a);
+    } else if (o->kind == FCI_OPT_RMSPROP) {
+        fci_cuda_rmsprop r = {.decay = decay, .wd = wd, .a = (float)h->sqr_mom, .ca = (float)(1.0 - h->sqr_mom),
+                              .eps = (float)h->eps, .mom = (float)h->mom, .nlr = (float)-h->lr};
+        fci_cuda_rmsprop_launch(stream, p, g, ps->buf[0], h->mom > 0 ? ps->buf[1] : NULL,
+                                h->centered ? ps->buf[2] : NULL, n, &r);
+    } else { /* lamb, radam: fastai's moments; the scalars as update.c computes them */
+        double bpow = pow(h->sqr_mom, (double)t), d1 = 1.0 - pow(h->mom, (double)t);
+        fci_cuda_moments k = {.decay = decay, .wd = wd, .b1 = (float)h->mom, .c1 = (float)(1.0 - h->mom),
+                              .b2 = (float)h->sqr_mom, .c2 = (float)(1.0 - h->sqr_mom), .d1 = (float)d1,
+                              .d2 = (float)(1.0 - bpow), .eps = (float)h->eps};
+        if (o->kind == FCI_OPT_LAMB) {
+            int dev = fc_tensor_device(ps->p).index;
+            size_t nb = 2 * FCI_CUDA_LAMB_BLOCKS * sizeof(double);
+            double *part = fci_cuda_alloc(dev, nb); /* from the cache after the first step */
+            if (!part) return fc_error_code();
+            fci_cuda_lamb_launch(stream, p, g, ps->buf[0], ps->buf[1], n, &k, -h->lr, part);
+            fci_cuda_release(dev, part, nb); /* reused in stream order: after these kernels */
+        } else {
+            double r_inf = 2.0 / (1.0 - h->sqr_mom) - 1.0, r = r_inf - 2.0 * (double)t * bpow / (1.0 - bpow);
+            int rect = r > 5;
+            double f = rect ? -h->lr * sqrt(((r - 4) * (r - 2) * r_inf) / ((r_inf - 4) * (r_inf - 2) * r)) / d1
+                            : -h->lr / d1;
+            fci_cuda_radam_launch(stream, p, g, ps->buf[0], ps->buf[1], n, &k, (float)f, rect);
+        }
     }
     return fci_cuda_launched(o->name);
 }
@@ -315,9 +332,6 @@ static fc_status step_param(fc_optimizer *o, int i) {
     fc_tensor *g = fc_tensor_grad(ps->p);
     if (!g) return FC_OK;
     fc_device dev = fc_tensor_device(ps->p);
-    if (dev.type != FC_DEVICE_CPU && o->kind != FCI_OPT_SGD && o->kind != FCI_OPT_ADAM)
-        return fc_fail(FC_ERR_UNSUPPORTED, "%s step: parameter %d is on %s; %s has no CUDA kernel yet (sgd and adam do)",
-                       o->name, i, fc_device_name(dev), o->name);
     if (fc_tensor_device(g).type != dev.type || fc_tensor_device(g).index != dev.index)
         return fc_fail(FC_ERR_DEVICE, "%s step: parameter %d is on %s but its grad is on another device", o->name, i,
                        fc_device_name(dev));
@@ -360,16 +374,30 @@ static fc_status step_param(fc_optimizer *o, int i) {
     return FC_OK;
 }
 
+/* The slow weights start as a copy of the parameter (on its device). */
+static fc_status lookahead_init(fci_pstate *ps) {
+    fc_device dev = fc_tensor_device(ps->p);
+    if (ps->buf[0] && (ps->buf_device.type != dev.type || ps->buf_device.index != dev.index)) {
+        char was[16];
+        snprintf(was, sizeof was, "%s", fc_device_name(ps->buf_device));
+        return fc_fail(FC_ERR_DEVICE, "lookahead step: a parameter moved to %s after its slow weights were made on %s; "
+                                      "move the model (fc_module_to) before the first step", fc_device_name(dev), was);
+    }
+    if (ps->buf[0]) return FC_OK;
+    fc_status st = fci_optim_ensure_bufs(ps, 1u);
+    if (st != FC_OK) return st;
+    size_t nb = (size_t)ps->numel * sizeof(float);
+#if FASTC_CUDA
+    if (dev.type == FC_DEVICE_CUDA) return nb ? fci_cuda_d2d(dev.index, ps->buf[0], fc_tensor_data(ps->p), nb) : FC_OK;
+#endif
+    if (nb) memcpy(ps->buf[0], fc_tensor_data(ps->p), nb);
+    return FC_OK;
+}
+
 static fc_status lookahead_step(fc_optimizer *o) {
-    for (int i = 0; i < o->n_params; i++)
-        if (fc_tensor_device(o->ps[i].p).type != FC_DEVICE_CPU)
-            return fc_fail(FC_ERR_UNSUPPORTED, "lookahead step: parameter %d is on %s; lookahead has no CUDA "
-                                               "kernel yet", i, fc_device_name(fc_tensor_device(o->ps[i].p)));
     for (int i = 0; i < o->n_params; i++) {
-        if (o->ps[i].buf[0]) continue;
-        fc_status st = fci_optim_ensure_bufs(&o->ps[i], 1u);
+        fc_status st = lookahead_init(&o->ps[i]);
         if (st != FC_OK) return st;
-        memcpy(o->ps[i].buf[0], fc_tensor_data(o->ps[i].p), (size_t)o->ps[i].numel * sizeof(float));
     }
     fc_status st = fc_optimizer_step(o->inner);
     if (st != FC_OK) return st;
@@ -377,6 +405,13 @@ static fc_status lookahead_step(fc_optimizer *o) {
     const float a = (float)o->alpha;
     for (int i = 0; i < o->n_params; i++) {
         float *slow = o->ps[i].buf[0], *fast = fc_tensor_data_f32(o->ps[i].p);
+#if FASTC_CUDA
+        if (o->ps[i].buf_device.type == FC_DEVICE_CUDA) {
+            fci_cuda_lookahead_launch(fci_cuda_stream(o->ps[i].buf_device.index), slow, fast, o->ps[i].numel, a);
+            if ((st = fci_cuda_launched("lookahead")) != FC_OK) return st;
+            continue;
+        }
+#endif
         for (int64_t j = 0; j < o->ps[i].numel; j++) {
             float s = slow[j] + a * (fast[j] - slow[j]);
             slow[j] = s;

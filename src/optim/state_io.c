@@ -7,7 +7,9 @@
  *           lookahead only: the inner optimizer's record.
  * Save writes a temporary file, fsyncs and renames it over path. Load reads the whole file, checks
  * it against the optimizer in a first pass (allocating missing buffers, which start at zero and so
- * change nothing), then copies in a second pass that cannot fail. */
+ * change nothing), then copies in a second pass (that fails only when a device copy does). State
+ * on a CUDA device is copied to the host to be written and back when read: a file does not say
+ * where the state lived, so it loads onto whatever device the parameters are on. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,9 @@
 
 #include "../core/core_impl.h"
 #include "optim_impl.h"
+#if FASTC_CUDA
+#include "../core/cuda_impl.h"
+#endif
 
 fc_status fci_optim_ensure_bufs(fci_pstate *ps, unsigned mask);
 
@@ -43,6 +48,27 @@ static void put(writer *w, const void *p, size_t n) {
 }
 #define PUT(w, type, v) do { type put_v = (v); put((w), &put_v, sizeof put_v); } while (0)
 
+/* One state buffer (numel floats): device buffers go through a host copy. */
+static void put_buf(writer *w, const fci_pstate *ps, const float *buf) {
+    size_t nb = (size_t)ps->numel * sizeof(float);
+#if FASTC_CUDA
+    if (ps->buf_device.type == FC_DEVICE_CUDA && nb > 0) {
+        if (w->st != FC_OK) return;
+        float *h = malloc(nb);
+        if (!h) {
+            w->st = fc_fail(FC_ERR_NOMEM, "optimizer_state_save: out of memory (%zu bytes)", nb);
+            return;
+        }
+        fc_status st = fci_cuda_d2h(ps->buf_device.index, h, buf, nb);
+        if (st != FC_OK) w->st = st;
+        else put(w, h, nb);
+        free(h);
+        return;
+    }
+#endif
+    put(w, buf, nb);
+}
+
 static void put_record(writer *w, const fc_optimizer *o) {
     PUT(w, uint32_t, (uint32_t)o->kind);
     PUT(w, uint32_t, (uint32_t)o->n_groups);
@@ -67,7 +93,7 @@ static void put_record(writer *w, const fc_optimizer *o) {
         PUT(w, int64_t, ps->step);
         PUT(w, uint32_t, mask);
         for (int b = 0; b < FCI_OPT_MAX_BUFS; b++)
-            if (ps->buf[b]) put(w, ps->buf[b], (size_t)ps->numel * sizeof(float));
+            if (ps->buf[b]) put_buf(w, ps, ps->buf[b]);
     }
     if (o->inner) put_record(w, o->inner);
 }
@@ -76,9 +102,6 @@ fc_status fc_optimizer_state_save(const fc_optimizer *opt, const char *path) {
     if (!opt || !path)
         return fc_error_code() != FC_OK ? fc_error_code()
                                         : fc_fail(FC_ERR_ARG, "optimizer_state_save: NULL optimizer or path");
-    if (fci_optim_on_device(opt))
-        return fc_fail(FC_ERR_UNSUPPORTED, "optimizer_state_save: '%s': the optimizer state is on a CUDA "
-                                           "device; state files hold host state only for now", path);
     size_t n = strlen(path) + 5;
     char *tmp = malloc(n);
     if (!tmp) return fc_fail(FC_ERR_NOMEM, "optimizer_state_save: out of memory (%zu bytes)", n);
@@ -179,6 +202,18 @@ static fc_status get_record(reader *r, fc_optimizer *o) {
         if (!r->apply && (st = fci_optim_ensure_bufs(ps, mask))) return st;
         for (int b = 0; b < FCI_OPT_MAX_BUFS; b++) {
             size_t nb = (size_t)numel * sizeof(float);
+#if FASTC_CUDA
+            if (r->apply && ps->buf[b] && ps->buf_device.type == FC_DEVICE_CUDA) { /* device state: copied in */
+                if (mask >> b & 1u) {
+                    size_t at = r->at;
+                    if ((st = get(r, NULL, nb))) return st;
+                    if (nb && (st = fci_cuda_h2d(ps->buf_device.index, ps->buf[b], r->p + at, nb))) return st;
+                } else if (nb && (st = fci_cuda_memset0(ps->buf_device.index, ps->buf[b], nb))) {
+                    return st;
+                }
+                continue;
+            }
+#endif
             if (mask >> b & 1u) {
                 if ((st = get(r, r->apply ? ps->buf[b] : NULL, nb))) return st;
             } else if (r->apply && ps->buf[b]) {
@@ -214,9 +249,6 @@ fc_status fc_optimizer_state_load(fc_optimizer *opt, const char *path) {
     if (!opt || !path)
         return fc_error_code() != FC_OK ? fc_error_code()
                                         : fc_fail(FC_ERR_ARG, "optimizer_state_load: NULL optimizer or path");
-    if (fci_optim_on_device(opt))
-        return fc_fail(FC_ERR_UNSUPPORTED, "optimizer_state_load: '%s': the optimizer state is on a CUDA "
-                                           "device; state files hold host state only for now", path);
     unsigned char *data = NULL;
     size_t n = 0;
     fc_status st = read_file(path, &data, &n);

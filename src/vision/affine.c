@@ -10,6 +10,10 @@
 #include "../core/core_impl.h"
 #include "affine_impl.h"
 #include "vision_impl.h"
+#if FASTC_CUDA
+#include "../core/cuda_impl.h"
+#include "../ops/cuda/kernels.h"
+#endif
 
 /* Output pixels handled per tile: taps and weights for 256 pixels (12 KiB) stay in L1 while every
  * channel is read through them. */
@@ -346,8 +350,13 @@ fc_tensor *fc_affine_sample(fc_tensor *x, const float *theta, int64_t out_h, int
                 fc_dtype_name(fc_tensor_dtype(x)), fci_tshape(x));
         return NULL;
     }
-    if (fc_tensor_device(x).type != FC_DEVICE_CPU) {
-        fc_fail(FC_ERR_DEVICE, "affine_sample: expected a cpu tensor, found %s %s",
+#if FASTC_CUDA
+    int on_gpu = fc_tensor_device(x).type == FC_DEVICE_CUDA;
+#else
+    int on_gpu = 0;
+#endif
+    if (fc_tensor_device(x).type != FC_DEVICE_CPU && !on_gpu) {
+        fc_fail(FC_ERR_DEVICE, "affine_sample: expected a cpu or cuda tensor, found %s %s",
                 fc_device_name(fc_tensor_device(x)), fci_tshape(x));
         return NULL;
     }
@@ -382,10 +391,64 @@ fc_tensor *fc_affine_sample(fc_tensor *x, const float *theta, int64_t out_h, int
         const float *t = theta + 6 * i;
         draws[i] = (fci_sample_draw){.m = {t[0], t[1], t[2], t[3], t[4], t[5], 0.0f, 0.0f, 1.0f}};
     }
+    if (fc_tensor_device(x).type != FC_DEVICE_CPU) {
+        fc_tensor *y = fci_sample_batch_cuda("affine_sample", x, 0, FC_SHAPE(n, c, oh, ow), n, c, h, w, draws, pad_mode,
+                                             nearest);
+        free(draws);
+        return y;
+    }
     fc_tensor *xc = fci_vision_contiguous("affine_sample", x);
     fc_tensor *y = xc ? fci_tensor_alloc(FC_SHAPE(n, c, oh, ow), FC_DTYPE_F32, FC_CPU) : NULL;
     if (y) fci_sample_batch(fc_tensor_data(xc), fc_tensor_data(y), 0, n, c, h, w, oh, ow, draws, pad_mode, nearest);
     free(draws);
-    fc_tensor_free(xc);
+    fci_tensor_unref(xc); /* a reference to x, or the kept copy: never x's scope claim */
     return y;
+}
+
+fc_tensor *fci_sample_batch_cuda(const char *who, fc_tensor *x, int is_mask, fc_shape ys, int64_t n, int64_t c,
+                                 int64_t h, int64_t w, const fci_sample_draw *draws, fc_pad_mode pad, int nearest) {
+#if FASTC_CUDA
+    fc_device dev = fc_tensor_device(x);
+    fc_tensor *xc = fc_tensor_is_contiguous(x) ? fc_tensor_ref(x)
+                                               : fc_keep(fci_tensor_alloc(fc_tensor_shape(x), fc_tensor_dtype(x), dev));
+    if (xc && xc != x && fci_copy_strided(xc, x) != FC_OK) {
+        fci_tensor_unref(xc);
+        return NULL;
+    }
+    fc_tensor *y = xc ? fci_tensor_alloc(ys, fc_tensor_dtype(x), dev) : NULL;
+    /* the draws as 12 floats per image: m[9], lighting on, add, mul (augment.cu) */
+    size_t nb = (size_t)(n > 0 ? n : 1) * 12 * sizeof(float);
+    float *hd = y ? calloc(1, nb) : NULL;
+    float *dd = hd ? fci_cuda_alloc(dev.index, nb) : NULL;
+    fc_status st = dd ? FC_OK : fc_error_code() != FC_OK ? fc_error_code()
+                                                       : fc_fail(FC_ERR_NOMEM, "%s: out of memory for %lld draws", who,
+                                                                 (long long)n);
+    if (st == FC_OK) {
+        for (int64_t i = 0; i < n; i++) {
+            memcpy(hd + 12 * i, draws[i].m, 9 * sizeof(float));
+            hd[12 * i + 9] = draws[i].light.on ? 1.0f : 0.0f;
+            hd[12 * i + 10] = draws[i].light.add;
+            hd[12 * i + 11] = draws[i].light.mul;
+        }
+        st = fci_cuda_h2d(dev.index, dd, hd, nb); /* staged: hd may go once it returns */
+    }
+    if (st == FC_OK) {
+        fci_cuda_sample_batch_launch(fci_cuda_stream(dev.index), fc_tensor_data(xc), fc_tensor_data(y), is_mask, n, c,
+                                     h, w, ys.d[ys.ndim - 2], ys.d[ys.ndim - 1], dd, (int)pad, nearest);
+        st = fci_cuda_launched(who);
+    }
+    if (dd) fci_cuda_release(dev.index, dd, nb); /* reused in stream order, after the kernel */
+    free(hd);
+    fci_tensor_unref(xc);
+    if (st != FC_OK) {
+        fc_tensor_free(y);
+        return NULL;
+    }
+    return y;
+#else
+    (void)is_mask, (void)ys, (void)n, (void)c, (void)h, (void)w, (void)draws, (void)pad, (void)nearest;
+    fc_fail(FC_ERR_DEVICE, "%s: expected a cpu tensor, found %s %s", who, fc_device_name(fc_tensor_device(x)),
+            fci_tshape(x));
+    return NULL;
+#endif
 }

@@ -40,6 +40,12 @@ typedef struct fci_sample_draw {
 void fci_sample_batch(const void *x, void *y, int is_mask, int64_t n, int64_t c, int64_t h, int64_t w,
                       int64_t oh, int64_t ow, const fci_sample_draw *draws, fc_pad_mode pad, int nearest);
 
+/* fci_sample_batch on x's CUDA device (src/ops/cuda/augment.cu): x f32 [n, c, h, w] (masks i64
+ * [n, h, w], c 1) in any layout, y of x's dtype and shape ys ([.., oh, ow]) made on the device in
+ * the current scope. NULL with the error set on failure (and in a build without CUDA). */
+fc_tensor *fci_sample_batch_cuda(const char *who, fc_tensor *x, int is_mask, fc_shape ys, int64_t n, int64_t c,
+                                 int64_t h, int64_t w, const fci_sample_draw *draws, fc_pad_mode pad, int nearest);
+
 /* c = a b (3x3, row-major; c may alias neither). */
 void fci_mat3_mul(const double a[9], const double b[9], double c[9]);
 /* inv = a^-1; returns 0 when a is singular (|det| < 1e-12). */

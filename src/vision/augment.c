@@ -212,6 +212,17 @@ static fc_status encode_raster(const aug *a, fc_value *v, const fc_tfm_ctx *ctx,
         for (int k = 0; k < 9; k++) draws[i].m[k] = (float)d.m[k];
         draws[i].light = d.light;
     }
+    if (fc_tensor_device(v->t).type != FC_DEVICE_CPU) { /* a batch on a GPU: the CUDA sampler */
+        fc_shape s = fc_tensor_shape(v->t);
+        s.d[s.ndim - 2] = oh;
+        s.d[s.ndim - 1] = ow;
+        fc_tensor *y = fc_keep(fci_sample_batch_cuda("aug_transforms", v->t, is_mask, s, n, c, h, w, draws, a->pad,
+                                                     a->nearest));
+        free(draws);
+        if (!y) return fc_error_code();
+        fc_value_set_tensor(v, NULL, y);
+        return FC_OK;
+    }
     fc_tensor *x = fci_vision_contiguous("aug_transforms", v->t), *y = NULL;
     if (x) {
         fc_shape s = fc_tensor_shape(x);

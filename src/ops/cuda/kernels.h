@@ -27,7 +27,11 @@ void fci_cuda_copy_launch(void *stream, void *dst, int dst_dtype, const void *sr
 void fci_cuda_fill_launch(void *stream, void *dst, int dtype, double v, int64_t n);
 
 /* f32 binary ops with broadcasting: out (contiguous) = a op b. */
-enum { FCI_CUDA_ADD, FCI_CUDA_SUB, FCI_CUDA_MUL, FCI_CUDA_DIV };
+enum {
+    FCI_CUDA_ADD, FCI_CUDA_SUB, FCI_CUDA_MUL, FCI_CUDA_DIV,
+    /* src/ops/cpu/compare.c's rows: pow, maximum, minimum (NaN wins) and their gradient factors */
+    FCI_CUDA_BPOW, FCI_CUDA_MAXIMUM, FCI_CUDA_MINIMUM, FCI_CUDA_POW_DA, FCI_CUDA_POW_DB, FCI_CUDA_MAX_SHARE
+};
 void fci_cuda_binary_launch(void *stream, int op, float *out, const float *a, const float *b,
                             int64_t n, const fci_cuda_geom *g);
 
@@ -149,6 +153,107 @@ void fci_cuda_lstm_cell_bwd_launch(void *stream, const float *act, const float *
 void fci_cuda_rows_fill_launch(void *stream, float *y, const float *b0, const float *b1,
                                int64_t rows, int64_t cols);
 void fci_cuda_add_inplace_launch(void *stream, float *dst, const float *src, int64_t n);
+
+/* ---- added by the CUDA ops pass (issue 9): compare/where, indexing, regression losses, group
+ * norm, var/std, RMSProp/LAMB/RAdam/Lookahead, the vision batch sampler ---- */
+
+/* Comparisons (src/ops/cpu/compare.c; op: FCI_CMP_*): out (bool, contiguous) = a op b over the
+ * broadcast geometry g (stride[1]: a, stride[2]: b, in elements). dtype: an fc_dtype of f32, i32,
+ * i64, u8 or bool. */
+void fci_cuda_compare_launch(void *stream, int op, int dtype, uint8_t *out, const void *a,
+                             const void *b, int64_t n, const fci_cuda_geom *g);
+/* out (f32, contiguous) = cond ? a : b; g->stride[0]: cond (u8/bool), [1]: a, [2]: b. */
+void fci_cuda_where_launch(void *stream, float *out, const uint8_t *cond, const float *a,
+                           const float *b, int64_t n, const fci_cuda_geom *g);
+
+/* index_select over x [outer, n_src, inner] contiguous: y[o, i, :] = x[o, idx[i], :] (rows of
+ * elem_size bytes * inner; any dtype). */
+void fci_cuda_index_select_launch(void *stream, void *y, const void *x, const int64_t *idx,
+                                  int64_t outer, int64_t n_src, int64_t n_idx, int64_t inner,
+                                  int64_t elem_size);
+/* gx[o, idx[i], :] += gy[o, i, :] (gx zeroed by the caller). One thread per (o, column) walks i
+ * in order: no atomics, the CPU's summation order, bit-for-bit deterministic. */
+void fci_cuda_index_add_launch(void *stream, float *gx, const float *gy, const int64_t *idx,
+                               int64_t outer, int64_t n_dst, int64_t n_idx, int64_t inner);
+/* gather / scatter_add as src/ops/cpu/index.h (fci_gather_f32, fci_scatter_add_f32): idx
+ * contiguous i64 of shape[ndim], strides in elements. scatter_add walks each destination group in
+ * the CPU's order (deterministic, no atomics). */
+typedef struct fci_cuda_gather_geom {
+    int ndim, dim;
+    int64_t shape[FCI_CUDA_MAX_DIMS];
+    int64_t a_stride[FCI_CUDA_MAX_DIMS]; /* gather: x; scatter_add: y   */
+    int64_t b_stride[FCI_CUDA_MAX_DIMS]; /* scatter_add: src (gather: -) */
+} fci_cuda_gather_geom;
+void fci_cuda_gather_launch(void *stream, float *y, const float *x, const int64_t *idx,
+                            const fci_cuda_gather_geom *g);
+void fci_cuda_scatter_add_launch(void *stream, float *y, const float *src, const int64_t *idx,
+                                 const fci_cuda_gather_geom *g);
+
+/* Pointwise regression losses (kind: fci_pw_loss of src/ops/cpu/loss.h) of d = x - y over n
+ * contiguous elements: per element into out, or (out NULL) the sum in double divided by divisor
+ * into sum[0] (one block: deterministic). */
+void fci_cuda_pw_loss_fwd_launch(void *stream, int kind, const float *x, const float *y, int64_t n,
+                                 float beta, float *out, float *sum, double divisor);
+/* gx[i] = g[i * g_stride] * g_scale * dloss/dx. */
+void fci_cuda_pw_loss_bwd_launch(void *stream, int kind, const float *x, const float *y, int64_t n,
+                                 float beta, const float *g, int64_t g_stride, float g_scale,
+                                 float *gx);
+/* bce_with_logits as fci_bce_logits_fwd_f32 / _bwd_f32 (w, pw full size or NULL; gx, gy either
+ * NULL). Forward: per element into out, or the sum / divisor into sum[0]. */
+void fci_cuda_bce_logits_fwd_launch(void *stream, const float *x, const float *y, const float *w,
+                                    const float *pw, int64_t n, float *out, float *sum,
+                                    double divisor);
+void fci_cuda_bce_logits_bwd_launch(void *stream, const float *x, const float *y, const float *w,
+                                    const float *pw, int64_t n, const float *g, int64_t g_stride,
+                                    float g_scale, float *gx, float *gy);
+/* nll_loss: loss[s] = -w_t x[s, t], wt[s] = w_t (0 when ignored); backward writes every gx:
+ * -w_t g_s at the target, 0 elsewhere, g_s = g[s * g_stride] / (scale_by ? scale_by[0] : 1). */
+void fci_cuda_nll_fwd_launch(void *stream, const fci_cuda_class_loss *c, const float *x, float *loss,
+                             float *wt);
+void fci_cuda_nll_bwd_launch(void *stream, const fci_cuda_class_loss *c, const float *g,
+                             int64_t g_stride, const float *scale_by, float *gx);
+
+/* var / std over x [outer, red, inner] contiguous as fci_var_axis_f32: the mean and the
+ * two-pass variance in double, divided by denom (sqrt when take_sqrt). */
+void fci_cuda_var_axis_launch(void *stream, const float *x, float *mean, float *var, int64_t outer,
+                              int64_t red, int64_t inner, double denom, int take_sqrt);
+
+/* Group norm as src/ops/cpu/norm.h (fci_group_norm_fwd_f32 / _bwd_f32). */
+void fci_cuda_group_norm_fwd_launch(void *stream, const float *x, float *y, int64_t N, int64_t C,
+                                    int64_t S, int64_t G, const float *w, const float *b,
+                                    double eps, float *mean, float *rstd);
+void fci_cuda_group_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t N,
+                                    int64_t C, int64_t S, int64_t G, const float *w,
+                                    const float *mean, const float *rstd, float *dx, float *dw,
+                                    float *db);
+
+/* RMSProp (torch.optim.RMSprop, alpha = sqr_mom) as fci_rmsprop_update: buf, gavg may be NULL. */
+typedef struct fci_cuda_rmsprop {
+    float decay, wd, a, ca, eps, mom, nlr;
+} fci_cuda_rmsprop;
+void fci_cuda_rmsprop_launch(void *stream, float *p, const float *g, float *sq, float *buf,
+                             float *gavg, int64_t n, const fci_cuda_rmsprop *r);
+/* fastai's moments (l2 wd when not decoupled) and the LAMB / RAdam steps as update.c. */
+typedef struct fci_cuda_moments {
+    float decay, wd, b1, c1, b2, c2, d1, d2, eps;
+} fci_cuda_moments;
+/* LAMB needs the norms of p and of the update before the step: part holds 2 * FCI_CUDA_LAMB_BLOCKS
+ * doubles of workspace (per-block partial sums, reduced in a fixed order: deterministic). */
+#define FCI_CUDA_LAMB_BLOCKS 256
+void fci_cuda_lamb_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
+                          const fci_cuda_moments *k, double neg_lr, double *part);
+/* RAdam: p += f * m / (sqrt(v / d2) + eps) when rectified, else p += f * m. */
+void fci_cuda_radam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
+                           const fci_cuda_moments *k, float f, int rectified);
+/* Lookahead's sync: slow += alpha (fast - slow); fast = slow. */
+void fci_cuda_lookahead_launch(void *stream, float *slow, float *fast, int64_t n, float alpha);
+
+/* The vision batch sampler (src/vision/affine.c, fci_sample_batch) on the device: m[9] and the
+ * lighting of each image packed as 12 floats per image in draws (m[0..8], light on, add, mul);
+ * pad: fc_pad_mode; x f32 [n, c, h, w] (masks: i64 [n, h, w], c 1), y [n, c, oh, ow]. */
+void fci_cuda_sample_batch_launch(void *stream, const void *x, void *y, int is_mask, int64_t n,
+                                  int64_t c, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                  const float *draws, int pad, int nearest);
 
 #ifdef __cplusplus
 }

@@ -146,6 +146,121 @@ __global__ void dropout_bwd(const float *dy, const uint8_t *mask, float *dx, int
         dx[i] = mask[i] ? dy[i] * scale : 0.0f;
 }
 
+// ---- nll_loss, the regression losses and bce_with_logits (src/ops/cpu/loss.c) ----
+
+__global__ void nll_fwd(fci_cuda_class_loss c, const float *x, float *loss, float *wt) {
+    int64_t n = c.outer * c.inner, C = c.C, inner = c.inner;
+    for (int64_t s = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; s < n; s += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = s / inner, i = s % inner, t = c.t[s];
+        if (ignored(c, t)) {
+            loss[s] = wt[s] = 0.0f;
+            continue;
+        }
+        if (t < 0 || t >= C) { // the glue rejects these first; never read out of bounds
+            loss[s] = __int_as_float(0x7fc00000);
+            wt[s] = 1.0f;
+            continue;
+        }
+        float w_t = c.w ? c.w[t] : 1.0f;
+        loss[s] = -w_t * x[(o * C + t) * inner + i];
+        wt[s] = w_t;
+    }
+}
+
+// One thread per input element: -w_t g_s at the target class, 0 elsewhere (no zeroing pass).
+__global__ void nll_bwd(fci_cuda_class_loss c, const float *g, int64_t g_stride, const float *scale_by, float *gx) {
+    int64_t C = c.C, inner = c.inner, n = c.outer * C * inner;
+    float scale = scale_by ? 1.0f / scale_by[0] : 1.0f;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
+        int64_t i = e % inner, k = (e / inner) % C, o = e / (inner * C), s = o * inner + i, t = c.t[s];
+        if (k != t || ignored(c, t)) {
+            gx[e] = 0.0f;
+            continue;
+        }
+        gx[e] = -(c.w ? c.w[t] : 1.0f) * g[s * g_stride] * scale; // the CPU's order
+    }
+}
+
+__device__ __forceinline__ float pw_loss(int kind, float d, float beta) {
+    float a = fabsf(d);
+    switch (kind) {
+    case 0: return d * d; // FCI_LOSS_MSE, L1, SMOOTH_L1 (src/ops/cpu/loss.h)
+    case 1: return a;
+    default: return a < beta ? 0.5f * d * d / beta : a - 0.5f * beta;
+    }
+}
+
+__device__ __forceinline__ float pw_grad(int kind, float d, float beta) {
+    float sg = (float)((d > 0) - (d < 0));
+    switch (kind) {
+    case 0: return 2 * d;
+    case 1: return sg;
+    default: return fabsf(d) < beta ? d / beta : sg;
+    }
+}
+
+// softplus(-x) = log1p(exp(-|x|)) + max(-x, 0), stable for large |x|
+__device__ __forceinline__ float softplus_neg(float x) { return log1pf(expf(-fabsf(x))) + fmaxf(-x, 0.0f); }
+
+__device__ __forceinline__ float bce_loss(const float *x, const float *y, const float *w, const float *pw, int64_t i) {
+    float lw = pw ? 1 + (pw[i] - 1) * y[i] : 1.0f;
+    float v = (1 - y[i]) * x[i] + lw * softplus_neg(x[i]);
+    return w ? v * w[i] : v;
+}
+
+// The block's sum in double, in every thread (THREADS threads).
+__device__ double block_sum_d(double v) {
+    __shared__ double part[THREADS];
+    part[threadIdx.x] = v;
+    __syncthreads();
+    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+        if (threadIdx.x < h) part[threadIdx.x] += part[threadIdx.x + h];
+        __syncthreads();
+    }
+    double r = part[0];
+    __syncthreads();
+    return r;
+}
+
+// kind >= 0: a regression loss; kind -1: bce_with_logits. One block: the sum in double in a fixed
+// order (deterministic), sum[0] = s / divisor.
+__global__ void loss_sum(int kind, const float *x, const float *y, const float *w, const float *pw, int64_t n,
+                         float beta, float *sum, double divisor) {
+    double s = 0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
+        s += kind < 0 ? bce_loss(x, y, w, pw, i) : pw_loss(kind, x[i] - y[i], beta);
+    s = block_sum_d(s);
+    if (threadIdx.x == 0) sum[0] = (float)(s / divisor);
+}
+
+__global__ void pw_loss_each(int kind, const float *x, const float *y, int64_t n, float beta, float *out) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        out[i] = pw_loss(kind, x[i] - y[i], beta);
+}
+
+__global__ void pw_loss_bwd(int kind, const float *x, const float *y, int64_t n, float beta, const float *g,
+                            int64_t g_stride, float g_scale, float *gx) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        gx[i] = g[i * g_stride] * g_scale * pw_grad(kind, x[i] - y[i], beta);
+}
+
+__global__ void bce_each(const float *x, const float *y, const float *w, const float *pw, int64_t n, float *out) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        out[i] = bce_loss(x, y, w, pw, i);
+}
+
+__global__ void bce_bwd(const float *x, const float *y, const float *w, const float *pw, int64_t n, const float *g,
+                        int64_t g_stride, float g_scale, float *gx, float *gy) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        float gi = g[i * g_stride] * g_scale * (w ? w[i] : 1.0f);
+        float p = pw ? pw[i] : 1.0f, lw = 1 + (p - 1) * y[i];
+        // sigmoid(-x) from exp(-|x|), finite for any x
+        float e = expf(-fabsf(x[i])), sig_neg = x[i] >= 0 ? e / (1 + e) : 1 / (1 + e);
+        if (gx) gx[i] = gi * ((1 - y[i]) - lw * sig_neg);
+        if (gy) gy[i] = gi * (-x[i] + (p - 1) * softplus_neg(x[i]));
+    }
+}
+
 }  // namespace
 
 extern "C" void fci_cuda_cross_entropy_fwd_launch(void *stream, const fci_cuda_class_loss *c, const float *z,
@@ -188,4 +303,43 @@ extern "C" void fci_cuda_dropout_fwd_launch(void *stream, const float *x, float 
 extern "C" void fci_cuda_dropout_bwd_launch(void *stream, const float *dy, const uint8_t *mask, float *dx,
                                             int64_t n, float scale) {
     if (n > 0) dropout_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(dy, mask, dx, n, scale);
+}
+
+extern "C" void fci_cuda_nll_fwd_launch(void *stream, const fci_cuda_class_loss *c, const float *x, float *loss,
+                                        float *wt) {
+    int64_t n = c->outer * c->inner;
+    if (n > 0) nll_fwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(*c, x, loss, wt);
+}
+
+extern "C" void fci_cuda_nll_bwd_launch(void *stream, const fci_cuda_class_loss *c, const float *g, int64_t g_stride,
+                                        const float *scale_by, float *gx) {
+    int64_t n = c->outer * c->C * c->inner;
+    if (n > 0) nll_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(*c, g, g_stride, scale_by, gx);
+}
+
+extern "C" void fci_cuda_pw_loss_fwd_launch(void *stream, int kind, const float *x, const float *y, int64_t n,
+                                            float beta, float *out, float *sum, double divisor) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (out && n > 0) pw_loss_each<<<grid_for(n), THREADS, 0, s>>>(kind, x, y, n, beta, out);
+    if (sum) loss_sum<<<1, THREADS, 0, s>>>(kind, x, y, NULL, NULL, n, beta, sum, divisor);
+}
+
+extern "C" void fci_cuda_pw_loss_bwd_launch(void *stream, int kind, const float *x, const float *y, int64_t n,
+                                            float beta, const float *g, int64_t g_stride, float g_scale, float *gx) {
+    if (n > 0)
+        pw_loss_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(kind, x, y, n, beta, g, g_stride, g_scale, gx);
+}
+
+extern "C" void fci_cuda_bce_logits_fwd_launch(void *stream, const float *x, const float *y, const float *w,
+                                               const float *pw, int64_t n, float *out, float *sum, double divisor) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (out && n > 0) bce_each<<<grid_for(n), THREADS, 0, s>>>(x, y, w, pw, n, out);
+    if (sum) loss_sum<<<1, THREADS, 0, s>>>(-1, x, y, w, pw, n, 0.0f, sum, divisor);
+}
+
+extern "C" void fci_cuda_bce_logits_bwd_launch(void *stream, const float *x, const float *y, const float *w,
+                                               const float *pw, int64_t n, const float *g, int64_t g_stride,
+                                               float g_scale, float *gx, float *gy) {
+    if (n > 0 && (gx || gy))
+        bce_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(x, y, w, pw, n, g, g_stride, g_scale, gx, gy);
 }

@@ -157,6 +157,79 @@ int grid_for(int64_t n) {
 }
 int rows_grid(int64_t rows) { return (int)(rows < 65535 ? (rows > 0 ? rows : 1) : 65535); }
 
+// ---- group norm as src/ops/cpu/norm.c: one block per (n, g) row of m = C / G * S contiguous values ----
+
+__global__ void gn_fwd(const float *x, float *y, int64_t N, int64_t C, int64_t S, int64_t G, const float *w,
+                       const float *b, double eps, float *mean, float *rstd) {
+    int64_t cg = C / G, m = cg * S;
+    for (int64_t ng = blockIdx.x; ng < N * G; ng += gridDim.x) {
+        const float *xp = x + ng * m;
+        float *yp = y + ng * m;
+        float k = xp[0]; // m > 0: the launcher skips empty groups
+        double s1 = 0, s2 = 0;
+        for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
+            double d = (double)xp[e] - k;
+            s1 += d;
+            s2 += d * d;
+        }
+        block_sum2(s1, s2);
+        double dm = s1 / (double)m, mu = k + dm, var = s2 / (double)m - dm * dm;
+        var = var > 0 ? var : 0;
+        float rs = (float)(1.0 / sqrt(var + eps));
+        if (threadIdx.x == 0) mean[ng] = (float)mu, rstd[ng] = rs;
+        int64_t c0 = (ng % G) * cg;
+        for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
+            int64_t c = c0 + e / S;
+            float a = w ? w[c] * rs : rs, sh = (b ? b[c] : 0.0f) - (float)mu * a;
+            yp[e] = xp[e] * a + sh;
+        }
+    }
+}
+
+// dx: sums of w_c g and w_c g x_hat over the row (double), then the closed form, as the CPU.
+__global__ void gn_bwd_dx(const float *x, const float *dy, int64_t N, int64_t C, int64_t S, int64_t G, const float *w,
+                          const float *mean, const float *rstd, float *dx) {
+    int64_t cg = C / G, m = cg * S;
+    for (int64_t ng = blockIdx.x; ng < N * G; ng += gridDim.x) {
+        const float *xp = x + ng * m, *gp = dy + ng * m;
+        float *dp = dx + ng * m;
+        float mu = mean[ng], rs = rstd[ng];
+        int64_t c0 = (ng % G) * cg;
+        double sg = 0, sgx = 0;
+        for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
+            double wc = w ? w[c0 + e / S] : 1.0f;
+            sg += wc * gp[e];
+            sgx += wc * ((double)gp[e] * (double)((xp[e] - mu) * rs));
+        }
+        block_sum2(sg, sgx);
+        float c1 = (float)(sg / (double)m), c2 = (float)(sgx / (double)m);
+        for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
+            float wc = w ? w[c0 + e / S] : 1.0f;
+            dp[e] = rs * (gp[e] * wc - c1 - (xp[e] - mu) * rs * c2);
+        }
+    }
+}
+
+// dw, db: one block per channel, sums over (n, s) in double.
+__global__ void gn_bwd_dwdb(const float *x, const float *dy, int64_t N, int64_t C, int64_t S, int64_t G,
+                            const float *mean, const float *rstd, float *dw, float *db) {
+    int64_t cg = C / G, m = N * S;
+    for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
+        double aw = 0, ab = 0;
+        for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
+            int64_t n = e / S, i = (n * C + c) * S + e % S, ng = n * G + c / cg;
+            float g = dy[i];
+            aw += (double)g * (double)((x[i] - mean[ng]) * rstd[ng]);
+            ab += g;
+        }
+        block_sum2(aw, ab);
+        if (threadIdx.x == 0) {
+            if (dw) dw[c] = (float)aw;
+            if (db) db[c] = (float)ab;
+        }
+    }
+}
+
 }  // namespace
 
 extern "C" void fci_cuda_batch_norm_fwd_launch(void *stream, const float *x, float *y, int64_t N, int64_t C,
@@ -187,4 +260,25 @@ extern "C" void fci_cuda_layer_norm_bwd_launch(void *stream, const float *x, con
     if (R <= 0 || D <= 0) return;
     if (dx) ln_bwd_dx<<<rows_grid(R), THREADS, 0, s>>>(x, dy, R, D, w, mean, rstd, dx);
     if (dw || db) ln_bwd_dwdb<<<grid_for(D), THREADS, 0, s>>>(x, dy, R, D, mean, rstd, dw, db);
+}
+
+extern "C" void fci_cuda_group_norm_fwd_launch(void *stream, const float *x, float *y, int64_t N, int64_t C,
+                                               int64_t S, int64_t G, const float *w, const float *b, double eps,
+                                               float *mean, float *rstd) {
+    if (N * G > 0 && C * S > 0)
+        gn_fwd<<<rows_grid(N * G), THREADS, 0, (cudaStream_t)stream>>>(x, y, N, C, S, G, w, b, eps, mean, rstd);
+}
+
+extern "C" void fci_cuda_group_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t N, int64_t C,
+                                               int64_t S, int64_t G, const float *w, const float *mean,
+                                               const float *rstd, float *dx, float *dw, float *db) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (C <= 0) return;
+    if (N * S <= 0) { // no elements: the channel sums are 0
+        if (dw) cudaMemsetAsync(dw, 0, sizeof(float) * (size_t)C, s);
+        if (db) cudaMemsetAsync(db, 0, sizeof(float) * (size_t)C, s);
+        return;
+    }
+    if (dx) gn_bwd_dx<<<rows_grid(N * G), THREADS, 0, s>>>(x, dy, N, C, S, G, w, mean, rstd, dx);
+    if (dw || db) gn_bwd_dwdb<<<rows_grid(C), THREADS, 0, s>>>(x, dy, N, C, S, G, mean, rstd, dw, db);
 }

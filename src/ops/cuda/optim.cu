@@ -2,6 +2,7 @@
 // element arithmetic in the order of src/optim/update.c (torch.optim's single-tensor path) and
 // the scalar factors computed on the host in double, so CPU and CUDA steps agree to rounding.
 #include <cuda_runtime.h>
+#include <math.h>
 
 #include "kernels.h"
 
@@ -42,6 +43,105 @@ __global__ void adam(float *p, const float *g, float *m, float *v, int64_t n, fc
     }
 }
 
+// torch.optim.RMSprop as fci_rmsprop_update (buf: momentum, gavg: centered; either NULL).
+__global__ void rmsprop(float *p, const float *g, float *sq, float *buf, float *gavg, int64_t n, fci_cuda_rmsprop r) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        float pi = p[i];
+        if (r.decay != 1.0f) pi *= r.decay;
+        float gi = g[i];
+        if (r.wd != 0.f) gi = gi + r.wd * pi;
+        float s = sq[i] * r.a + r.ca * (gi * gi);
+        sq[i] = s;
+        float avg;
+        if (gavg) {
+            float ga = gavg[i] * r.a + r.ca * gi;
+            gavg[i] = ga;
+            avg = sqrtf(s + -1.f * (ga * ga)) + r.eps;
+        } else {
+            avg = sqrtf(s) + r.eps;
+        }
+        if (buf) {
+            float b = buf[i] * r.mom + gi / avg;
+            buf[i] = b;
+            p[i] = pi + r.nlr * b;
+        } else {
+            p[i] = pi + r.nlr * (gi / avg);
+        }
+    }
+}
+
+// fastai's average_grad (dampened) and average_sqr_grad on the decayed p; returns p.
+__device__ __forceinline__ float moments(float *p, const float *g, float *m, float *v, int64_t i,
+                                         const fci_cuda_moments &k) {
+    float pi = p[i];
+    if (k.decay != 1.0f) pi *= k.decay;
+    float gi = g[i];
+    if (k.wd != 0.f) gi = gi + k.wd * pi;
+    m[i] = m[i] * k.b1 + k.c1 * gi;
+    v[i] = v[i] * k.b2 + k.c2 * (gi * gi);
+    return pi;
+}
+
+__global__ void radam(float *p, const float *g, float *m, float *v, int64_t n, fci_cuda_moments k, float f,
+                      int rectified) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        float pi = moments(p, g, m, v, i, k);
+        p[i] = rectified ? pi + f * (m[i] / (sqrtf(v[i] / k.d2) + k.eps)) : pi + f * m[i];
+    }
+}
+
+// The block's sums of a and b in double (THREADS threads), in a fixed order.
+__device__ void block_sum2(double &a, double &b) {
+    __shared__ double sa[256], sb[256];
+    sa[threadIdx.x] = a, sb[threadIdx.x] = b;
+    __syncthreads();
+    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+        if (threadIdx.x < h) sa[threadIdx.x] += sa[threadIdx.x + h], sb[threadIdx.x] += sb[threadIdx.x + h];
+        __syncthreads();
+    }
+    a = sa[0], b = sb[0];
+    __syncthreads();
+}
+
+// LAMB pass 1 (exactly FCI_CUDA_LAMB_BLOCKS blocks): decay, moments, and per-block partial sums of
+// p^2 and u^2 into part[2 b], part[2 b + 1].
+__global__ void lamb_moments(float *p, const float *g, float *m, float *v, int64_t n, fci_cuda_moments k,
+                             double *part) {
+    double sp = 0, su = 0;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        float pi = moments(p, g, m, v, i, k);
+        p[i] = pi;
+        float u = (m[i] / k.d1) / (sqrtf(v[i] / k.d2) + k.eps);
+        sp += (double)pi * pi;
+        su += (double)u * u;
+    }
+    block_sum2(sp, su);
+    if (threadIdx.x == 0) part[2 * blockIdx.x] = sp, part[2 * blockIdx.x + 1] = su;
+}
+
+// LAMB pass 2: every block sums the partials in the same order, then p -= lr q u.
+__global__ void lamb_step(float *p, const float *m, const float *v, int64_t n, fci_cuda_moments k, double neg_lr,
+                          const double *part) {
+    double sp = 0, su = 0;
+    for (int b = threadIdx.x; b < FCI_CUDA_LAMB_BLOCKS; b += blockDim.x) sp += part[2 * b], su += part[2 * b + 1];
+    block_sum2(sp, su);
+    double r1 = sqrt(sp / (double)n), r2 = sqrt(su / (double)n);
+    double q = (r1 == 0 || r2 == 0) ? 1.0 : fmin(r1 / r2, 10.0);
+    const float nlq = (float)(neg_lr * q);
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        float u = (m[i] / k.d1) / (sqrtf(v[i] / k.d2) + k.eps);
+        p[i] = p[i] + nlq * u;
+    }
+}
+
+__global__ void lookahead(float *slow, float *fast, int64_t n, float alpha) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        float s = slow[i] + alpha * (fast[i] - slow[i]);
+        slow[i] = s;
+        fast[i] = s;
+    }
+}
+
 }  // namespace
 
 extern "C" void fci_cuda_sgd_launch(void *stream, float *p, const float *g, float *buf, int64_t n,
@@ -52,4 +152,26 @@ extern "C" void fci_cuda_sgd_launch(void *stream, float *p, const float *g, floa
 extern "C" void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
                                      const fci_cuda_adam *a) {
     if (n > 0) adam<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, m, v, n, *a);
+}
+
+extern "C" void fci_cuda_rmsprop_launch(void *stream, float *p, const float *g, float *sq, float *buf, float *gavg,
+                                        int64_t n, const fci_cuda_rmsprop *r) {
+    if (n > 0) rmsprop<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, sq, buf, gavg, n, *r);
+}
+
+extern "C" void fci_cuda_radam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
+                                      const fci_cuda_moments *k, float f, int rectified) {
+    if (n > 0) radam<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, m, v, n, *k, f, rectified);
+}
+
+extern "C" void fci_cuda_lamb_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
+                                     const fci_cuda_moments *k, double neg_lr, double *part) {
+    if (n <= 0) return;
+    cudaStream_t s = (cudaStream_t)stream;
+    lamb_moments<<<FCI_CUDA_LAMB_BLOCKS, 256, 0, s>>>(p, g, m, v, n, *k, part);
+    lamb_step<<<FCI_CUDA_LAMB_BLOCKS, 256, 0, s>>>(p, m, v, n, *k, neg_lr, part);
+}
+
+extern "C" void fci_cuda_lookahead_launch(void *stream, float *slow, float *fast, int64_t n, float alpha) {
+    if (n > 0) lookahead<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(slow, fast, n, alpha);
 }

@@ -2,6 +2,7 @@
 // tensor with their fused backward. Formulas and edge branches as src/ops/cpu/activation.c and
 // unary.c (PyTorch's), so CPU and CUDA gradients agree at the boundaries.
 #include <cuda_runtime.h>
+#include <math.h>
 
 #include "kernels.h"
 
@@ -15,9 +16,21 @@ int grid_for(int64_t n) {
     return (int)(b < 65536 ? (b > 0 ? b : 1) : 65536);
 }
 
+// The CPU rows of src/ops/cpu/arith.c and compare.c (x = a, y = b there).
 template <int OP>
 __device__ __forceinline__ float binop(float a, float b) {
-    return OP == FCI_CUDA_ADD ? a + b : OP == FCI_CUDA_SUB ? a - b : OP == FCI_CUDA_MUL ? a * b : a / b;
+    switch (OP) {
+    case FCI_CUDA_ADD: return a + b;
+    case FCI_CUDA_SUB: return a - b;
+    case FCI_CUDA_MUL: return a * b;
+    case FCI_CUDA_DIV: return a / b;
+    case FCI_CUDA_BPOW: return powf(a, b);
+    case FCI_CUDA_MAXIMUM: return (a > b || a != a) ? a : b; // NaN in either wins, as torch.maximum
+    case FCI_CUDA_MINIMUM: return (a < b || a != a) ? a : b;
+    case FCI_CUDA_POW_DA: return b == 0.0f ? 0.0f : b * powf(a, b - 1.0f);
+    case FCI_CUDA_POW_DB: return (a == 0.0f && b >= 0.0f) ? 0.0f : powf(a, b) * logf(a);
+    default: return a > b ? 1.0f : (a == b ? 0.5f : 0.0f); // FCI_CUDA_MAX_SHARE
+    }
 }
 
 // Both inputs contiguous at the output's shape, or a one-element operand (stride 0): one pass.
@@ -171,8 +184,74 @@ extern "C" void fci_cuda_binary_launch(void *stream, int op, float *out, const f
     case FCI_CUDA_ADD: binary<FCI_CUDA_ADD>(s, out, a, b, n, g); break;
     case FCI_CUDA_SUB: binary<FCI_CUDA_SUB>(s, out, a, b, n, g); break;
     case FCI_CUDA_MUL: binary<FCI_CUDA_MUL>(s, out, a, b, n, g); break;
-    default: binary<FCI_CUDA_DIV>(s, out, a, b, n, g); break;
+    case FCI_CUDA_DIV: binary<FCI_CUDA_DIV>(s, out, a, b, n, g); break;
+    case FCI_CUDA_BPOW: binary<FCI_CUDA_BPOW>(s, out, a, b, n, g); break;
+    case FCI_CUDA_MAXIMUM: binary<FCI_CUDA_MAXIMUM>(s, out, a, b, n, g); break;
+    case FCI_CUDA_MINIMUM: binary<FCI_CUDA_MINIMUM>(s, out, a, b, n, g); break;
+    case FCI_CUDA_POW_DA: binary<FCI_CUDA_POW_DA>(s, out, a, b, n, g); break;
+    case FCI_CUDA_POW_DB: binary<FCI_CUDA_POW_DB>(s, out, a, b, n, g); break;
+    default: binary<FCI_CUDA_MAX_SHARE>(s, out, a, b, n, g); break;
     }
+}
+
+namespace {
+
+// Element offsets of flat output index i in the inputs of g (stride[k], k < n_in).
+__device__ __forceinline__ void geom_offsets(const fci_cuda_geom &g, int64_t i, int n_in, int64_t *off) {
+    off[0] = off[1] = off[2] = 0;
+    for (int d = g.ndim - 1; d >= 0; d--) {
+        int64_t k = i % g.shape[d];
+        i /= g.shape[d];
+        for (int j = 0; j < n_in; j++) off[j] += k * g.stride[j][d];
+    }
+}
+
+// Comparisons as C's operators (a NaN compares unequal to everything, as the CPU rows).
+template <typename T>
+__global__ void compare_k(int op, uint8_t *out, const T *a, const T *b, int64_t n, fci_cuda_geom g) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t off[3];
+        geom_offsets(g, i, 3, off);
+        T x = a[off[1]], y = b[off[2]];
+        bool r;
+        switch (op) {
+        case 0: r = x == y; break; // FCI_CMP_EQ, NE, LT, LE, GT, GE (src/ops/cpu/compare.h)
+        case 1: r = x != y; break;
+        case 2: r = x < y; break;
+        case 3: r = x <= y; break;
+        case 4: r = x > y; break;
+        default: r = x >= y; break;
+        }
+        out[i] = r;
+    }
+}
+
+__global__ void where_k(float *out, const uint8_t *cond, const float *a, const float *b, int64_t n,
+                        fci_cuda_geom g) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t off[3];
+        geom_offsets(g, i, 3, off);
+        out[i] = cond[off[0]] ? a[off[1]] : b[off[2]];
+    }
+}
+
+}  // namespace
+
+extern "C" void fci_cuda_compare_launch(void *stream, int op, int dtype, uint8_t *out, const void *a,
+                                        const void *b, int64_t n, const fci_cuda_geom *g) {
+    if (n <= 0) return;
+    cudaStream_t s = (cudaStream_t)stream;
+    switch (dtype) { // fc_dtype: F32 0, BF16 1, F16 2, I32 3, I64 4, U8 5, BOOL 6 (copy.cu)
+    case 0: compare_k<float><<<grid_for(n), 256, 0, s>>>(op, out, (const float *)a, (const float *)b, n, *g); break;
+    case 3: compare_k<int32_t><<<grid_for(n), 256, 0, s>>>(op, out, (const int32_t *)a, (const int32_t *)b, n, *g); break;
+    case 4: compare_k<int64_t><<<grid_for(n), 256, 0, s>>>(op, out, (const int64_t *)a, (const int64_t *)b, n, *g); break;
+    default: compare_k<uint8_t><<<grid_for(n), 256, 0, s>>>(op, out, (const uint8_t *)a, (const uint8_t *)b, n, *g); break;
+    }
+}
+
+extern "C" void fci_cuda_where_launch(void *stream, float *out, const uint8_t *cond, const float *a,
+                                      const float *b, int64_t n, const fci_cuda_geom *g) {
+    if (n > 0) where_k<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(out, cond, a, b, n, *g);
 }
 
 extern "C" void fci_cuda_unary_fwd_launch(void *stream, int op, const float *x, float *y, int64_t n,

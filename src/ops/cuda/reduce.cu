@@ -152,6 +152,62 @@ __global__ void softmax_bwd_cols(const float *y, const float *gy, float *gx, int
     }
 }
 
+// ---- var / std as fci_var_axis_f32: mean, then the sum of squared deviations, both in double ----
+
+// The block's sum in double, in every thread (THREADS threads); fixed order: deterministic.
+__device__ double block_sum_d(double v) {
+    __shared__ double part[THREADS];
+    part[threadIdx.x] = v;
+    __syncthreads();
+    for (int h = blockDim.x / 2; h > 0; h >>= 1) {
+        if (threadIdx.x < h) part[threadIdx.x] += part[threadIdx.x + h];
+        __syncthreads();
+    }
+    double r = part[0];
+    __syncthreads();
+    return r;
+}
+
+__global__ void var_rows(const float *x, float *mean, float *var, int64_t rows, int64_t red, double denom,
+                         int take_sqrt) {
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float *p = x + r * red;
+        double s = 0;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x) s += p[k];
+        s = block_sum_d(s) / (double)red;
+        double q = 0;
+        for (int64_t k = threadIdx.x; k < red; k += blockDim.x) {
+            double d = p[k] - s;
+            q += d * d;
+        }
+        q = block_sum_d(q);
+        if (threadIdx.x == 0) {
+            double v = q / denom;
+            mean[r] = (float)s;
+            var[r] = (float)(take_sqrt ? sqrt(v) : v);
+        }
+    }
+}
+
+__global__ void var_cols(const float *x, float *mean, float *var, int64_t outer, int64_t red, int64_t inner,
+                         double denom, int take_sqrt) {
+    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < outer * inner;
+         j += (int64_t)gridDim.x * blockDim.x) {
+        int64_t o = j / inner, i = j % inner;
+        const float *p = x + o * red * inner + i;
+        double s = 0, q = 0;
+        for (int64_t k = 0; k < red; k++) s += p[k * inner];
+        s /= (double)red;
+        for (int64_t k = 0; k < red; k++) {
+            double d = p[k * inner] - s;
+            q += d * d;
+        }
+        double v = q / denom;
+        mean[j] = (float)s;
+        var[j] = (float)(take_sqrt ? sqrt(v) : v);
+    }
+}
+
 }  // namespace
 
 extern "C" void fci_cuda_sum_axis_launch(void *stream, const float *x, float *out, int64_t outer,
@@ -201,4 +257,14 @@ extern "C" void fci_cuda_softmax_bwd_launch(void *stream, const float *y, const 
     if (outer * red * inner == 0) return;
     if (inner == 1) softmax_bwd_rows<<<rows_grid(outer), THREADS, 0, s>>>(y, gy, gx, outer, red, is_log);
     else softmax_bwd_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(y, gy, gx, outer, red, inner, is_log);
+}
+
+extern "C" void fci_cuda_var_axis_launch(void *stream, const float *x, float *mean, float *var, int64_t outer,
+                                         int64_t red, int64_t inner, double denom, int take_sqrt) {
+    cudaStream_t s = (cudaStream_t)stream;
+    if (outer * inner <= 0) return;
+    if (inner == 1)
+        var_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, mean, var, outer, red, denom, take_sqrt);
+    else
+        var_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, mean, var, outer, red, inner, denom, take_sqrt);
 }
