@@ -80,16 +80,20 @@ static fc_tensor *sync_bn_fwd(fc_module *m, fc_tensor *x) {
     fc_tensor *y = fc_mul(fc_sub(x, mean), fc_rsqrt(fc_add_scalar(var, o->eps)));
     if (w && b) y = fc_add(fc_mul(y, fc_view(w, cshape)), fc_view(b, cshape));
     if (!y) return NULL;
-    /* running stats, as torch: unbiased var, momentum weighting */
-    const float *mp = fc_tensor_data_f32(mean), *vp = fc_tensor_data_f32(var);
-    float *rmp = fc_tensor_data_f32(rm), *rvp = fc_tensor_data_f32(rv);
+    /* running stats, as torch: unbiased var, momentum weighting; tensor ops (no grad) so that
+     * stats on a CUDA device are updated there */
     double mom = o->momentum, unbias = count > 1 ? count / (count - 1) : 1;
-    for (int64_t i = 0; i < c; i++) {
-        rmp[i] = (float)((1 - mom) * rmp[i] + mom * mp[i]);
-        rvp[i] = (float)((1 - mom) * rvp[i] + mom * vp[i] * unbias);
-    }
-    int64_t *nbt = fc_tensor_data(pm(m, "num_batches_tracked"));
-    (*nbt)++;
+    fc_tensor *nbt = pm(m, "num_batches_tracked");
+    fc_no_grad_begin();
+    fc_tensor *m1 = fc_reshape(mean, FC_SHAPE(c)), *v1 = fc_reshape(var, FC_SHAPE(c));
+    st = fc_copy_(rm, fc_add(fc_mul_scalar(rm, 1 - mom), fc_mul_scalar(m1, mom)));
+    if (st == FC_OK) st = fc_copy_(rv, fc_add(fc_mul_scalar(rv, 1 - mom), fc_mul_scalar(v1, mom * unbias)));
+    if (st == FC_OK && fc_tensor_device(nbt).type == FC_DEVICE_CPU)
+        (*(int64_t *)fc_tensor_data(nbt))++;
+    else if (st == FC_OK) /* on the device without a host sync, as BatchNorm (src/nn/layers.c) */
+        st = fc_copy_(nbt, fc_add_scalar(fc_to_dtype(nbt, FC_DTYPE_F32), 1.0));
+    fc_no_grad_end();
+    if (st != FC_OK) return NULL;
     return y;
 }
 
