@@ -2,6 +2,7 @@
  * suggestions on the learner 'fastc train' would build, and its plot with -o / --plot. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
+#include <math.h>
 #include <string.h>
 
 #include "cli.h"
@@ -64,11 +65,27 @@ static int lr_option(void *state, int c, char *arg) {
     return 0;
 }
 
+/* x as a JSON number, null when it is not finite (too few points for a suggestion). */
+static void json_number(const char *key, double x, const char *sep) {
+    if (isfinite(x)) printf("\"%s\":%.6g%s", key, x, sep);
+    else printf("\"%s\":null%s", key, sep);
+}
+
 static void print_suggestions(const fc_lr_suggestions *s, const char *plot, int json) {
-    if (json) printf("{\"valley\":%.6g,\"minimum\":%.6g,\"steep\":%.6g,\"points\":%d}\n", s->valley, s->minimum, s->steep, s->n);
-    else printf("valley %.3g\nminimum %.3g\nsteep %.3g\n%s%s", s->valley, s->minimum, s->steep, plot ? "plot: " : "",
-                plot ? plot : "");
-    if (plot && !json) printf("\n");
+    if (json) {
+        printf("{");
+        json_number("valley", s->valley, ",");
+        json_number("minimum", s->minimum, ",");
+        json_number("steep", s->steep, ",");
+        printf("\"points\":%d}\n", s->n);
+    } else {
+        printf("valley %.3g\nminimum %.3g\nsteep %.3g\n%s%s", s->valley, s->minimum, s->steep, plot ? "plot: " : "",
+               plot ? plot : "");
+        if (plot) printf("\n");
+    }
+    if (!isfinite(s->valley))
+        fprintf(stderr, "fastc lr-find: too few points for suggestions (%d recorded; like fastai, the first tenth and the "
+                "last 5 are left out): raise --iters\n", s->n);
 }
 
 int cli_lr_find_app(int argc, char **argv) {
