@@ -111,12 +111,8 @@ int cli_vision_option(const char *cmd, cli_vision *v, int c, const char *arg) {
 int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_vision *v) {
     int n = argc - first;
     if (n < 1) return cli_usage_error(cmd, "expected an application and a data folder, e.g. 'fastc %s vision DIR'", cmd);
-    if (strcmp(argv[first], "vision") != 0) {
-        if (!strcmp(argv[first], "tabular") || !strcmp(argv[first], "collab") || !strcmp(argv[first], "text"))
-            return cli_usage_error(cmd, "'%s %s' is not there yet; 'fastc train %s' is (then 'fastc predict')", cmd,
-                                   argv[first], argv[first]);
-        return cli_usage_error(cmd, "expected the application 'vision', found '%s'", argv[first]);
-    }
+    if (strcmp(argv[first], "vision") != 0) /* the other applications were dispatched before */
+        return cli_usage_error(cmd, "expected an application (vision, tabular, collab or text), found '%s'", argv[first]);
     if (n < 2) return cli_usage_error(cmd, "expected a data folder after 'vision' (a folder with train/ and valid/ "
                                       "subfolders of class folders, as from 'fastc data get mnist_sample')");
     if (n > 2) return cli_usage_error(cmd, "expected one data folder, found also '%s'", argv[first + 2]);
