@@ -116,8 +116,43 @@ typedef struct cli_extra {
  * the library failing: CLI_FAIL, its message printed as "fastc cmd: ..."). */
 int cli_tabular_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
                       int want_learner, fc_dataloaders **dls, fc_learner **learn);
-/* "fastc lr-find APP" and "fastc show-batch APP" for tabular (lr_find.c, show_batch.c). */
+/* The same for collab (collab.c: "collab RATINGS") and text (text.c: "text CSV|DIR|TXT"). */
+int cli_collab_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
+                     int want_learner, fc_dataloaders **dls, fc_learner **learn);
+int cli_text_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
+                   int want_learner, fc_dataloaders **dls, fc_learner **learn);
+/* cli_fit_parse_short over an application's options (own, app_option, state; zero-terminated) and
+ * a subcommand's extra ones, tried in that order. Returns as cli_fit_parse. */
+int cli_app_parse(const char *cmd, const char *help, int argc, char **argv, const struct option *own,
+                  cli_app_option_fn app_option, void *state, const cli_extra *extra, cli_fit *f);
+/* "fastc lr-find APP" and "fastc show-batch APP" for tabular, collab and text (argv[0] the
+ * application word; lr_find.c, show_batch.c). */
 int cli_lr_find_app(int argc, char **argv);
 int cli_show_batch_app(int argc, char **argv);
+/* "fastc interpret MODEL DATA" on a loaded collab or text model (interpret_apps.c); takes learn. */
+typedef struct cli_interp_opts {
+    const char *data, *plot, *valid;
+    long k;
+    /* collab: the ratings file's layout */
+    const char *user, *item, *rating;
+    char sep;
+    int no_header;
+    /* text: a CSV's columns */
+    const char *text_col, *label_col, *valid_col;
+} cli_interp_opts;
+int cli_interpret_collab(fc_learner *learn, const cli_interp_opts *o);
+int cli_interpret_text(fc_learner *learn, const cli_interp_opts *o);
+
+/* ---- writing a text file atomically (tmp + fsync + rename) ---- */
+typedef struct cli_file {
+    FILE *f;
+    char tmp[4200];
+    const char *path;
+} cli_file;
+/* path NULL: f is stdout. On failure the error is set (FC_ERR_IO naming the path). */
+fc_status cli_file_open(cli_file *o, const char *path);
+/* Flushes, syncs and renames into place (st != FC_OK: removes the temporary); returns st or the
+ * first failure. */
+fc_status cli_file_close(cli_file *o, fc_status st);
 
 #endif

@@ -45,6 +45,7 @@ static int parse_range(const char *arg, fc_y_range *out) {
 }
 
 typedef struct collab_args {
+    const char *cmd; /* in messages */
     const char *user, *item, *rating;
     char sep;
     int no_header, nn;
@@ -68,36 +69,51 @@ static int collab_option(void *state, int c, char *arg) {
     case C_RATING: a->rating = arg; return 1;
     case C_NO_HEADER: a->no_header = 1; return 1;
     case C_NN: a->nn = 1; return 1;
-    case C_FACTORS: return cli_int("train", "--factors", arg, 1, 65536, &a->factors) ? 1 : -1;
+    case C_FACTORS: return cli_int(a->cmd, "--factors", arg, 1, 65536, &a->factors) ? 1 : -1;
     case C_SEP:
         if (!strcmp(arg, "tab") || !strcmp(arg, "\\t")) a->sep = '\t';
         else if (strlen(arg) == 1) a->sep = arg[0];
-        else return cli_usage_error("train", "--sep expects one character or 'tab', found '%s'", arg), -1;
+        else return cli_usage_error(a->cmd, "--sep expects one character or 'tab', found '%s'", arg), -1;
         return 1;
     case C_Y_RANGE:
         if (parse_range(arg, &a->yr)) return 1;
-        return cli_usage_error("train", "--y-range expects LO,HI with LO < HI (e.g. 0,5.5), found '%s'", arg), -1;
+        return cli_usage_error(a->cmd, "--y-range expects LO,HI with LO < HI (e.g. 0,5.5), found '%s'", arg), -1;
     default: return 0;
     }
+}
+
+int cli_collab_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
+                     int want_learner, fc_dataloaders **dls_out, fc_learner **learn_out) {
+    collab_args a = {.cmd = cmd, .factors = 50};
+    if (!f->wd) f->wd = 0.1; /* fastai's collab tutorial: fit_one_cycle(5, 5e-3, wd=0.1) */
+    int st = cli_app_parse(cmd, help, argc, argv, collab_opts, collab_option, &a, extra, f);
+    if (st >= 0) return st;
+    if (argc - optind != 1)
+        return cli_usage_error(cmd, argc - optind < 1 ? "expected a ratings file after 'collab' (e.g. ml-100k/u.data "
+                                                        "with --sep tab --no-header)"
+                                                      : "expected one ratings file, found also '%s'", argv[optind + 1]);
+    fc_manual_seed((uint64_t)f->seed);
+    fc_dataloaders *dls = fc_collab_dls_from_csv(argv[optind], .sep = a.sep, .no_header = a.no_header, .user = a.user,
+                                                 .item = a.item, .rating = a.rating, .valid_pct = f->valid_pct,
+                                                 .seed = (uint64_t)f->seed, .bs = f->bs);
+    if (!dls) return cli_fail(cmd);
+    if (!want_learner) {
+        *dls_out = dls;
+        return -1;
+    }
+    fc_learner *learn = fc_collab_learner(dls, .n_factors = a.factors, .use_nn = a.nn, .y_range = a.yr, .wd = f->wd,
+                                          .metrics = FC_METRICS(fc_rmse()), .quiet = f->quiet || f->json);
+    if (!learn) return cli_fail(cmd);
+    *learn_out = learn;
+    return -1;
 }
 
 int cli_train_collab(int argc, char **argv) {
     cli_fit f;
     cli_fit_defaults(&f);
-    f.wd = 0.1; /* fastai's collab tutorial: fit_one_cycle(5, 5e-3, wd=0.1) */
-    collab_args a = {.factors = 50};
-    int st = cli_fit_parse("train", help, argc, argv, collab_opts, collab_option, &a, &f);
+    fc_learner *learn = NULL;
+    int st = cli_collab_setup("train", help, argc, argv, NULL, &f, 1, NULL, &learn);
     if (st >= 0) return st;
-    if (argc - optind != 1)
-        return cli_usage_error("train", argc - optind < 1 ? "expected a ratings file after 'collab'"
-                                                           : "expected one ratings file, found also '%s'", argv[optind + 1]);
-    fc_manual_seed((uint64_t)f.seed);
-    fc_dataloaders *dls = fc_collab_dls_from_csv(argv[optind], .sep = a.sep, .no_header = a.no_header, .user = a.user,
-                                                 .item = a.item, .rating = a.rating, .valid_pct = f.valid_pct,
-                                                 .seed = (uint64_t)f.seed, .bs = f.bs);
-    fc_learner *learn = dls ? fc_collab_learner(dls, .n_factors = a.factors, .use_nn = a.nn, .y_range = a.yr,
-                                                .metrics = FC_METRICS(fc_rmse()), .quiet = f.quiet || f.json)
-                            : NULL;
     return cli_fit_export("train", learn, &f, "collab", 5e-3);
 }
 

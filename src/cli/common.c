@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -110,12 +111,8 @@ int cli_vision_option(const char *cmd, cli_vision *v, int c, const char *arg) {
 int cli_vision_args(const char *cmd, int argc, char **argv, int first, cli_vision *v) {
     int n = argc - first;
     if (n < 1) return cli_usage_error(cmd, "expected an application and a data folder, e.g. 'fastc %s vision DIR'", cmd);
-    if (strcmp(argv[first], "vision") != 0) {
-        if (!strcmp(argv[first], "tabular") || !strcmp(argv[first], "collab") || !strcmp(argv[first], "text"))
-            return cli_usage_error(cmd, "'%s %s' is not there yet; 'fastc train %s' is (then 'fastc predict')", cmd,
-                                   argv[first], argv[first]);
-        return cli_usage_error(cmd, "expected the application 'vision', found '%s'", argv[first]);
-    }
+    if (strcmp(argv[first], "vision") != 0) /* the other applications were dispatched before */
+        return cli_usage_error(cmd, "expected an application (vision, tabular, collab or text), found '%s'", argv[first]);
     if (n < 2) return cli_usage_error(cmd, "expected a data folder after 'vision' (a folder with train/ and valid/ "
                                       "subfolders of class folders, as from 'fastc data get mnist_sample')");
     if (n > 2) return cli_usage_error(cmd, "expected one data folder, found also '%s'", argv[first + 2]);
@@ -270,4 +267,52 @@ int cli_fit_export(const char *cmd, fc_learner *learn, const cli_fit *f, const c
     else if (!f->quiet) printf("exported %s\n", f->out);
     fc_learner_free(learn);
     return CLI_OK;
+}
+
+/* ---- an application's options chained with a subcommand's ---- */
+
+typedef struct app_chain {
+    cli_app_option_fn app, extra;
+    void *app_state, *extra_state;
+} app_chain;
+
+static int chain_option(void *state, int c, char *arg) {
+    app_chain *ch = state;
+    int r = ch->app(ch->app_state, c, arg);
+    return r == 0 && ch->extra ? ch->extra(ch->extra_state, c, arg) : r;
+}
+
+int cli_app_parse(const char *cmd, const char *help, int argc, char **argv, const struct option *own,
+                  cli_app_option_fn app_option, void *state, const cli_extra *extra, cli_fit *f) {
+    struct option opts[48];
+    int k = 0;
+    for (const struct option *o = own; o->name && k < 40; o++) opts[k++] = *o;
+    for (const struct option *o = extra ? extra->opts : NULL; o && o->name && k < 47; o++) opts[k++] = *o;
+    opts[k] = (struct option){0, 0, 0, 0};
+    app_chain ch = {app_option, extra ? extra->option : NULL, state, extra ? extra->state : NULL};
+    return cli_fit_parse_short(cmd, help, extra && extra->shorts ? extra->shorts : "o:qh", argc, argv, opts,
+                               chain_option, &ch, f);
+}
+
+/* ---- text files written atomically ---- */
+
+fc_status cli_file_open(cli_file *o, const char *path) {
+    *o = (cli_file){.f = stdout, .path = path};
+    if (!path) return FC_OK;
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp%ld", path, (long)getpid());
+    if (!(o->f = fopen(o->tmp, "w")))
+        return fc_fail(FC_ERR_IO, "cannot write '%s': %s", o->tmp, strerror(errno));
+    return FC_OK;
+}
+
+fc_status cli_file_close(cli_file *o, fc_status st) {
+    if (!o->path || !o->f) return st;
+    int bad = fflush(o->f) != 0 || fsync(fileno(o->f)) != 0;
+    bad |= fclose(o->f) != 0;
+    o->f = NULL;
+    if (st == FC_OK && bad) st = fc_fail(FC_ERR_IO, "cannot write '%s': %s", o->tmp, strerror(errno));
+    if (st == FC_OK && rename(o->tmp, o->path) != 0)
+        st = fc_fail(FC_ERR_IO, "cannot rename '%s' to '%s': %s", o->tmp, o->path, strerror(errno));
+    if (st != FC_OK) remove(o->tmp);
+    return st;
 }

@@ -1,7 +1,8 @@
 /* fastc interpret MODEL DIR: an exported classifier on labelled images (DIR/<class>/..., or
  * DIR/valid/<class>/... when DIR has a valid folder): the confusion matrix, the most confused pairs
  * and the top losses, as text and, with --plot / --top-losses, as PNGs. fastc interpret MODEL CSV: the
- * same for an exported tabular classifier on the rows of a CSV with the target column. */
+ * same for an exported tabular classifier on the rows of a CSV with the target column. Collab and
+ * text models: interpret_apps.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <libgen.h>
@@ -12,15 +13,27 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: fastc interpret MODEL DIR|CSV [options]\n"
-    "Runs the model on the labelled images under DIR (DIR/valid if it exists; each image labelled\n"
-    "by its parent folder, which must name a class of the model) and prints the confusion matrix,\n"
-    "the most confused classes and the top losses. For a tabular classifier DATA is a CSV file with\n"
-    "the model's columns and its target (the top losses name rows as CSV:ROW, 1-based data rows).\n\n"
-    "  --valid NAME      the labelled subfolder to use (default: valid when it exists, else DIR)\n"
-    "  --plot F          also write the confusion matrix as a PNG\n"
-    "  --top-losses F    also write the top losses as a PNG grid\n"
+    "usage: fastc interpret MODEL DATA [options]\n"
+    "Runs an exported model on labelled DATA and shows where it goes wrong. By the model:\n"
+    "  vision   DATA is a folder of labelled images (DATA/valid if it exists; each image labelled by\n"
+    "           its parent folder, a class of the model): the confusion matrix, the most confused\n"
+    "           classes and the top losses\n"
+    "  tabular  a classifier; DATA a CSV with the model's columns and its target: the same, the top\n"
+    "           losses naming rows as CSV:ROW (1-based data rows)\n"
+    "  collab   DATA a ratings file read as 'fastc train collab' did (--sep --no-header --user --item\n"
+    "           --rating): the MSE / RMSE and the top losses (user, item, actual, predicted, loss).\n"
+    "           A rating model is a regression: no confusion matrix (--plot is an error)\n"
+    "  text     a classifier; DATA a CSV with text and label columns (only the --valid-col rows when\n"
+    "           given) or a folder of class folders of .txt files (DATA/test or DATA/valid when there):\n"
+    "           the accuracy, confusion matrix, most confused classes and the top losses (the decoded\n"
+    "           text cut to 60 characters, actual, predicted, loss, probability). A language model\n"
+    "           has nothing to interpret (exit 2)\n\n"
+    "  -o, --plot F      also write the confusion matrix as a PNG (classifiers)\n"
+    "  --top-losses F    also write the top losses as a PNG grid (vision)\n"
     "  -k N              top losses to show (default 9)\n"
+    "  --valid NAME      vision, text folders: the labelled subfolder to use\n"
+    "  --sep C --no-header --user NAME --item NAME --rating NAME   collab: the ratings file's layout\n"
+    "  --text-col NAME --label-col NAME --valid-col NAME           text: the CSV's columns\n"
     "  -h, --help        this help\n";
 
 /* Each file's parent folder as an index into the vocab; an unknown class fails naming the file. */
@@ -96,26 +109,52 @@ static int interpret_tabular(fc_learner *learn, const char *csv, long k, const c
     return st == FC_OK ? CLI_OK : cli_fail("interpret");
 }
 
+enum { I_SEP = 1600, I_NO_HEADER, I_USER, I_ITEM, I_RATING, I_TEXT_COL, I_LABEL_COL, I_VALID_COL };
+
 int cli_interpret(int argc, char **argv) {
-    const char *valid = NULL, *plot = NULL, *top = NULL;
-    long k = 9;
-    static const struct option opts[] = {{"valid", required_argument, 0, 'v'}, {"plot", required_argument, 0, 'p'},
-                                         {"top-losses", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    const char *top = NULL;
+    cli_interp_opts io = {.k = 9};
+    static const struct option opts[] = {
+        {"valid", required_argument, 0, 'v'},         {"plot", required_argument, 0, 'p'},
+        {"output", required_argument, 0, 'p'},        {"top-losses", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},                {"sep", required_argument, 0, I_SEP},
+        {"no-header", no_argument, 0, I_NO_HEADER},   {"user", required_argument, 0, I_USER},
+        {"item", required_argument, 0, I_ITEM},       {"rating", required_argument, 0, I_RATING},
+        {"text-col", required_argument, 0, I_TEXT_COL}, {"label-col", required_argument, 0, I_LABEL_COL},
+        {"valid-col", required_argument, 0, I_VALID_COL}, {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1;) {
-        if (c == 'h') return fputs(help, stdout), CLI_OK;
-        if (c == 'v') valid = optarg;
-        else if (c == 'p') plot = optarg;
-        else if (c == 't') top = optarg;
-        else if (c == 'k') {
-            if (!cli_int("interpret", "-k", optarg, 1, 1000, &k)) return CLI_USAGE;
-        } else return cli_bad_option("interpret", argv[optind - 1]);
+    for (int c; (c = getopt_long(argc, argv, "k:o:h", opts, NULL)) != -1;) {
+        switch (c) {
+        case 'h': return fputs(help, stdout), CLI_OK;
+        case 'v': io.valid = optarg; break;
+        case 'p': case 'o': io.plot = optarg; break;
+        case 't': top = optarg; break;
+        case 'k':
+            if (!cli_int("interpret", "-k", optarg, 1, 1000, &io.k)) return CLI_USAGE;
+            break;
+        case I_SEP:
+            if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t")) io.sep = '\t';
+            else if (strlen(optarg) == 1) io.sep = optarg[0];
+            else return cli_usage_error("interpret", "--sep expects one character or 'tab', found '%s'", optarg);
+            break;
+        case I_NO_HEADER: io.no_header = 1; break;
+        case I_USER: io.user = optarg; break;
+        case I_ITEM: io.item = optarg; break;
+        case I_RATING: io.rating = optarg; break;
+        case I_TEXT_COL: io.text_col = optarg; break;
+        case I_LABEL_COL: io.label_col = optarg; break;
+        case I_VALID_COL: io.valid_col = optarg; break;
+        default: return cli_bad_option("interpret", argv[optind - 1]);
+        }
     }
     if (argc - optind != 2)
-        return cli_usage_error("interpret", "expected a model file and a folder of labelled images, found %d arguments", argc - optind);
+        return cli_usage_error("interpret", "expected a model file and its labelled data (images, a CSV, a ratings file "
+                               "or texts), found %d arguments", argc - optind);
     const char *model = argv[optind], *dir = argv[optind + 1];
+    const char *valid = io.valid, *plot = io.plot;
+    long k = io.k;
+    io.data = dir;
     char path[4096];
     struct stat sb;
     snprintf(path, sizeof path, "%s/%s", dir, valid ? valid : "valid");
@@ -125,14 +164,14 @@ int cli_interpret(int argc, char **argv) {
     fc_dataloader *dl = NULL;
     fc_interp *in = NULL;
     fc_learner *learn = fc_load_learner(model);
-    if (learn && fc_learner_app(learn) && !strcmp(fc_learner_app(learn), "tabular"))
-        return interpret_tabular(learn, dir, k, plot, top);
-    if (learn && fc_learner_app(learn) && (!strcmp(fc_learner_app(learn), "collab") || !strcmp(fc_learner_app(learn), "text"))) {
-        int rc = cli_usage_error("interpret", "'interpret' on a %s model is not there yet (vision and tabular are)",
-                                 fc_learner_app(learn));
+    const char *app = learn ? fc_learner_app(learn) : NULL;
+    if (app && !strcmp(app, "tabular")) return interpret_tabular(learn, dir, k, plot, top);
+    if (app && (!strcmp(app, "collab") || !strcmp(app, "text")) && top) {
         fc_learner_free(learn);
-        return rc;
+        return cli_usage_error("interpret", "--top-losses draws images; a %s model's top losses are printed", app);
     }
+    if (app && !strcmp(app, "collab")) return cli_interpret_collab(learn, &io);
+    if (app && !strcmp(app, "text")) return cli_interpret_text(learn, &io);
     fc_status st = learn ? fc_get_image_files(path, &items) : fc_error_code();
     if (st == FC_OK && !(y = malloc((size_t)items.n * sizeof *y))) st = fc_fail(FC_ERR_NOMEM, "interpret: out of memory");
     if (st == FC_OK) st = labels_of(&items, fc_learner_dls(learn), y);

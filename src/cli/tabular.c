@@ -75,32 +75,12 @@ static int tabular_option(void *state, int c, char *arg) {
     }
 }
 
-/* The tabular options, then the caller's own (extra) for codes the tabular ones do not take. */
-typedef struct tabular_chain {
-    tabular_args a;
-    cli_app_option_fn extra;
-    void *extra_state;
-} tabular_chain;
-
-static int chain_option(void *state, int c, char *arg) {
-    tabular_chain *ch = state;
-    int r = tabular_option(&ch->a, c, arg);
-    return r == 0 && ch->extra ? ch->extra(ch->extra_state, c, arg) : r;
-}
-
 int cli_tabular_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
                       int want_learner, fc_dataloaders **dls_out, fc_learner **learn_out) {
-    struct option opts[48];
-    int k = 0;
-    for (const struct option *o = tabular_opts; o->name; o++) opts[k++] = *o;
-    for (const struct option *o = extra ? extra->opts : NULL; o && o->name && k < 40; o++) opts[k++] = *o;
-    opts[k] = (struct option){0, 0, 0, 0};
-    tabular_chain ch = {.a = {.block = FC_Y_AUTO}, .extra = extra ? extra->option : NULL,
-                        .extra_state = extra ? extra->state : NULL};
-    int st = cli_fit_parse_short(cmd, help, extra && extra->shorts ? extra->shorts : "o:qh", argc, argv, opts,
-                                 chain_option, &ch, f);
+    tabular_args args = {.block = FC_Y_AUTO};
+    int st = cli_app_parse(cmd, help, argc, argv, tabular_opts, tabular_option, &args, extra, f);
     if (st >= 0) return st;
-    const tabular_args *a = &ch.a;
+    const tabular_args *a = &args;
     if (argc - optind != 1)
         return cli_usage_error(cmd, argc - optind < 1 ? "expected a CSV file after 'tabular'"
                                                       : "expected one CSV file, found also '%s'", argv[optind + 1]);

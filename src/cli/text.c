@@ -44,6 +44,7 @@ enum { X_LM = 1400, X_TEXT_COL, X_LABEL_COL, X_VALID_COL, X_TRAIN, X_VALID, X_PR
        X_DROP, X_SEQ, X_MIN_FREQ };
 
 typedef struct text_args {
+    const char *cmd; /* in messages */
     int lm;
     const char *text_col, *label_col, *valid_col, *train, *valid, *pretrained;
     long emb, hid, layers, seq, min_freq;
@@ -70,12 +71,12 @@ static int text_option(void *state, int c, char *arg) {
     case X_TRAIN: a->train = arg; return 1;
     case X_VALID: a->valid = arg; return 1;
     case X_PRETRAINED: a->pretrained = arg; return 1;
-    case X_EMB: return cli_int("train", "--emb-sz", arg, 1, 65536, &a->emb) ? 1 : -1;
-    case X_HID: return cli_int("train", "--n-hid", arg, 1, 65536, &a->hid) ? 1 : -1;
-    case X_LAYERS: return cli_int("train", "--n-layers", arg, 1, 16, &a->layers) ? 1 : -1;
-    case X_SEQ: return cli_int("train", "--seq-len", arg, 1, 1 << 16, &a->seq) ? 1 : -1;
-    case X_MIN_FREQ: return cli_int("train", "--min-freq", arg, 1, 1 << 30, &a->min_freq) ? 1 : -1;
-    case X_DROP: return cli_double("train", "--drop-mult", arg, 0, 10, &a->drop) ? 1 : -1;
+    case X_EMB: return cli_int(a->cmd, "--emb-sz", arg, 1, 65536, &a->emb) ? 1 : -1;
+    case X_HID: return cli_int(a->cmd, "--n-hid", arg, 1, 65536, &a->hid) ? 1 : -1;
+    case X_LAYERS: return cli_int(a->cmd, "--n-layers", arg, 1, 16, &a->layers) ? 1 : -1;
+    case X_SEQ: return cli_int(a->cmd, "--seq-len", arg, 1, 1 << 16, &a->seq) ? 1 : -1;
+    case X_MIN_FREQ: return cli_int(a->cmd, "--min-freq", arg, 1, 1 << 30, &a->min_freq) ? 1 : -1;
+    case X_DROP: return cli_double(a->cmd, "--drop-mult", arg, 0, 10, &a->drop) ? 1 : -1;
     default: return 0;
     }
 }
@@ -84,7 +85,7 @@ static int text_option(void *state, int c, char *arg) {
 static fc_dataloaders *text_dls(const char *data, const text_args *a, const cli_fit *f) {
     struct stat sb;
     if (stat(data, &sb) != 0) {
-        fc_fail(FC_ERR_IO, "train: cannot find '%s'", data);
+        fc_fail(FC_ERR_IO, "%s: cannot find '%s'", a->cmd, data);
         return NULL;
     }
     const char *dot = strrchr(data, '.');
@@ -95,29 +96,45 @@ static fc_dataloaders *text_dls(const char *data, const text_args *a, const cli_
     if (S_ISDIR(sb.st_mode)) return fc_text_dls_from_folder_(data, &o);
     if (csv) return fc_text_dls_from_csv_(data, &o);
     if (a->lm) return fc_text_lm_dls_from_files_(data, NULL, &o);
-    fc_fail(FC_ERR_ARG, "train: '%s' is neither a folder nor a .csv file (plain text needs --lm)", data);
+    fc_fail(FC_ERR_ARG, "%s: '%s' is neither a folder nor a .csv file (plain text needs --lm)", a->cmd, data);
     return NULL;
+}
+
+int cli_text_setup(const char *cmd, const char *help, int argc, char **argv, const cli_extra *extra, cli_fit *f,
+                   int want_learner, fc_dataloaders **dls_out, fc_learner **learn_out) {
+    text_args a = {.cmd = cmd};
+    int st = cli_app_parse(cmd, help, argc, argv, text_opts, text_option, &a, extra, f);
+    if (st >= 0) return st;
+    if (argc - optind != 1)
+        return cli_usage_error(cmd, argc - optind < 1 ? "expected a CSV file or a folder after 'text' (e.g. "
+                                                        "imdb_sample/texts.csv)"
+                                                      : "expected one CSV file or folder, found also '%s'", argv[optind + 1]);
+    fc_manual_seed((uint64_t)f->seed);
+    fc_dataloaders *dls = text_dls(argv[optind], &a, f);
+    if (!dls) return cli_fail(cmd);
+    if (!want_learner) {
+        *dls_out = dls;
+        return -1;
+    }
+    fc_awd_lstm_opts awd = {.emb_sz = a.emb, .n_hid = a.hid, .n_layers = (int)a.layers};
+    int quiet = f->quiet || f->json;
+    fc_learner *learn = a.lm ? fc_language_model_learner(dls, .awd = awd, .drop_mult = a.drop, .pretrained = a.pretrained,
+                                                         .quiet = quiet)
+                             : fc_text_classifier_learner(dls, .awd = awd, .drop_mult = a.drop, .pretrained = a.pretrained,
+                                                          .metrics = FC_METRICS(fc_accuracy()), .quiet = quiet);
+    if (!learn) return cli_fail(cmd);
+    *learn_out = learn;
+    return -1;
 }
 
 int cli_train_text(int argc, char **argv) {
     cli_fit f;
     cli_fit_defaults(&f);
-    text_args a = {0};
-    int st = cli_fit_parse("train", help, argc, argv, text_opts, text_option, &a, &f);
+    fc_learner *learn = NULL;
+    int st = cli_text_setup("train", help, argc, argv, NULL, &f, 1, NULL, &learn);
     if (st >= 0) return st;
-    if (argc - optind != 1)
-        return cli_usage_error("train", argc - optind < 1 ? "expected a CSV file or a folder after 'text'"
-                                                           : "expected one CSV file or folder, found also '%s'", argv[optind + 1]);
-    fc_manual_seed((uint64_t)f.seed);
-    fc_dataloaders *dls = text_dls(argv[optind], &a, &f);
-    fc_awd_lstm_opts awd = {.emb_sz = a.emb, .n_hid = a.hid, .n_layers = (int)a.layers};
-    int quiet = f.quiet || f.json;
-    fc_learner *learn = !dls ? NULL
-                        : a.lm ? fc_language_model_learner(dls, .awd = awd, .drop_mult = a.drop, .pretrained = a.pretrained,
-                                                           .quiet = quiet)
-                               : fc_text_classifier_learner(dls, .awd = awd, .drop_mult = a.drop, .pretrained = a.pretrained,
-                                                            .metrics = FC_METRICS(fc_accuracy()), .quiet = quiet);
-    return cli_fit_export("train", learn, &f, "text", a.lm ? 1e-2 : 2e-2);
+    int lm = !fc_learner_dls(learn)->vocab;
+    return cli_fit_export("train", learn, &f, "text", lm ? 1e-2 : 2e-2);
 }
 
 /* ---- predict ---- */

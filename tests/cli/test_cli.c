@@ -22,8 +22,20 @@ FCT_TEST(test_cli_usage_errors_exit_2) {
     FCT_TRUE(err_has("unknown option '--bogus'"));
     FCT_EQ_INT(RUN("train", "vision", "x", "--epochs", "zero"), 2);
     FCT_TRUE(err_has("--epochs expects an integer"));
-    FCT_EQ_INT(RUN("lr-find", "text", "x"), 2);
-    FCT_TRUE(err_has("'lr-find text' is not there yet; 'fastc train text' is"));
+    FCT_EQ_INT(RUN("lr-find", "text"), 2);
+    FCT_TRUE(err_has("expected a CSV file or a folder after 'text'"));
+    FCT_EQ_INT(RUN("show-batch", "collab"), 2);
+    FCT_TRUE(err_has("expected a ratings file after 'collab'"));
+    FCT_EQ_INT(RUN("show-batch", "text", "x", "--max-n", "0"), 2);
+    FCT_TRUE(err_has("--max-n expects an integer in [1, 1024]"));
+    FCT_EQ_INT(RUN("lr-find", "collab", "x", "--iters", "1"), 2);
+    FCT_TRUE(err_has("--iters expects an integer"));
+    FCT_EQ_INT(RUN("show-batch", "tabular", "x", "--titles", "u.item"), 2); /* collab's option only */
+    FCT_TRUE(err_has("unknown option '--titles'"));
+    FCT_EQ_INT(RUN("interpret", "m.fcm"), 2);
+    FCT_TRUE(err_has("expected a model file and its labelled data"));
+    FCT_EQ_INT(RUN("interpret", "m.fcm", "u.data", "--sep", "ab"), 2);
+    FCT_TRUE(err_has("--sep expects one character or 'tab'"));
     FCT_EQ_INT(RUN("train", "text", "x", "--n-layers", "0"), 2);
     FCT_TRUE(err_has("--n-layers expects an integer in [1, 16]"));
     FCT_EQ_INT(RUN("train", "tabular", "x"), 2);
@@ -54,6 +66,18 @@ FCT_TEST(test_cli_help_on_every_subcommand) {
     FCT_TRUE(out_has("usage: fastc train collab RATINGS"));
     FCT_EQ_INT(RUN("train", "text", "--help"), 0);
     FCT_TRUE(out_has("usage: fastc train text DATA"));
+    const char *apps[] = {"tabular", "collab", "text"};
+    for (int i = 0; i < 3; i++) {
+        char want[64];
+        FCT_EQ_INT(RUN("lr-find", apps[i], "--help"), 0);
+        snprintf(want, sizeof want, "usage: fastc lr-find %s", apps[i]);
+        FCT_TRUE(out_has(want) && out_has("-o, --plot F"));
+        FCT_EQ_INT(RUN("show-batch", apps[i], "--help"), 0);
+        snprintf(want, sizeof want, "usage: fastc show-batch %s", apps[i]);
+        FCT_TRUE(out_has(want) && out_has("-o, --output F"));
+    }
+    FCT_EQ_INT(RUN("interpret", "--help"), 0);
+    FCT_TRUE(out_has("collab") && out_has("no confusion matrix"));
     FCT_EQ_INT(RUN("--help"), 0);
 }
 

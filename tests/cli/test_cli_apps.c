@@ -17,27 +17,6 @@
 
 #include "cli_run.h"
 
-/* Lines [from, to) of src (1-based; line 1 is the header, always copied) into dst. */
-static int copy_lines(const char *src, const char *dst, long from, long to) {
-    FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
-    char line[4096];
-    long k = 0;
-    while (in && out && fgets(line, sizeof line, in)) {
-        k++;
-        if (k == 1 || (k >= from && k < to)) fputs(line, out);
-        if (k >= to) break;
-    }
-    if (in) fclose(in);
-    if (out) fclose(out);
-    return in && out && k >= to - 1;
-}
-
-/* The number after key in text ("accuracy 0.81..."), or -1. */
-static double number_after(const char *text, const char *key) {
-    const char *p = strstr(text, key);
-    return p ? strtod(p + strlen(key), NULL) : -1;
-}
-
 FCT_TEST(test_cli_adult_sample_train_predict_info) {
     const char *dir = vision_dataset("adult_sample");
     if (!dir) return;
