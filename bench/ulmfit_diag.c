@@ -13,7 +13,7 @@
  *                                                               bench/torch_ulmfit_check.py
  *   build/ulmfit_diag stats ENC EMB HID LAYERS                  activation statistics of the
  *                                                               classifier's encoder outputs
- *   build/ulmfit_diag grad ENC EMB HID LAYERS DIR BATCH         one training batch (dropout off,
+ *   build/ulmfit_diag grad ENC|random EMB HID LAYERS FILE BATCH        one training batch (dropout off,
  *                                                               loss: cross entropy + AR + TAR)
  *                                                               forward and backward: the batch
  *                                                               and every parameter's gradient
@@ -257,7 +257,8 @@ int main(int argc, char **argv) {
         check(lm != NULL);
         fc_dataloaders *dls = clas_dls(fc_text_dls_vocab(fc_learner_dls(lm)));
         fc_learner *clas = fc_text_classifier_learner(dls, .awd = awd, .drop_mult = 1e-9, .ps = FC_FLOATS(0),
-                                                      .pretrained = argv[2], .quiet = 1);
+                                                      .pretrained = strcmp(argv[2], "random") ? argv[2] : NULL,
+                                                      .quiet = 1);
         check(clas != NULL && fc_learner_unfreeze(clas) == FC_OK);
         dump_grads(clas, atoi(argv[7]), argv[6]);
         fc_learner_free(clas);
