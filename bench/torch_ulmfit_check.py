@@ -359,9 +359,9 @@ def run_grad(a):
     the loss, the predictions and every gradient with fastc's."""
     r = read_records(a[0])
     emb, hid, layers, vocab_sz = int(a[1]), int(a[2]), int(a[3]), int(a[4])
-    awd = AWD_LSTM(vocab_sz, emb, hid, layers, hidden_p=0, input_p=0, embed_p=0, weight_p=0)  # fastc: drop_mult 1e-9
+    awd = AWD_LSTM(vocab_sz, emb, hid, layers, hidden_p=0, input_p=0, embed_p=0, weight_p=0)
     model = nn.Sequential(SentenceEncoder(72, awd, pad_idx=1, max_len=72 * 20),
-                          PoolingLinearClassifier([3 * emb, 50, 2], [0.4e-9, 0.0], 72))
+                          PoolingLinearClassifier([3 * emb, 50, 2], [0.0, 0.0], 72))
     params = dict(model.named_parameters())
     for k, v in r.items():
         if k.startswith("param:"):
@@ -374,6 +374,14 @@ def run_grad(a):
     loss.backward()
     print(f"x {tuple(r['x'].shape)}: loss fastc {r['loss'].item():.6f} torch {loss.item():.6f}; "
           f"pred max|diff| {(pred - r['pred']).abs().max().item():.2e}")
+    if "out" in r:
+        d = (out - r["out"]).abs()
+        worst = d.flatten(1).max(1)[0]
+        print("encoder outputs max|diff| per row: " + " ".join(f"{v:.1e}" for v in worst.tolist()))
+        if worst.max() > 1e-5:
+            b = int(worst.argmax())
+            t = (d[b].max(1)[0] > 1e-5).nonzero().flatten()
+            print(f"  row {b}: first differing position {int(t[0])} of {out.shape[1]} (kept positions)")
     for name, p in params.items():
         g = r.get("grad:" + name)
         if g is None:

@@ -199,6 +199,7 @@ static void dump_grads(fc_learner *learn, int k, const char *path) {
     put_tensor(f, "y", y);
     put_tensor(f, "loss", loss);
     put_tensor(f, "pred", pred);
+    put_tensor(f, "out", raw);
     for (int i = 0, n = fc_module_n_parameters(m); i < n; i++) {
         const char *name = NULL;
         fc_tensor *p = fc_module_parameter(m, i, &name), *g = fc_tensor_grad(p);
@@ -252,11 +253,13 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(mode, "grad") == 0 && argc == 8) {
-        fc_awd_lstm_opts awd = {.emb_sz = atoll(argv[3]), .n_hid = atoll(argv[4]), .n_layers = atoi(argv[5])};
+        /* every dropout off (a negative p is 0; a tiny drop_mult still drops with the RNG's resolution) */
+        fc_awd_lstm_opts awd = {.emb_sz = atoll(argv[3]), .n_hid = atoll(argv[4]), .n_layers = atoi(argv[5]),
+                                .embed_p = -1, .input_p = -1, .hidden_p = -1, .weight_p = -1, .output_p = -1};
         fc_learner *lm = fc_language_model_learner(dl_lm, .quiet = 1);
         check(lm != NULL);
         fc_dataloaders *dls = clas_dls(fc_text_dls_vocab(fc_learner_dls(lm)));
-        fc_learner *clas = fc_text_classifier_learner(dls, .awd = awd, .drop_mult = 1e-9, .ps = FC_FLOATS(0),
+        fc_learner *clas = fc_text_classifier_learner(dls, .awd = awd, .ps = FC_FLOATS(0),
                                                       .pretrained = strcmp(argv[2], "random") ? argv[2] : NULL,
                                                       .quiet = 1);
         check(clas != NULL && fc_learner_unfreeze(clas) == FC_OK);
