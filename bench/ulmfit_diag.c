@@ -4,10 +4,12 @@
  *   build/ulmfit_diag lm   EMB HID LAYERS EPOCHS LR OUT.fce     IMDB LM from random weights
  *                                                               (drop_mult 0.3, unfrozen), saves
  *                                                               the encoder
- *   build/ulmfit_diag clas ENC|random EMB HID LAYERS EPOCHS LR DROP_MULT [fu] [noreg]
+ *   build/ulmfit_diag clas ENC|random EMB HID LAYERS EPOCHS LR DROP_MULT [fu|gradual] [noreg]
  *                                                               classifier, unfrozen,
  *                                                               fit_one_cycle(EPOCHS, LR); "fu":
- *                                                               freeze() then unfreeze() first
+ *                                                               freeze() then unfreeze() first;
+ *                                                               "gradual": ulmfit_imdb's gradual
+ *                                                               unfreezing instead
  *   build/ulmfit_diag dump DIR                                  the classifier's numericalized
  *                                                               documents (LM vocabulary) for
  *                                                               bench/torch_ulmfit_check.py
@@ -301,8 +303,9 @@ int main(int argc, char **argv) {
         int stats_only = strcmp(mode, "stats") == 0;
         const char *enc = strcmp(argv[2], "random") == 0 ? NULL : argv[2];
         fc_awd_lstm_opts awd = {.emb_sz = atoll(argv[3]), .n_hid = atoll(argv[4]), .n_layers = atoi(argv[5])};
-        int fu = 0, noreg = 0;
-        for (int i = 9; i < argc; i++) fu |= strcmp(argv[i], "fu") == 0, noreg |= strcmp(argv[i], "noreg") == 0;
+        int fu = 0, noreg = 0, gradual = 0;
+        for (int i = 9; i < argc; i++)
+            fu |= strcmp(argv[i], "fu") == 0, noreg |= strcmp(argv[i], "noreg") == 0, gradual |= strcmp(argv[i], "gradual") == 0;
         double dm = stats_only ? 0.5 : atof(argv[8]);
         fc_learner *lm = fc_language_model_learner(dl_lm, .quiet = 1);
         check(lm != NULL);
@@ -312,10 +315,22 @@ int main(int argc, char **argv) {
                                                       .beta = noreg ? -1 : 0, .metrics = FC_METRICS(fc_accuracy()));
         check(clas != NULL);
         encoder_stats(clas, enc ? enc : "random");
-        if (!stats_only) {
+        if (!stats_only && gradual) { /* bench/ulmfit_imdb.c's schedule (EPOCHS and LR unused) */
+            double k = pow(2.6, 4);
+            check(fc_learner_freeze(clas) == FC_OK);
+            check(fc_fit_one_cycle(clas, 1, 2e-2) == FC_OK);
+            check(fc_learner_freeze_to(clas, -2) == FC_OK);
+            check(fc_fit_one_cycle(clas, 1, 1e-2, .lr_lo = 1e-2 / k) == FC_OK);
+            check(fc_learner_freeze_to(clas, -3) == FC_OK);
+            check(fc_fit_one_cycle(clas, 1, 5e-3, .lr_lo = 5e-3 / k) == FC_OK);
+            check(fc_learner_unfreeze(clas) == FC_OK);
+            check(fc_fit_one_cycle(clas, 2, 1e-3, .lr_lo = 1e-3 / k) == FC_OK);
+        } else if (!stats_only) {
             if (fu) check(fc_learner_freeze(clas) == FC_OK);
             check(fc_learner_unfreeze(clas) == FC_OK);
             check(fc_fit_one_cycle(clas, atoi(argv[6]), atof(argv[7])) == FC_OK);
+        }
+        if (!stats_only) {
             encoder_stats(clas, "after training");
             double tl = NAN, tv[1] = {NAN};
             check(fc_learner_validate(clas, fc_learner_dls(clas)->train, &tl, tv) == FC_OK);
