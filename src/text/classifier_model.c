@@ -1,8 +1,8 @@
 /* fastai's get_text_classifier for AWD_LSTM: SequentialRNN(SentenceEncoder(AWD_LSTM),
  * PoolingLinearClassifier). The encoder reads the document in chunks of seq_len, each chunk only
- * over the rows whose chunk starts with a real token (the batch is sorted longest first and padded
- * in front by whole chunks: fastai's real_bs), so a row's state starts fresh where its text
- * starts; outputs of the last max_len tokens are kept. The classifier pools them over the non-pad
+ * over the rows up to the last one with text in it (the batch is sorted longest first and padded
+ * in front by whole chunks: fastai's real_bs, fixed for rows that end in the last chunk), so a
+ * row's state starts fresh where its text starts; outputs of the last max_len tokens are kept. The classifier pools them over the non-pad
  * positions ([last, max, mean], masked_concat_pool) and runs LinBnDrop layers (BatchNorm1d, Dropout
  * when p != 0, Linear without bias, ReLU but on the last). */
 #include <math.h>
@@ -41,8 +41,19 @@ static fc_tensor *encode(fc_module *enc, const fc_tensor *x_ids, fc_tensor *x, f
         for (int64_t t = 0; t < L; t++) mk[b * L + t] = ids[b * S + first + t] == s->pad;
     int n_out = 0, ok = 1;
     for (int64_t i = 0; i < S && ok; i += s->bptt) {
+        /* the rows run: up to the last one with text in this chunk. fastai counts the rows whose
+         * token i is not a pad, which, as pad_input_chunk puts the remainder of the padding after
+         * the text, can leave out a shorter row whose text runs on into the last chunk and run a
+         * longer one that has ended instead: its last tokens are lost and its outputs there are
+         * zeros, its `last` pooled feature too (fastai issue 3379). The rows are sorted longest
+         * first, so those before the last row with text have all started. */
         int64_t len = S - i < s->bptt ? S - i : s->bptt, real_bs = 0;
-        for (int64_t b = 0; b < B; b++) real_bs += ids[b * S + i] != s->pad;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t t = i; t < i + len; t++)
+                if (ids[b * S + t] != s->pad) {
+                    real_bs = b + 1;
+                    break;
+                }
         fc_tensor *o;
         if (real_bs == 0) { /* no row has started: every state is dropped (fastai: hidden[:, :0]) */
             fc_awd_lstm_reset(awd);

@@ -193,6 +193,60 @@ FCT_TEST(test_lm_predict_generates_reproducibly) {
 
 /* ---- encoder files and the classifier ---- */
 
+/* fastai's RNNRegularizer on a classifier (PoolingLinearClassifier returns the encoder outputs as
+ * raw_out and out): loss_grad = loss + alpha * mean(out^2) + beta * mean((out[:, t+1] - out[:, t])^2)
+ * over the whole [B, L, E] sequence output (padding included, as fastai), not the pooled features. */
+typedef struct {
+    int n_checked, n_bad;
+    double worst;
+} reg_check;
+
+static int check_clas_reg(fc_learner *learn, void *state) {
+    reg_check *c = state;
+    if (!fc_learner_training(learn)) return FC_CONTINUE;
+    fc_tensor *raw = NULL, *out = NULL;
+    if (fc_text_model_outputs(fc_learner_model(learn), &raw, &out) != FC_OK || fc_tensor_ndim(out) != 3) {
+        fc_error_clear();
+        c->n_bad++;
+        return FC_CONTINUE;
+    }
+    int64_t T = fc_tensor_dim(raw, 1);
+    fc_tensor *d = fc_sub(fc_narrow(raw, 1, 1, T - 1), fc_narrow(raw, 1, 0, T - 1));
+    double ce = fc_tensor_item(fc_cross_entropy(fc_learner_pred(learn), fc_learner_yb(learn, 0)));
+    double ar = fc_tensor_item(fc_mean(fc_mul(out, out), FC_ALL_DIMS, 0));
+    double tar = fc_tensor_item(fc_mean(fc_mul(d, d), FC_ALL_DIMS, 0));
+    double got = fc_tensor_item(fc_learner_loss_grad(learn)), want = ce + 2 * ar + 1 * tar;
+    double err = fabs(got - want) / (fabs(want) + 1e-12);
+    if (err > c->worst) c->worst = err;
+    c->n_checked++;
+    if (!(ar > 0 && tar > 0)) c->n_bad++;
+    return FC_CONTINUE;
+}
+
+FCT_TEST(test_rnn_regularizer_on_a_classifier_uses_the_sequence_outputs) {
+    tmp_dir();
+    fc_manual_seed(0);
+    fc_learner *lm = fc_language_model_learner(lm_dls(), TINY_AWD, .quiet = 1);
+    FCT_NOTNULL(lm);
+    if (!lm) return;
+    reg_check c = {0};
+    fc_callback *cb = fc_callback_new(&(fc_callback_def){.name = "RegCheck", .order = FC_ORDER_DEFAULT + 2,
+                                                         .state = &c, .after_loss = check_clas_reg});
+    /* dropouts off: fastai's out (dropped) and raw_out are then the same tensor's values */
+    fc_learner *clas = fc_text_classifier_learner(clas_dls(fc_text_dls_vocab(fc_learner_dls(lm))), TINY_AWD,
+                                                  .quiet = 1, .awd.embed_p = -1, .awd.input_p = -1,
+                                                  .awd.hidden_p = -1, .awd.weight_p = -1, .awd.output_p = -1,
+                                                  .cbs = FC_CALLBACKS(cb));
+    FCT_NOTNULL(clas);
+    if (clas) FCT_OK(fc_fit(clas, 1, 1e-3));
+    FCT_TRUE(c.n_checked >= 10);
+    FCT_EQ_INT(c.n_bad, 0);
+    FCT_TRUE(c.worst < 1e-5);
+    if (!(c.worst < 1e-5)) printf("loss_grad vs CE + 2 AR + TAR: relative error %.3g\n", c.worst);
+    fc_learner_free(clas);
+    fc_learner_free(lm);
+}
+
 FCT_TEST(test_encoder_roundtrip_into_classifier_and_gradual_unfreezing) {
     tmp_dir();
     fc_manual_seed(0);

@@ -80,6 +80,26 @@ FCT_TEST(test_text_classifier_padding_does_not_change_pooled_features) {
     fc_module_free(m);
 }
 
+/* fastai issue 3379: pad_input_chunk puts the remainder of the padding after the text, so in the
+ * last chunk a longer row may have ended while a shorter one still has text. fastai's real_bs
+ * (rows whose first token of the chunk is not a pad) ran the ended row and dropped the other's
+ * last tokens (zeros in its outputs and its `last` feature); every row keeps its logits alone. */
+FCT_TEST(test_text_classifier_rows_ending_in_the_last_chunk_keep_their_text) {
+    fc_manual_seed(5);
+    fc_module *m = fc_text_classifier_model(40, 3, .awd = {.emb_sz = 6, .n_hid = 9, .n_layers = 2},
+                                            .seq_len = 3, .max_len = 30);
+    fc_module_eval(m);
+    /* S = 8, chunks [0, 3) [3, 6) [6, 8): row 1 (6 tokens) ends at 5, then 2 pads; row 2 (5
+     * tokens) has one chunk of pads in front and text up to 7 */
+    int64_t x[3][8] = {{2, 3, 4, 5, 6, 7, 8, 9}, {10, 11, 12, 13, 14, 15, 1, 1}, {1, 1, 1, 16, 17, 18, 19, 20}};
+    fc_tensor *y = fc_module_forward(m, fc_from_data(x, FC_SHAPE(3, 8), .dtype = FC_DTYPE_I64));
+    fc_tensor *y1 = fc_module_forward(m, fc_from_data(&x[1][0], FC_SHAPE(1, 6), .dtype = FC_DTYPE_I64));
+    fc_tensor *y2 = fc_module_forward(m, fc_from_data(&x[2][3], FC_SHAPE(1, 5), .dtype = FC_DTYPE_I64));
+    FCT_CLOSE(fc_narrow(y, 0, 1, 1), y1, 1e-5, 1e-5);
+    FCT_CLOSE(fc_narrow(y, 0, 2, 1), y2, 1e-5, 1e-5);
+    fc_module_free(m);
+}
+
 FCT_TEST(test_text_classifier_options_are_checked) {
     FCT_NULL(fc_text_classifier_model(50, 0));
     FCT_ERROR(FC_ERR_ARG, "expected vocab_sz and n_class >= 1, found 50 and 0");
