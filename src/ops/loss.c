@@ -183,6 +183,28 @@ static const fci_op op_cross_entropy = {"cross_entropy", cross_entropy_bwd},
                     op_nll_loss = {"nll_loss", nll_bwd};
 
 #if FASTC_CUDA
+/* The device's per-sample class losses reduced in one block (reduction none: the per-sample losses
+ * themselves, taken from *loss). *wsum receives the mean's divisor, kept on the device for
+ * backward. NULL on failure. */
+static fc_tensor *class_reduce_cuda(const char *op, fc_tensor *x, fc_tensor **loss, fc_tensor *wt, int64_t n,
+                                    fc_reduction reduction, fc_tensor **wsum) {
+    if (reduction == FC_REDUCTION_NONE) {
+        fc_tensor *y = *loss;
+        *loss = NULL;
+        return y;
+    }
+    int mean = reduction == FC_REDUCTION_MEAN;
+    fc_tensor *y = fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device);
+    *wsum = y && mean ? fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device) : NULL;
+    if (y && (!mean || *wsum)) {
+        fci_cuda_class_reduce_launch(FCI_STREAM(x), fc_tensor_data(*loss), fc_tensor_data(wt), n, mean,
+                                     fc_tensor_data(y), *wsum ? fc_tensor_data(*wsum) : NULL);
+        if (fci_cuda_launched(op) == FC_OK) return y;
+    }
+    fc_tensor_free(y);
+    return NULL;
+}
+
 /* nll_loss on the device: the per-sample kernel, then cross entropy's reduction (one block); the
  * mean's divisor stays on the device for backward. */
 static fc_tensor *nll_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_opts *o, fci_class_loss *c) {
@@ -197,22 +219,7 @@ static fc_tensor *nll_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_opts *o, fc
     fci_cuda_class_loss cc = cuda_class(c);
     fci_cuda_nll_fwd_launch(FCI_STREAM(x), &cc, fc_tensor_data(xc), fc_tensor_data(loss), fc_tensor_data(wt));
     if (fci_cuda_launched(op) != FC_OK) goto done;
-    if (o->reduction == FC_REDUCTION_NONE) {
-        y = loss;
-        loss = NULL;
-    } else {
-        y = fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device);
-        wsum = y && o->reduction == FC_REDUCTION_MEAN ? fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device) : NULL;
-        if (!y || (o->reduction == FC_REDUCTION_MEAN && !wsum)) goto done;
-        fci_cuda_class_reduce_launch(FCI_STREAM(x), fc_tensor_data(loss), fc_tensor_data(wt), n,
-                                     o->reduction == FC_REDUCTION_MEAN, fc_tensor_data(y),
-                                     wsum ? fc_tensor_data(wsum) : NULL);
-        if (fci_cuda_launched(op) != FC_OK) {
-            fc_tensor_free(y);
-            y = NULL;
-            goto done;
-        }
-    }
+    if (!(y = class_reduce_cuda(op, x, &loss, wt, n, o->reduction, &wsum))) goto done;
     if (fci_grad_needed(1, &x)) {
         fci_node *nd = fci_record(&op_nll_loss, y, 1, &x);
         if (!nd) {
@@ -253,22 +260,7 @@ static fc_tensor *cross_entropy_cuda(fc_tensor *x, fc_tensor *t, const fc_loss_o
     fci_cuda_cross_entropy_fwd_launch(FCI_STREAM(x), &cc, fc_tensor_data(xc), fc_tensor_data(loss),
                                       fc_tensor_data(wt), fc_tensor_data(lse));
     if (fci_cuda_launched(op) != FC_OK) goto done;
-    if (o->reduction == FC_REDUCTION_NONE) {
-        y = loss; /* the per-sample losses are the result */
-        loss = NULL;
-    } else {
-        y = fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device);
-        wsum = y && o->reduction == FC_REDUCTION_MEAN ? fci_tensor_alloc(FC_SCALAR_SHAPE, FC_DTYPE_F32, x->device) : NULL;
-        if (!y || (o->reduction == FC_REDUCTION_MEAN && !wsum)) goto done;
-        fci_cuda_class_reduce_launch(FCI_STREAM(x), fc_tensor_data(loss), fc_tensor_data(wt), n,
-                                     o->reduction == FC_REDUCTION_MEAN, fc_tensor_data(y),
-                                     wsum ? fc_tensor_data(wsum) : NULL);
-        if (fci_cuda_launched(op) != FC_OK) {
-            fc_tensor_free(y);
-            y = NULL;
-            goto done;
-        }
-    }
+    if (!(y = class_reduce_cuda(op, x, &loss, wt, n, o->reduction, &wsum))) goto done;
     if (fci_grad_needed(1, &x)) {
         fci_node *nd = fci_record(&op_cross_entropy, y, 1, &x);
         if (!nd) {
