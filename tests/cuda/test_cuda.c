@@ -8,29 +8,9 @@
 #include "fastc/cuda.h"
 #include "fastc/nn.h"
 #include "fastc/optim.h"
+#include "cuda_test.h"
 #include "fct.h"
 
-static int n_skipped;
-
-/* 1 when a device is there; else prints the skip with the reason and returns 0. */
-static int need_gpu(const char *test) {
-    if (fc_cuda_is_available()) return 1;
-    fc_cuda_check(FC_CUDA);
-    printf("  SKIPPED %s: no CUDA device (%s)\n", test, fc_error_message());
-    fc_error_clear();
-    n_skipped++;
-    return 0;
-}
-#define NEED_GPU() \
-    if (!need_gpu(__func__)) return
-
-/* A device copy of a host tensor (requires_grad carried over); NULL fails the test. */
-static fc_tensor *dev(fc_tensor *t) {
-    fc_tensor *d = fc_tensor_to(t, FC_CUDA);
-    FCT_NOTNULL(d);
-    return d;
-}
-static fc_tensor *host(fc_tensor *t) { return t ? fc_tensor_to(t, FC_CPU) : NULL; }
 static fc_tensor *grad_host(fc_tensor *t) { return host(fc_tensor_grad(t)); }
 
 /* ---- without a device ---- */

@@ -12,24 +12,11 @@
 #include "fastc/distributed.h"
 #include "fastc/learner.h"
 #include "fastc/nn.h"
+#include "cuda_test.h"
 #include "fct.h"
 #include "learner/comm_impl.h"
 #include "ops/cuda/cuda_ops.h"
 
-static int n_skipped;
-
-static int need_gpu(const char *test) {
-    if (fc_cuda_is_available()) return 1;
-    fc_cuda_check(FC_CUDA);
-    printf("  SKIPPED %s: no CUDA device (%s)\n", test, fc_error_message());
-    fc_error_clear();
-    n_skipped++;
-    return 0;
-}
-#define NEED_GPU() \
-    if (!need_gpu(__func__)) return
-
-static fc_tensor *host(fc_tensor *t) { return t ? fc_tensor_to(t, FC_CPU) : NULL; }
 
 /* ---- the plan cache ---- */
 

@@ -14,39 +14,9 @@
 #include "fastc/nn.h"
 #include "fastc/optim.h"
 #include "fastc/vision.h"
+#include "cuda_test.h"
 #include "fct.h"
 
-static int n_skipped;
-
-/* -DFCT_CUDA_DRYRUN builds these tests with the "device" side on the CPU too: a check of the
- * tests' own logic on a machine without a GPU (both sides then agree trivially). */
-#ifdef FCT_CUDA_DRYRUN
-#define TEST_DEVICE FC_CPU
-#else
-#define TEST_DEVICE FC_CUDA
-#endif
-
-static int need_gpu(const char *test) {
-#ifdef FCT_CUDA_DRYRUN
-    (void)test;
-    return 1;
-#endif
-    if (fc_cuda_is_available()) return 1;
-    fc_cuda_check(FC_CUDA);
-    printf("  SKIPPED %s: no CUDA device (%s)\n", test, fc_error_message());
-    fc_error_clear();
-    n_skipped++;
-    return 0;
-}
-#define NEED_GPU() \
-    if (!need_gpu(__func__)) return
-
-static fc_tensor *dev(fc_tensor *t) {
-    fc_tensor *d = fc_tensor_to(t, TEST_DEVICE);
-    FCT_NOTNULL(d);
-    return d;
-}
-static fc_tensor *host(fc_tensor *t) { return t ? fc_tensor_to(t, FC_CPU) : NULL; }
 
 /* ---- f on both devices from the same inputs; outputs and input gradients compared ---- */
 
