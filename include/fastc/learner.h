@@ -210,6 +210,9 @@ typedef struct fc_learner_opts {
     FILE *log;              /* where the progress table goes; NULL: stdout                   */
     int wd_bn_bias;         /* 1: weight decay on biases and normalization layers too (fastai's
                              * wd_bn_bias; default: they get none) (h-mixup)                 */
+    double mom_max, mom_min; /* the learner's one-cycle momentums (fastai's Learner moms), used by
+                              * fit_one_cycle and fine_tune when their .mom_max / .mom_min are 0;
+                              * 0: 0.95 and 0.85 (the text learners set 0.8 and 0.7) (h-moms) */
 } fc_learner_opts;
 /* A learner training model (taken) on dls (taken), both even on failure. NULL on failure. */
 FC_API fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o);
@@ -283,8 +286,8 @@ typedef struct fc_fit_one_cycle_opts {
     double div;       /* 0: 25                                                 */
     double div_final; /* 0: 1e5                                                */
     double pct_start; /* 0: 0.25                                               */
-    double mom_max;   /* 0: 0.95                                               */
-    double mom_min;   /* 0: 0.85                                               */
+    double mom_max;   /* 0: the learner's (fc_learner_mom_max: 0.95, text 0.8) */
+    double mom_min;   /* 0: the learner's (fc_learner_mom_min: 0.85, text 0.7) */
     double wd;
     int no_wd;
     int start_epoch;
@@ -323,7 +326,8 @@ FC_API fc_status fc_fit_sgdr_(fc_learner *learn, int n_cycles, int cycle_len, co
     fc_fit_sgdr_((learn), (n_cycles), (cycle_len), &(fc_fit_sgdr_opts){._ = 0, __VA_ARGS__})
 
 /* fastai's fine_tune: freeze; fit_one_cycle(freeze_epochs, base_lr, pct_start 0.99); base_lr /= 2;
- * unfreeze; fit_one_cycle(epochs, lr_lo = base_lr/lr_mult, lr_max = base_lr, pct_start, div). */
+ * unfreeze; fit_one_cycle(epochs, lr_lo = base_lr/lr_mult, lr_max = base_lr, pct_start, div). Both
+ * cycles use the learner's momentums (fc_learner_mom_max / fc_learner_mom_min). */
 typedef struct fc_fine_tune_opts {
     int _;
     double base_lr;    /* 0: 2e-3 */
@@ -593,6 +597,19 @@ FC_API fc_learner *fc_load_learner(const char *path);
 /* The metadata of an exported file as a new JSON text (free() it), checked as fc_load_learner checks
  * the header (magic, version, length); the weights are not read. For `fastc info`. */
 FC_API char *fc_export_metadata(const char *path);
+
+/* ==== the learner's one-cycle momentums (src/learner/learner.c: h-moms) =============================
+ * fastai's Learner(moms=(0.95, 0.85, 0.95)): fit_one_cycle and fine_tune cycle the momentum (Adam's
+ * beta1) from mom_max down to mom_min at pct_start and back, taking the learner's pair when their own
+ * .mom_max / .mom_min are 0 (an explicit field wins, each on its own). Every learner starts with
+ * fc_learner_opts' .mom_max / .mom_min (0: 0.95 and 0.85) except fc_language_model_learner and
+ * fc_text_classifier_learner, which start with fastai's TextLearner moms (0.8, 0.7, 0.8). The
+ * setter changes them for later fits (FC_ERR_ARG unless both are in (0, 1)); fc_fit,
+ * fc_fit_flat_cos and fc_fit_sgdr leave the momentum alone. A learner from fc_load_learner has the
+ * defaults (0.95, 0.85). */
+FC_API double fc_learner_mom_max(const fc_learner *learn); /* NAN for NULL */
+FC_API double fc_learner_mom_min(const fc_learner *learn);
+FC_API fc_status fc_learner_set_moms(fc_learner *learn, double mom_max, double mom_min);
 
 #ifdef __cplusplus
 }

@@ -223,7 +223,9 @@ FC_API fc_status fc_text_model_outputs(fc_module *m, fc_tensor **raw, fc_tensor 
  * the dropped last-layer output, TAR beta 1 on its differences over time). Splitters as fastai's
  * awd_lstm_lm_split (one group per LSTM layer, then embedding + decoder) and awd_lstm_clas_split
  * (embedding, one group per LSTM layer, the head), so fc_learner_freeze_to(-2), (-3) and unfreeze
- * give ULMFiT's gradual unfreezing with discriminative lrs (.lr_lo = lr / 2.6^4). */
+ * give ULMFiT's gradual unfreezing with discriminative lrs (.lr_lo = lr / 2.6^4). Both learners
+ * carry fastai's TextLearner moms (0.8, 0.7, 0.8): fit_one_cycle and fine_tune cycle the momentum
+ * 0.8 -> 0.7 -> 0.8 unless given .mom_max / .mom_min (fc_learner_set_moms changes them; h-moms). */
 typedef struct fc_text_learner_opts {
     int _;
     const char *arch;         /* 0: "awd_lstm" (the only one)                                        */

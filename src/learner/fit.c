@@ -302,7 +302,8 @@ static fc_status one_cycle(fc_learner *learn, int n_epoch, const fc_fit_one_cycl
     fc_status st = fit_checks(learn, "fit_one_cycle", n_epoch, o->start_epoch);
     fci_sched s = {.kind = FCI_SCHED_ONE_CYCLE, .div = o->div > 0 ? o->div : 25,
                    .div_final = o->div_final > 0 ? o->div_final : 1e5, .pct_start = o->pct_start > 0 ? o->pct_start : 0.25,
-                   .mom_max = o->mom_max > 0 ? o->mom_max : 0.95, .mom_min = o->mom_min > 0 ? o->mom_min : 0.85};
+                   .mom_max = o->mom_max > 0 ? o->mom_max : learn ? learn->mom_max : 0.95,
+                   .mom_min = o->mom_min > 0 ? o->mom_min : learn ? learn->mom_min : 0.85};
     double lr_max = o->lr_max > 0 ? o->lr_max : learn ? learn->lr : 0;
     if (st == FC_OK && (o->lr_max < 0 || o->lr_lo < 0 || o->wd < 0 || o->div < 0 || o->div_final < 0))
         st = fc_fail(FC_ERR_ARG, "fit_one_cycle: .lr_max, .lr_lo, .wd, .div and .div_final must be >= 0");

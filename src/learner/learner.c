@@ -42,6 +42,10 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
         fc_fail(FC_ERR_ARG, "learner: .lr and .wd must be >= 0, found %g and %g", o->lr, o->wd);
         goto fail;
     }
+    if (!(o->mom_max >= 0 && o->mom_max < 1 && o->mom_min >= 0 && o->mom_min < 1)) {
+        fc_fail(FC_ERR_ARG, "learner: .mom_max and .mom_min must be in [0, 1), found %g and %g", o->mom_max, o->mom_min);
+        goto fail;
+    }
     if (!dls->train) {
         fc_fail(FC_ERR_ARG, "learner: the dataloaders have no train loader");
         goto fail;
@@ -56,6 +60,8 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
     learn->opt_func = o->opt_func ? o->opt_func : fc_opt_adam;
     learn->lr = o->lr > 0 ? o->lr : 1e-3;
     learn->wd = o->wd > 0 ? o->wd : 0.01;
+    learn->mom_max = o->mom_max > 0 ? o->mom_max : 0.95;
+    learn->mom_min = o->mom_min > 0 ? o->mom_min : 0.85;
     learn->no_wd = o->no_wd;
     learn->no_train_bn = o->no_train_bn;
     learn->wd_bn_bias = o->wd_bn_bias;
@@ -321,6 +327,19 @@ fc_status fc_learner_set_lr(fc_learner *l, double lr) {
         st = fc_optimizer_set_lr(l->opt, i, last > 0 ? gi * lr / last : lr);
     }
     return st;
+}
+
+double fc_learner_mom_max(const fc_learner *l) { return l ? l->mom_max : NAN; }
+double fc_learner_mom_min(const fc_learner *l) { return l ? l->mom_min : NAN; }
+
+fc_status fc_learner_set_moms(fc_learner *l, double mom_max, double mom_min) {
+    if (!l) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner_set_moms: NULL learner");
+    if (!(mom_max > 0 && mom_max < 1 && mom_min > 0 && mom_min < 1))
+        return fc_fail(FC_ERR_ARG, "learner_set_moms: mom_max and mom_min must be in (0, 1), found %g and %g", mom_max,
+                       mom_min);
+    l->mom_max = mom_max;
+    l->mom_min = mom_min;
+    return FC_OK;
 }
 
 int fc_learner_saved_epoch(const fc_learner *l) { return l ? l->saved_epoch : -1; }

@@ -36,6 +36,7 @@ struct fc_learner {
     fc_loss_func loss_func;
     fc_opt_func opt_func;
     double lr, wd;
+    double mom_max, mom_min; /* fit_one_cycle's when its opts give 0 (fastai's Learner.moms) */
     int no_wd, no_train_bn, quiet, wd_bn_bias;
     FILE *log;
     fc_splitter splitter;

@@ -172,7 +172,8 @@ static fc_learner *make_learner(fc_dataloaders *dls, fc_module *model, const fc_
     fc_callbacks all = with_rnn_cbs(o, cbs);
     fc_learner *learn = fc_learner(dls, model, .loss_func = o->loss_func.forward ? o->loss_func : lf,
                                    .opt_func = o->opt_func, .lr = o->lr, .wd = o->wd, .no_wd = o->no_wd,
-                                   .metrics = metrics, .cbs = all, .splitter = split, .quiet = o->quiet, .log = o->log);
+                                   .metrics = metrics, .cbs = all, .splitter = split, .quiet = o->quiet, .log = o->log,
+                                   .mom_max = 0.8, .mom_min = 0.7); /* fastai's TextLearner moms (0.8, 0.7, 0.8) */
     fci_free(cbs);
     return learn;
 }

@@ -223,6 +223,62 @@ static int check_clas_reg(fc_learner *learn, void *state) {
     return FC_CONTINUE;
 }
 
+/* fastai's SchedCos and combined_cos, written out independently of src/optim. */
+static double sched_cos(double a, double b, double pos) { return a + (1 + cos(M_PI * (1 - pos))) * (b - a) / 2; }
+static double comb_cos(double pct, double a, double b, double c, double pos) {
+    return pos < pct ? sched_cos(a, b, pos / pct) : sched_cos(b, c, (pos - pct) / (1 - pct));
+}
+
+/* fastai's TextLearner moms (0.8, 0.7, 0.8): fit_one_cycle's default for both text learners; an
+ * explicit .mom_max / .mom_min still wins, each on its own. */
+FCT_TEST(test_text_learners_one_cycle_moms_default_to_fastai_text) {
+    tmp_dir();
+    fc_manual_seed(0);
+    fc_learner *lm = fc_language_model_learner(lm_dls(), TINY_AWD, .quiet = 1);
+    FCT_NOTNULL(lm);
+    if (!lm) return;
+    FCT_NEAR(fc_learner_mom_max(lm), 0.8, 0);
+    FCT_NEAR(fc_learner_mom_min(lm), 0.7, 0);
+    FCT_OK(fc_fit_one_cycle(lm, 1, 1e-2));
+    int64_t n = fc_recorder_n_batches(lm);
+    const double *moms = fc_recorder_moms(lm);
+    FCT_TRUE(n >= 4);
+    for (int64_t i = 0; moms && i < n; i++)
+        FCT_NEAR(moms[i], comb_cos(0.25, 0.8, 0.7, 0.8, (double)i / (double)n), 1e-12);
+    if (moms && n >= 4) { /* 0.8 at the start, 0.7 near pct_start, back towards 0.8 at the end */
+        FCT_NEAR(moms[0], 0.8, 1e-12);
+        double lo = 1;
+        for (int64_t i = 0; i < n; i++) lo = fmin(lo, moms[i]);
+        FCT_TRUE(lo < 0.71);
+        FCT_TRUE(moms[n - 1] > 0.79);
+    }
+    FCT_OK(fc_fit_one_cycle(lm, 1, 1e-2, .mom_max = 0.95, .mom_min = 0.85));
+    moms = fc_recorder_moms(lm);
+    n = fc_recorder_n_batches(lm);
+    for (int64_t i = 0; moms && i < n; i++)
+        FCT_NEAR(moms[i], comb_cos(0.25, 0.95, 0.85, 0.95, (double)i / (double)n), 1e-12);
+    FCT_OK(fc_fit_one_cycle(lm, 1, 1e-2, .mom_min = 0.5));
+    moms = fc_recorder_moms(lm);
+    n = fc_recorder_n_batches(lm);
+    for (int64_t i = 0; moms && i < n; i++)
+        FCT_NEAR(moms[i], comb_cos(0.25, 0.8, 0.5, 0.8, (double)i / (double)n), 1e-12);
+    fc_learner *clas = fc_text_classifier_learner(clas_dls(fc_text_dls_vocab(fc_learner_dls(lm))), TINY_AWD,
+                                                  .quiet = 1);
+    FCT_NOTNULL(clas);
+    if (clas) {
+        FCT_NEAR(fc_learner_mom_max(clas), 0.8, 0);
+        FCT_NEAR(fc_learner_mom_min(clas), 0.7, 0);
+        FCT_OK(fc_fit_one_cycle(clas, 1, 1e-2, .pct_start = 0.5));
+        moms = fc_recorder_moms(clas);
+        n = fc_recorder_n_batches(clas);
+        FCT_TRUE(n >= 2);
+        for (int64_t i = 0; moms && i < n; i++)
+            FCT_NEAR(moms[i], comb_cos(0.5, 0.8, 0.7, 0.8, (double)i / (double)n), 1e-12);
+    }
+    fc_learner_free(clas);
+    fc_learner_free(lm);
+}
+
 FCT_TEST(test_rnn_regularizer_on_a_classifier_uses_the_sequence_outputs) {
     tmp_dir();
     fc_manual_seed(0);
