@@ -193,7 +193,8 @@ static fc_dataloaders *data_from_json(const char *json) {
     return dls;
 }
 
-/* The vocabulary and classes must have the sizes the model was built for. */
+/* The vocabulary and classes must have the sizes the model was built for. A loaded text learner also
+ * gets the text learners' one-cycle momentums (0.8, 0.7), as a freshly built one has. */
 static fc_status check(fc_learner *learn) {
     const char *config = fc_learner_app_config(learn);
     const fc_dataloaders *dls = fc_learner_dls(learn);
@@ -208,7 +209,7 @@ static fc_status check(fc_learner *learn) {
         return fc_fail(FC_ERR_FORMAT, "the data's vocabulary (%lld tokens) and classes (%lld) do not match the model's "
                        "(%g and %g)", (long long)fc_vocab_len(v), (long long)(dls->vocab ? dls->n_vocab : 0), vocab_sz,
                        n_class);
-    return FC_OK;
+    return fc_learner_set_moms(learn, 0.8, 0.7);
 }
 
 fc_status fc_text_register(void) {

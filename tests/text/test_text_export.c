@@ -69,6 +69,8 @@ FCT_TEST(test_text_classifier_export_round_trip) {
     const char *out = "text_clas.fcm";
     if (!FCT_OK(fc_learner_export(learn, out)) || !FCT_NOTNULL(loaded = fc_load_learner(out))) goto done;
     same_vocab(learn, loaded);
+    FCT_NEAR(fc_learner_mom_max(loaded), 0.8, 0); /* the text learners' one-cycle momentums */
+    FCT_NEAR(fc_learner_mom_min(loaded), 0.7, 0);
     const fc_dataloaders *dl = fc_learner_dls(loaded);
     FCT_EQ_INT(dl->n_vocab, 2);
     if (dl->n_vocab == 2) FCT_STR(dl->vocab[1], "positive");
