@@ -78,7 +78,7 @@ FCT_TEST(test_cli_help_on_every_subcommand) {
         FCT_TRUE(out_has(want) && out_has("-o, --output F"));
     }
     FCT_EQ_INT(RUN("interpret", "--help"), 0);
-    FCT_TRUE(out_has("collab") && out_has("no confusion matrix"));
+    FCT_TRUE(out_has("collab") && out_has("no confusion matrix") && out_has("--json") && out_has("most_confused"));
     FCT_EQ_INT(RUN("--help"), 0);
 }
 
