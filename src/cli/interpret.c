@@ -2,7 +2,7 @@
  * DIR/valid/<class>/... when DIR has a valid folder): the confusion matrix, the most confused pairs
  * and the top losses, as text and, with --plot / --top-losses, as PNGs. fastc interpret MODEL CSV: the
  * same for an exported tabular classifier on the rows of a CSV with the target column. Collab and
- * text models: interpret_apps.c. */
+ * text models: interpret_apps.c. --json: one JSON object instead of the text (cli_interp_print_json). */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <libgen.h>
