@@ -139,9 +139,22 @@ typedef struct cli_interp_opts {
     int no_header;
     /* text: a CSV's columns */
     const char *text_col, *label_col, *valid_col;
+    int json; /* --json: one JSON object on stdout instead of the text (the PNGs still written) */
 } cli_interp_opts;
 int cli_interpret_collab(fc_learner *learn, const cli_interp_opts *o);
 int cli_interpret_text(fc_learner *learn, const cli_interp_opts *o);
+/* interpret --json for a classifier (vision, tabular, text): item writes the members naming item i
+ * of a top loss (each followed by a comma: "file":"x.png",). */
+typedef void (*cli_interp_item_fn)(const void *state, int64_t i);
+/* One JSON object line on stdout: {"application", "items", "accuracy", "classes": [...],
+ * "confusion_matrix": [[...] one row per actual class], "most_confused": [{actual, predicted,
+ * count}] (every off-diagonal cell >= 1, largest first), "top_losses": [{index, <item's members>,
+ * actual, predicted, loss, prob}] (k, largest first; prob: the predicted class's)}. Nothing is
+ * printed on failure. */
+fc_status cli_interp_print_json(const fc_interp *in, const char *app, int64_t k, cli_interp_item_fn item,
+                                const void *state);
+/* x as a JSON number (%.9g), null when it is not finite. */
+void cli_json_number(FILE *f, double x);
 
 /* ---- writing a text file atomically (tmp + fsync + rename) ---- */
 typedef struct cli_file {

@@ -2,7 +2,7 @@
  * DIR/valid/<class>/... when DIR has a valid folder): the confusion matrix, the most confused pairs
  * and the top losses, as text and, with --plot / --top-losses, as PNGs. fastc interpret MODEL CSV: the
  * same for an exported tabular classifier on the rows of a CSV with the target column. Collab and
- * text models: interpret_apps.c. */
+ * text models: interpret_apps.c. --json: one JSON object instead of the text (cli_interp_print_json). */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <libgen.h>
@@ -31,6 +31,12 @@ static const char help[] =
     "  -o, --plot F      also write the confusion matrix as a PNG (classifiers)\n"
     "  --top-losses F    also write the top losses as a PNG grid (vision)\n"
     "  -k N              top losses to show (default 9)\n"
+    "  --json            print one JSON object instead (implies quiet; the PNGs are still written).\n"
+    "                    Classifiers: {application, items, accuracy, classes, confusion_matrix (a row\n"
+    "                    per actual class), most_confused [{actual, predicted, count}], top_losses\n"
+    "                    [{index, file (tabular: and row; text: line for a CSV, and text), actual,\n"
+    "                    predicted, loss, prob}]}; collab: {ratings, skipped, loss_func, loss, mse,\n"
+    "                    rmse, top_losses [{user, item, actual, predicted, loss, file, line}]}\n"
     "  --valid NAME      vision, text folders: the labelled subfolder to use\n"
     "  --sep C --no-header --user NAME --item NAME --rating NAME   collab: the ratings file's layout\n"
     "  --text-col NAME --label-col NAME --valid-col NAME           text: the CSV's columns\n"
@@ -56,8 +62,29 @@ static fc_status labels_of(const fc_items *items, const fc_dataloaders *dls, int
     return FC_OK;
 }
 
-/* items: the image files; NULL: rows of csv. */
-static fc_status report(fc_interp *in, const fc_items *items, const char *csv, long k, const char *plot, const char *top) {
+/* The members naming a top loss in --json: an image's "file"; a CSV's "file" and "row" (1-based
+ * data rows, as the text's CSV:ROW). */
+typedef struct item_json {
+    const fc_items *items;
+    const char *csv;
+} item_json;
+static void item_members(const void *state, int64_t i) {
+    const item_json *s = state;
+    printf("\"file\":");
+    cli_json_string(stdout, s->items ? s->items->text[i] : s->csv);
+    if (!s->items) printf(",\"row\":%lld", (long long)i + 1);
+    putchar(',');
+}
+
+/* items: the image files; NULL: rows of csv. json: cli_interp_print_json instead of the text. */
+static fc_status report(fc_interp *in, const fc_items *items, const char *csv, long k, const char *plot, const char *top,
+                        int json) {
+    if (json) {
+        item_json s = {items, csv};
+        fc_status st = plot ? fc_interp_plot_confusion_matrix(in, plot) : FC_OK;
+        if (st == FC_OK && top) st = fc_interp_plot_top_losses(in, k, top);
+        return st == FC_OK ? cli_interp_print_json(in, items ? "vision" : "tabular", k, item_members, &s) : st;
+    }
     fc_status st = fc_interp_print_confusion_matrix(in, stdout);
     fc_confusion conf[10];
     int64_t nc = st == FC_OK ? fc_interp_most_confused(in, 1, conf, 10) : 0;
@@ -83,7 +110,7 @@ static fc_status report(fc_interp *in, const fc_items *items, const char *csv, l
 }
 
 /* A tabular classifier on the labelled rows of csv. */
-static int interpret_tabular(fc_learner *learn, const char *csv, long k, const char *plot, const char *top) {
+static int interpret_tabular(fc_learner *learn, const char *csv, long k, const char *plot, const char *top, int json) {
     if (top) {
         fc_learner_free(learn);
         return cli_usage_error("interpret", "--top-losses draws images; a tabular model's top losses are printed");
@@ -102,14 +129,14 @@ static int interpret_tabular(fc_learner *learn, const char *csv, long k, const c
         st = fc_fail(FC_ERR_ARG, "interpret: '%s' lacks the model's target column; it needs labelled rows", csv);
     fc_tuple_free(&b);
     if (st == FC_OK && !(in = fc_interp_from_learner(learn, dl))) st = fc_error_code();
-    if (st == FC_OK) st = report(in, NULL, csv, k, plot, NULL);
+    if (st == FC_OK) st = report(in, NULL, csv, k, plot, NULL, json);
     fc_interp_free(in);
     fc_dataloader_free(dl);
     fc_learner_free(learn);
     return st == FC_OK ? CLI_OK : cli_fail("interpret");
 }
 
-enum { I_SEP = 1600, I_NO_HEADER, I_USER, I_ITEM, I_RATING, I_TEXT_COL, I_LABEL_COL, I_VALID_COL };
+enum { I_SEP = 1600, I_NO_HEADER, I_USER, I_ITEM, I_RATING, I_TEXT_COL, I_LABEL_COL, I_VALID_COL, I_JSON };
 
 int cli_interpret(int argc, char **argv) {
     const char *top = NULL;
@@ -121,7 +148,7 @@ int cli_interpret(int argc, char **argv) {
         {"no-header", no_argument, 0, I_NO_HEADER},   {"user", required_argument, 0, I_USER},
         {"item", required_argument, 0, I_ITEM},       {"rating", required_argument, 0, I_RATING},
         {"text-col", required_argument, 0, I_TEXT_COL}, {"label-col", required_argument, 0, I_LABEL_COL},
-        {"valid-col", required_argument, 0, I_VALID_COL}, {0, 0, 0, 0}};
+        {"valid-col", required_argument, 0, I_VALID_COL}, {"json", no_argument, 0, I_JSON}, {0, 0, 0, 0}};
     opterr = 0;
     optind = 1;
     for (int c; (c = getopt_long(argc, argv, "k:o:h", opts, NULL)) != -1;) {
@@ -145,6 +172,7 @@ int cli_interpret(int argc, char **argv) {
         case I_TEXT_COL: io.text_col = optarg; break;
         case I_LABEL_COL: io.label_col = optarg; break;
         case I_VALID_COL: io.valid_col = optarg; break;
+        case I_JSON: io.json = 1; break;
         default: return cli_bad_option("interpret", argv[optind - 1]);
         }
     }
@@ -165,7 +193,7 @@ int cli_interpret(int argc, char **argv) {
     fc_interp *in = NULL;
     fc_learner *learn = fc_load_learner(model);
     const char *app = learn ? fc_learner_app(learn) : NULL;
-    if (app && !strcmp(app, "tabular")) return interpret_tabular(learn, dir, k, plot, top);
+    if (app && !strcmp(app, "tabular")) return interpret_tabular(learn, dir, k, plot, top, io.json);
     if (app && (!strcmp(app, "collab") || !strcmp(app, "text")) && top) {
         fc_learner_free(learn);
         return cli_usage_error("interpret", "--top-losses draws images; a %s model's top losses are printed", app);
@@ -178,7 +206,7 @@ int cli_interpret(int argc, char **argv) {
     if (st == FC_OK && !(dl = fc_dataloader_labelled_dl(fc_learner_dls(learn)->valid, (const char *const *)items.text, y, items.n)))
         st = fc_error_code();
     if (st == FC_OK && !(in = fc_interp_from_learner(learn, dl))) st = fc_error_code();
-    if (st == FC_OK) st = report(in, &items, NULL, k, plot, top);
+    if (st == FC_OK) st = report(in, &items, NULL, k, plot, top, io.json);
     fc_interp_free(in);
     fc_dataloader_free(dl);
     free(y);

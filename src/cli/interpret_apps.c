@@ -67,6 +67,78 @@ static int64_t lookup_find(const lookup *l, const char *name) {
     return -1;
 }
 
+/* ---- --json ---- */
+
+void cli_json_number(FILE *f, double x) {
+    if (isfinite(x)) fprintf(f, "%.9g", x);
+    else fputs("null", f);
+}
+
+fc_status cli_interp_print_json(const fc_interp *in, const char *app, int64_t k, cli_interp_item_fn item,
+                                const void *state) {
+    int64_t nc = 0, n = fc_interp_n(in);
+    const int64_t *cm = fc_interp_confusion_matrix(in, &nc), *dec = fc_interp_decoded(in);
+    if (!cm || !dec) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_STATE, "interpret: no predictions");
+    int64_t n_conf = fc_interp_most_confused(in, 1, NULL, 0);
+    if (n_conf < 0) return fc_error_code();
+    if (k > n) k = n;
+    fc_confusion *conf = malloc((size_t)(n_conf ? n_conf : 1) * sizeof *conf);
+    float *loss = malloc((size_t)(k ? k : 1) * sizeof *loss);
+    int64_t *idx = malloc((size_t)(k ? k : 1) * sizeof *idx);
+    fc_status st = conf && loss && idx ? FC_OK : fc_fail(FC_ERR_NOMEM, "interpret: out of memory");
+    if (st == FC_OK && fc_interp_most_confused(in, 1, conf, n_conf) != n_conf) st = fc_error_code();
+    int64_t nt = st == FC_OK && k > 0 ? fc_interp_top_losses(in, k, loss, idx) : 0;
+    if (nt < 0) st = fc_error_code();
+    if (st == FC_OK) {
+        const fc_tensor *preds = fc_interp_preds(in), *targs = fc_interp_targs(in);
+        int64_t right = 0;
+        for (int64_t c = 0; c < nc; c++) right += cm[c * nc + c];
+        printf("{\"application\":");
+        cli_json_string(stdout, app);
+        printf(",\"items\":%lld,\"accuracy\":", (long long)n);
+        cli_json_number(stdout, n ? (double)right / (double)n : NAN);
+        printf(",\"classes\":[");
+        for (int64_t c = 0; c < nc; c++) {
+            if (c) putchar(',');
+            cli_json_string(stdout, fc_interp_class_name(in, c));
+        }
+        printf("],\"confusion_matrix\":[");
+        for (int64_t a = 0; a < nc; a++) {
+            printf("%s[", a ? "," : "");
+            for (int64_t p = 0; p < nc; p++) printf("%s%lld", p ? "," : "", (long long)cm[a * nc + p]);
+            putchar(']');
+        }
+        printf("],\"most_confused\":[");
+        for (int64_t i = 0; i < n_conf; i++) {
+            printf("%s{\"actual\":", i ? "," : "");
+            cli_json_string(stdout, conf[i].actual);
+            printf(",\"predicted\":");
+            cli_json_string(stdout, conf[i].predicted);
+            printf(",\"count\":%lld}", (long long)conf[i].count);
+        }
+        printf("],\"top_losses\":[");
+        for (int64_t i = 0; i < nt; i++) {
+            int64_t j = idx[i];
+            printf("%s{\"index\":%lld,", i ? "," : "", (long long)j);
+            if (item) item(state, j);
+            printf("\"actual\":");
+            cli_json_string(stdout, fc_interp_class_name(in, (int64_t)fc_tensor_get(targs, j)));
+            printf(",\"predicted\":");
+            cli_json_string(stdout, fc_interp_class_name(in, dec[j]));
+            printf(",\"loss\":");
+            cli_json_number(stdout, loss[i]);
+            printf(",\"prob\":");
+            cli_json_number(stdout, fc_tensor_get(preds, j * nc + dec[j]));
+            putchar('}');
+        }
+        printf("]}\n");
+    }
+    free(conf);
+    free(loss);
+    free(idx);
+    return st;
+}
+
 /* ---- collab: the top losses of a ratings file ---- */
 
 typedef struct ratings {
@@ -152,8 +224,56 @@ static fc_status item_losses(fc_learner *learn, fc_tensor *preds, fc_tensor *tar
     return st;
 }
 
+/* --json: {"application":"collab", "ratings", "skipped", "loss_func", "loss" (its mean), "mse",
+ * "rmse" (of the predictions whatever the loss), "top_losses": [{user, item, actual, predicted,
+ * loss, file, line}]}. */
+static void print_collab_json(fc_learner *learn, const ratings *r, const fc_tensor *preds, const float *loss,
+                              const int64_t *order, const cli_interp_opts *o) {
+    int64_t nu = 0, ni = 0;
+    const fc_dataloaders *dls = fc_learner_dls(learn);
+    const char *const *users = fc_collab_users(dls, &nu), *const *items = fc_collab_items(dls, &ni);
+    double sum = 0, se = 0;
+    for (int64_t i = 0; i < r->n; i++) {
+        double d = fc_tensor_get(r->y, i) - fc_tensor_get(preds, i);
+        sum += loss[i];
+        se += d * d;
+    }
+    printf("{\"application\":\"collab\",\"ratings\":%lld,\"skipped\":%lld,\"loss_func\":", (long long)r->n,
+           (long long)r->n_skipped);
+    cli_json_string(stdout, fc_learner_loss_func(learn)->name);
+    printf(",\"loss\":");
+    cli_json_number(stdout, sum / (double)r->n);
+    printf(",\"mse\":");
+    cli_json_number(stdout, se / (double)r->n);
+    printf(",\"rmse\":");
+    cli_json_number(stdout, sqrt(se / (double)r->n));
+    printf(",\"top_losses\":[");
+    const int64_t *x = fc_tensor_data(r->x);
+    for (int64_t t = 0; t < o->k && t < r->n; t++) {
+        int64_t i = order[t];
+        printf("%s{\"user\":", t ? "," : "");
+        cli_json_string(stdout, users[x[2 * i]]);
+        printf(",\"item\":");
+        cli_json_string(stdout, items[x[2 * i + 1]]);
+        printf(",\"actual\":");
+        cli_json_number(stdout, fc_tensor_get(r->y, i));
+        printf(",\"predicted\":");
+        cli_json_number(stdout, fc_tensor_get(preds, i));
+        printf(",\"loss\":");
+        cli_json_number(stdout, loss[i]);
+        printf(",\"file\":");
+        cli_json_string(stdout, o->data);
+        printf(",\"line\":%lld}", (long long)r->row[i]);
+    }
+    printf("]}\n");
+}
+
 static void print_collab(fc_learner *learn, const ratings *r, const fc_tensor *preds, const float *loss,
                          const int64_t *order, const cli_interp_opts *o) {
+    if (o->json) {
+        print_collab_json(learn, r, preds, loss, order, o);
+        return;
+    }
     int64_t nu = 0, ni = 0;
     const fc_dataloaders *dls = fc_learner_dls(learn);
     const char *const *users = fc_collab_users(dls, &nu), *const *items = fc_collab_items(dls, &ni);
@@ -371,7 +491,41 @@ static fc_status texts_sort(texts *t) {
     return st;
 }
 
-static fc_status report_text(fc_learner *learn, fc_interp *in, const texts *t, const cli_interp_opts *o) {
+/* A text's members in the JSON top losses: "file" (and "line" for a CSV row, its name being
+ * CSV:LINE) and the whole decoded "text". */
+typedef struct text_json {
+    const texts *t;
+    const fc_vocab *vocab;
+    int from_csv;
+} text_json;
+static void text_item_json(const void *state, int64_t j) {
+    const text_json *s = state;
+    const char *name = s->t->name[j], *colon = s->from_csv ? strrchr(name, ':') : NULL;
+    if (colon) {
+        char file[4200];
+        snprintf(file, sizeof file, "%.*s", (int)(colon - name), name);
+        printf("\"file\":");
+        cli_json_string(stdout, file);
+        printf(",\"line\":%s,", colon + 1);
+    } else {
+        printf("\"file\":");
+        cli_json_string(stdout, name);
+        putchar(',');
+    }
+    char *text = fc_vocab_decode(s->vocab, fc_tensor_data(s->t->doc[j]), fc_tensor_numel(s->t->doc[j]));
+    printf("\"text\":");
+    cli_json_string(stdout, text ? text : "");
+    putchar(',');
+    if (!text) fc_error_clear(); /* the text is extra: the rest of the entry stands */
+    free(text);
+}
+
+static fc_status report_text(fc_learner *learn, fc_interp *in, const texts *t, const cli_interp_opts *o, int from_csv) {
+    if (o->json) {
+        text_json s = {t, fc_text_dls_vocab(fc_learner_dls(learn)), from_csv};
+        fc_status st = o->plot ? fc_interp_plot_confusion_matrix(in, o->plot) : FC_OK;
+        return st == FC_OK ? cli_interp_print_json(in, "text", o->k, text_item_json, &s) : st;
+    }
     int64_t nc = 0, n = fc_interp_n(in);
     const int64_t *cm = fc_interp_confusion_matrix(in, &nc), *dec = fc_interp_decoded(in);
     int64_t right = 0;
@@ -426,7 +580,7 @@ int cli_interpret_text(fc_learner *learn, const cli_interp_opts *o) {
     if (st == FC_OK) st = texts_sort(&t);
     if (st == FC_OK && !(dl = fc_sorted_dataloader(t.doc, t.y, t.n, .bs = 64))) st = fc_error_code();
     if (st == FC_OK && !(in = fc_interp_from_learner(learn, dl))) st = fc_error_code();
-    if (st == FC_OK) st = report_text(learn, in, &t, o);
+    if (st == FC_OK) st = report_text(learn, in, &t, o, !S_ISDIR(sb.st_mode));
     fc_interp_free(in);
     fc_dataloader_free(dl);
     texts_free(&t);

@@ -9,6 +9,7 @@
 #include "fct.h"
 #include "vision/vision_data.h"
 
+#include "cli_json.h"
 #include "cli_run.h"
 
 FCT_TEST(test_cli_usage_errors_exit_2) {
@@ -77,7 +78,7 @@ FCT_TEST(test_cli_help_on_every_subcommand) {
         FCT_TRUE(out_has(want) && out_has("-o, --output F"));
     }
     FCT_EQ_INT(RUN("interpret", "--help"), 0);
-    FCT_TRUE(out_has("collab") && out_has("no confusion matrix"));
+    FCT_TRUE(out_has("collab") && out_has("no confusion matrix") && out_has("--json") && out_has("most_confused"));
     FCT_EQ_INT(RUN("--help"), 0);
 }
 
@@ -115,6 +116,27 @@ FCT_TEST(test_cli_train_predict_interpret_mnist_sample) {
     FCT_TRUE(out_has("\"label\":\"7\"") && out_has("\"probs\":["));
     FCT_EQ_INT(RUN("interpret", "cli_mnist.fcm", path, "--plot", "cli_cm.png", "-k", "3"), 0);
     FCT_TRUE(out_has("most confused") && out_has("top losses"));
+    /* --json: the same interpretation as one object (the plot still written), agreeing with the text */
+    char *text = json_read_all("cli_out.txt");
+    remove("cli_cm_json.png");
+    FCT_EQ_INT(RUN("interpret", "cli_mnist.fcm", path, "-k", "3", "--json", "-o", "cli_cm_json.png"), 0);
+    fci_json j;
+    if (text && json_of_output(&j)) {
+        FCT_EQ_INT(check_interp_json(&j, "vision", 3), 2);
+        FCT_TRUE(out_has("\"classes\":[\"3\",\"7\"]"));
+        check_cm_agrees(&j, text);
+        check_top_losses_agree(&j, text);
+        const fci_json *top = fci_json_get(&j, "top_losses");
+        for (int64_t i = 0; top && i < top->n; i++) { /* each file is in its actual class's folder */
+            char want[64];
+            snprintf(want, sizeof want, "/valid/%s/", fci_json_str(&top->items[i], "actual"));
+            FCT_TRUE(strstr(fci_json_str(&top->items[i], "file"), want) != NULL);
+        }
+        fci_json_free(&j);
+    }
+    free(text);
+    FCT_TRUE(is_png("cli_cm_json.png"));
+    remove("cli_cm_json.png");
     FILE *png = fopen("cli_cm.png", "rb");
     FCT_TRUE(png != NULL);
     if (png) fclose(png);

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../src/core/json_impl.h"
 #include "fct.h"
 #include "vision/vision_data.h"
 
+#include "cli_json.h"
 #include "cli_run.h"
 
 FCT_TEST(test_cli_adult_sample_train_predict_info) {
@@ -73,6 +73,26 @@ FCT_TEST(test_cli_adult_sample_train_predict_info) {
     FCT_TRUE(out_has("actual \\ predicted") && out_has("<50k") && out_has(">=50k"));
     FCT_TRUE(out_has("top losses") && out_has("cli_adult_test.csv:"));
     FCT_EQ_INT(RUN("interpret", model, "cli_adult_test.csv", "--top-losses", "x.png"), 2);
+    /* --json, on a copy named with a quote and a backslash (JSON-escaped): the text's numbers */
+    const char *odd = "cli_adult \"q\\\".csv";
+    FCT_TRUE(copy_lines("cli_adult_test.csv", odd, 2, 302));
+    FCT_EQ_INT(RUN("interpret", model, odd, "-k", "4"), 0);
+    char *text = json_read_all("cli_out.txt");
+    FCT_EQ_INT(RUN("interpret", model, odd, "-k", "4", "--json"), 0);
+    if (text && json_of_output(&j)) {
+        FCT_EQ_INT(check_interp_json(&j, "tabular", 4), 2);
+        FCT_NEAR(json_num_or(&j, "items", 0), 300, 0);
+        check_cm_agrees(&j, text);
+        check_top_losses_agree(&j, text);
+        const fci_json *top = fci_json_get(&j, "top_losses");
+        for (int64_t i = 0; top && i < top->n; i++) {
+            FCT_STR(fci_json_str(&top->items[i], "file"), odd);
+            FCT_NEAR(json_num_or(&top->items[i], "row", 0), json_num_or(&top->items[i], "index", 0) + 1, 0);
+        }
+        fci_json_free(&j);
+    }
+    free(text);
+    remove(odd);
     /* show-batch: the decoded table, its column names and category labels */
     FCT_EQ_INT(RUN("show-batch", "tabular", "cli_adult_test.csv", "--y", "salary", "--cat", "workclass,sex", "--cont",
                    "age", "-n", "5"),

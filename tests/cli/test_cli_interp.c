@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../src/core/json_impl.h"
 #include "fct.h"
 #include "vision/vision_data.h"
 
+#include "cli_json.h"
 #include "cli_run.h"
 
 /* The lines of text after the line that starts with head (at most max, up to an empty line), each
@@ -168,6 +168,33 @@ FCT_TEST(test_cli_collab_show_batch_lr_find_interpret) {
     }
     FCT_TRUE(prev > 1); /* the worst of 1000 ratings is off by more than one star */
     free(sub);
+    /* --json: the same numbers and top losses (in the same order) as one object */
+    FCT_EQ_INT(RUN("interpret", model, "cli_u1_head.tsv", "--sep", "tab", "--no-header", "-k", "6", "--json"), 0);
+    fci_json j;
+    if (json_of_output(&j)) {
+        FCT_STR(fci_json_str(&j, "application"), "collab");
+        FCT_STR(fci_json_str(&j, "loss_func"), "mse_flat");
+        FCT_NEAR(json_num_or(&j, "ratings", 0), 1000, 0);
+        FCT_NEAR(json_num_or(&j, "skipped", -1), 0, 0);
+        FCT_NEAR(json_num_or(&j, "loss", 0), mse, 6e-5);
+        FCT_NEAR(json_num_or(&j, "mse", 0), json_num_or(&j, "loss", 0), 1e-5);
+        FCT_NEAR(json_num_or(&j, "rmse", 0), sqrt(json_num_or(&j, "mse", 0)), 1e-7);
+        const fci_json *top = fci_json_get(&j, "top_losses");
+        if (FCT_TRUE(top && top->type == FCI_JSON_ARRAY && top->n == t.n)) {
+            for (int i = 0; i < t.n; i++) { /* t: the text's table above */
+                const fci_json *r = &top->items[i];
+                char where[1300];
+                snprintf(where, sizeof where, "%s:%.0f", fci_json_str(r, "file"), json_num_or(r, "line", 0));
+                FCT_STR(fci_json_str(r, "user"), t.field[i][0]);
+                FCT_STR(fci_json_str(r, "item"), t.field[i][1]);
+                FCT_NEAR(json_num_or(r, "actual", -1), atof(t.field[i][2]), 1e-6);
+                FCT_NEAR(json_num_or(r, "predicted", -1), atof(t.field[i][3]), 6e-5);
+                FCT_NEAR(json_num_or(r, "loss", -1), atof(t.field[i][4]), 6e-5);
+                FCT_STR(where, t.field[i][5]);
+            }
+        }
+        fci_json_free(&j);
+    }
     FCT_EQ_INT(RUN("interpret", model, "cli_u1_head.tsv", "--sep", "tab", "--no-header", "--plot", "x.png"), 2);
     FCT_TRUE(err_has("no confusion matrix"));
     FCT_TRUE(access("x.png", F_OK) != 0);
@@ -298,6 +325,34 @@ FCT_TEST(test_cli_text_show_batch_lr_find_interpret) {
     char *text = read_all(csv);
     FCT_EQ_INT(check_text_top_losses(text, 5), 5);
     free(text);
+    /* --json: the same accuracy, matrix and top losses (same order, their whole decoded text) */
+    text = read_all("cli_out.txt");
+    table tl;
+    int n_tl = text ? table_after(text, "top losses:", 1, &tl) : 0;
+    FCT_EQ_INT(RUN("interpret", clas, csv, "--valid-col", "is_valid", "-k", "5", "--json"), 0);
+    fci_json j;
+    if (text && json_of_output(&j)) {
+        FCT_EQ_INT(check_interp_json(&j, "text", 5), 2);
+        FCT_NEAR(json_num_or(&j, "items", 0), 40, 0);
+        FCT_NEAR(json_num_or(&j, "accuracy", -1), number_after(text, "accuracy "), 6e-5);
+        check_cm_agrees(&j, text);
+        const fci_json *top = fci_json_get(&j, "top_losses");
+        FCT_EQ_INT(n_tl, 5);
+        for (int i = 0; top && i < top->n && i < n_tl; i++) {
+            const fci_json *r = &top->items[i];
+            char where[1300];
+            snprintf(where, sizeof where, "%s:%.0f", fci_json_str(r, "file"), json_num_or(r, "line", 0));
+            FCT_STR(where, from_end(&tl, i, 0));
+            FCT_STR(fci_json_str(r, "actual"), from_end(&tl, i, 4));
+            FCT_STR(fci_json_str(r, "predicted"), from_end(&tl, i, 3));
+            FCT_NEAR(json_num_or(r, "loss", -1), atof(from_end(&tl, i, 2)), 6e-5);
+            FCT_NEAR(json_num_or(r, "prob", -1), atof(from_end(&tl, i, 1)), 6e-5);
+            const char *whole = fci_json_str(r, "text");
+            FCT_TRUE(whole && !strncmp(whole, tl.field[i][0], strlen(tl.field[i][0])));
+        }
+        fci_json_free(&j);
+    }
+    free(text);
     FCT_TRUE(is_png("cli_imdb_cm.png"));
     FCT_EQ_INT(RUN("interpret", clas, csv, "--valid-col", "is_valid", "--label-col", "sentiment"), 1);
     FCT_TRUE(err_has("no column 'sentiment'"));
@@ -309,6 +364,18 @@ FCT_TEST(test_cli_text_show_batch_lr_find_interpret) {
         FCT_EQ_INT(RUN("interpret", clas, "cli_imdb_dir", "-k", "3"), 0);
         FCT_TRUE(!strncmp(slurp("cli_out.txt"), "40 texts: accuracy ", 19));
         FCT_EQ_INT(check_text_top_losses(NULL, 3), 3);
+        FCT_EQ_INT(RUN("interpret", clas, "cli_imdb_dir", "-k", "3", "--json"), 0);
+        fci_json jd;
+        if (json_of_output(&jd)) { /* files, no lines: each in its actual class's folder */
+            FCT_EQ_INT(check_interp_json(&jd, "text", 3), 2);
+            const fci_json *top = fci_json_get(&jd, "top_losses");
+            for (int64_t i = 0; top && i < top->n; i++) {
+                char want[128];
+                snprintf(want, sizeof want, "cli_imdb_dir/test/%s/", fci_json_str(&top->items[i], "actual"));
+                FCT_TRUE(!fci_json_get(&top->items[i], "line") && strstr(fci_json_str(&top->items[i], "file"), want));
+            }
+            fci_json_free(&jd);
+        }
     }
     /* a language model has no classes to interpret */
     FCT_TRUE(copy_lines(csv, "cli_imdb_lm.csv", 2, 26)); /* 24 reviews are enough to make one */
