@@ -29,12 +29,12 @@ static fci_comm *g_nccl; /* NCCL over g_comm's ranks, made when a model on CUDA 
 fc_status fc_distributed_init(void) {
     if (g_comm) return FC_OK;
     g_comm = fci_comm_mpi_new();
+    if (g_comm) fci_dist_rank_hook = fc_distributed_rank; /* only rank 0 writes files */
     return g_comm ? FC_OK : fc_error_code();
 }
 
 int fc_distributed_rank(void) { return g_comm ? g_comm->rank : 0; }
 int fc_distributed_size(void) { return g_comm ? g_comm->size : 1; }
-int fci_dist_rank(void) { return fc_distributed_rank(); }
 
 int fc_distributed_nccl_available(void) {
 #if defined(FASTC_HAVE_NCCL) && defined(FASTC_HAVE_MPI)

@@ -282,7 +282,8 @@ static fc_learner *build(const char *path, const fci_json *j, uint64_t weights_a
     }
     fc_learner *learn = NULL;
     if (st == FC_OK) {
-        learn = fc_learner(dls, model, .loss_func = lf, .quiet = 1);
+        /* not fc_learner: an inference-only program links no training code (learner_train.c) */
+        learn = fci_learner_new(dls, model, &(fc_learner_opts){.loss_func = lf, .quiet = 1});
         model = NULL;
         dls = NULL;
         if (learn && (fc_learner_set_app(learn, app_name, config) != FC_OK || (app->check && app->check(learn) != FC_OK))) {

@@ -1,28 +1,12 @@
-/* The learner: construction with fastai's defaults (TrainEval, Recorder, ProgressBar), callbacks,
- * the optimizer made on first use, and the state accessors callbacks read and write. */
+/* The learner: construction, callbacks and the state accessors callbacks read and write. What only
+ * training needs (fastai's default callbacks, the optimizer, the public constructor) is in
+ * learner_train.c, so that an inference-only program does not link it. */
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
 #include "../core/core_impl.h"
 #include "learner_impl.h"
-
-static fc_status count_groups(fc_learner *learn) {
-    if (!learn->splitter) {
-        learn->n_groups = 1;
-        return FC_OK;
-    }
-    fc_param_groups *g = fc_param_groups_new();
-    if (!g) return fc_error_code();
-    fc_status st = learn->splitter(learn->model, g);
-    if (st == FC_OK && fc_error_code() != FC_OK) st = fc_error_code();
-    int n = fc_param_groups_n(g);
-    fc_param_groups_free(g);
-    if (st != FC_OK) return fci_error_prefix("learner: the splitter failed: ");
-    if (n < 1) return fc_fail(FC_ERR_ARG, "learner: the splitter made no parameter group");
-    learn->n_groups = n;
-    return FC_OK;
-}
 
 static void free_list(fc_callbacks cbs) {
     for (int i = 0; i < cbs.n; i++) fc_callback_free(cbs.cb[i]);
@@ -32,7 +16,11 @@ static void free_metrics(fc_metrics m) {
     for (int i = 0; i < m.n; i++) fc_metric_free(m.m[i]);
 }
 
-fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o) {
+fc_status (*fci_learner_defaults_hook)(fc_learner *learn);
+void (*fci_learner_opt_free_hook)(fc_optimizer *opt);
+int (*fci_dist_rank_hook)(void);
+
+fc_learner *fci_learner_new(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o) {
     fc_learner *learn = NULL;
     if (!dls || !model || !o) {
         if (fc_error_code() == FC_OK) fc_fail(FC_ERR_ARG, "learner: NULL dataloaders, model or opts");
@@ -57,7 +45,7 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
     dls = NULL;
     model = NULL;
     learn->loss_func = o->loss_func.forward ? o->loss_func : fc_cross_entropy_flat(0);
-    learn->opt_func = o->opt_func ? o->opt_func : fc_opt_adam;
+    learn->opt_func = o->opt_func; /* NULL: fc_opt_adam, when the optimizer is made */
     learn->lr = o->lr > 0 ? o->lr : 1e-3;
     learn->wd = o->wd > 0 ? o->wd : 0.01;
     learn->mom_max = o->mom_max > 0 ? o->mom_max : 0.95;
@@ -68,6 +56,7 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
     learn->quiet = o->quiet;
     learn->log = o->log ? o->log : stdout;
     learn->splitter = o->splitter;
+    learn->n_groups = 1; /* a splitter's count: learner_train.c */
     learn->n_epoch = 1;
     learn->saved_epoch = -1;
     learn->train_loss = learn->valid_loss = learn->smooth_loss = learn->loss = NAN;
@@ -84,12 +73,8 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
         learn->n_metrics = o->metrics.n;
         if (fc_error_code() != FC_OK) goto fail_taken;
     }
-    fc_callback *defaults[3] = {fci_train_eval_new(), fci_recorder_new(), fci_progress_new()};
-    for (int i = 0; i < 3; i++) {
-        if (defaults[i] && fci_cb_list_insert(&learn->cbs, &learn->n_cbs, defaults[i]) == FC_OK) continue;
-        for (int j = i; j < 3; j++) fc_callback_free(defaults[j]);
-        goto fail_taken_cbs;
-    }
+    /* fastai's default callbacks and the splitter's group count (learner_train.c) */
+    if (fci_learner_defaults_hook && fci_learner_defaults_hook(learn) != FC_OK) goto fail_taken_cbs;
     for (int i = 0; i < o->cbs.n; i++) {
         fc_callback *cb = o->cbs.cb[i];
         fc_status st = cb ? fc_learner_add_cb(learn, cb) : fc_fail(FC_ERR_ARG, "learner: callback %d is NULL", i);
@@ -98,7 +83,6 @@ fc_learner *fc_learner_new_(fc_dataloaders *dls, fc_module *model, const fc_lear
             goto fail_learn;
         }
     }
-    if (count_groups(learn) != FC_OK) goto fail_learn;
     learn->run = learn->cbs;
     learn->n_run = learn->n_cbs;
     int r = fci_learner_event(learn, FC_EVENT_AFTER_CREATE);
@@ -138,7 +122,7 @@ void fc_learner_free(fc_learner *learn) {
     for (int i = 0; i < learn->n_metrics; i++) fc_metric_free(learn->metrics[i]);
     fci_free(learn->metrics);
     fci_free(learn->metric_values);
-    fc_optimizer_free(learn->opt);
+    if (learn->opt && fci_learner_opt_free_hook) fci_learner_opt_free_hook(learn->opt);
     fc_module_free(learn->model);
     fc_dataloaders_free(learn->dls);
     free(learn->app);
@@ -185,47 +169,6 @@ fc_status fc_learner_remove_cb(fc_learner *learn, const char *name) {
         return FC_OK;
     }
     return fc_fail(FC_ERR_ARG, "learner_remove_cb: no callback named '%s'", name);
-}
-
-/* ---- the optimizer ---- */
-
-fc_status fci_learner_ensure_opt(fc_learner *learn) {
-    if (learn->opt) return FC_OK;
-    fc_param_groups *g;
-    if (learn->splitter) {
-        g = fc_param_groups_new();
-        if (!g) return fc_error_code();
-        fc_status st = learn->splitter(learn->model, g);
-        if (st == FC_OK && fc_error_code() != FC_OK) st = fc_error_code();
-        if (st != FC_OK) {
-            fc_param_groups_free(g);
-            return fci_error_prefix("learner: the splitter failed: ");
-        }
-    } else {
-        g = fc_params_of(learn->model);
-        if (!g) return fc_error_code();
-    }
-    fc_optimizer *opt = learn->opt_func(g);
-    if (!opt) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner: opt_func returned NULL");
-    learn->opt = opt;
-    learn->n_groups = fc_optimizer_n_groups(opt);
-    fc_status st = fci_learner_set_lrs(learn, NULL, learn->lr);
-    for (int i = 0; i < learn->n_groups && st == FC_OK; i++)
-        st = fc_optimizer_set_wd(opt, i, learn->no_wd ? 0 : learn->wd);
-    if (st == FC_OK) st = fci_learner_apply_wd_bn_bias(learn);
-    if (st == FC_OK) st = fci_learner_apply_freeze(learn);
-    if (st != FC_OK) {
-        fc_optimizer_free(opt);
-        learn->opt = NULL;
-    }
-    return st;
-}
-
-fc_status fci_learner_set_lrs(fc_learner *learn, const double *lrs, double lr) {
-    fc_status st = FC_OK;
-    for (int i = 0; i < learn->n_groups && st == FC_OK; i++)
-        st = fc_optimizer_set_lr(learn->opt, i, lrs ? lrs[i] : lr);
-    return st;
 }
 
 void fci_lr_range(int n, double lr_lo, double lr, int slice_stop_only, double *out) {
@@ -302,31 +245,6 @@ double fc_learner_monitor(const fc_learner *l, const char *name) {
         if (strcmp(fc_metric_name(l->metrics[i]), name) == 0) return l->metric_values[i];
     fc_fail(FC_ERR_ARG, "learner_monitor: expected 'train_loss', 'valid_loss' or a metric's name, found '%s'", name);
     return NAN;
-}
-
-double fc_learner_lr(const fc_learner *l) {
-    if (!l) return NAN;
-    return l->opt ? fc_optimizer_lr(l->opt, l->n_groups - 1) : l->lr;
-}
-
-double fc_learner_mom(const fc_learner *l) {
-    return l && l->opt ? fc_optimizer_mom(l->opt, l->n_groups - 1) : NAN;
-}
-
-fc_status fc_learner_set_lr(fc_learner *l, double lr) {
-    if (!l) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "learner_set_lr: NULL learner");
-    if (!(lr > 0) || !isfinite(lr)) return fc_fail(FC_ERR_ARG, "learner_set_lr: lr must be > 0, found %g", lr);
-    if (!l->opt) {
-        l->lr = lr;
-        return FC_OK;
-    }
-    double last = fc_optimizer_lr(l->opt, l->n_groups - 1);
-    fc_status st = FC_OK;
-    for (int i = 0; i < l->n_groups && st == FC_OK; i++) {
-        double gi = fc_optimizer_lr(l->opt, i);
-        st = fc_optimizer_set_lr(l->opt, i, last > 0 ? gi * lr / last : lr);
-    }
-    return st;
 }
 
 double fc_learner_mom_max(const fc_learner *l) { return l ? l->mom_max : NAN; }

@@ -108,8 +108,26 @@ fc_callback *fci_progress_new(void);
 fc_callback *fci_param_scheduler_new(const fci_sched *s); /* copies s */
 
 /* Data-parallel (distributed.c, h-mpi): this process's rank, 0 when not distributed; only rank 0
- * writes files (checkpoints, export, CSV logs). */
-int fci_dist_rank(void);
+ * writes files (checkpoints, export, CSV logs). fc_distributed_init installs the hook, so a
+ * program that never starts the distributed backend does not link it (NULL: rank 0). */
+extern int (*fci_dist_rank_hook)(void);
+static inline int fci_dist_rank(void) { return fci_dist_rank_hook ? fci_dist_rank_hook() : 0; }
+
+/* ---- what only a learner that trains links (learner_train.c) ----
+ * The inference-only program (examples/predict_min.c: fc_load_learner + predict) links neither the
+ * optimizers nor the training callbacks. learner_train.c holds the public constructor, the default
+ * optimizer (NULL opt_func: fc_opt_adam, resolved in fci_learner_ensure_opt) and the optimizer
+ * accessors; every training entry point reaches it (fit, lr_find, freeze, checkpoints, validate and
+ * get_preds through fit.c), and at start-up it installs these hooks:
+ *   defaults: adds fastai's default callbacks (TrainEval, Recorder, ProgressBar) to a new learner,
+ *             before the user's, and counts the splitter's groups; NULL (nothing of training
+ *             linked): a learner without them (fc_load_learner's never has a splitter);
+ *   opt_free: frees learn->opt (only learner_train.c makes one). */
+extern fc_status (*fci_learner_defaults_hook)(fc_learner *learn);
+extern void (*fci_learner_opt_free_hook)(fc_optimizer *opt);
+/* The constructor behind fc_learner_new_ and fc_load_learner: o->opt_func is kept as given (NULL
+ * stays NULL), the default callbacks come from the hook. */
+fc_learner *fci_learner_new(fc_dataloaders *dls, fc_module *model, const fc_learner_opts *o);
 
 /* Sorted insertion into a callback list (stable by order). */
 fc_status fci_cb_list_insert(fc_callback ***list, int *n, fc_callback *cb);

@@ -6,6 +6,17 @@
 
 #include "fastc/optim.h"
 
+/* Parameter groups (param_groups.c): group i holds g[i].n parameters (one reference each). */
+typedef struct fci_pgroup {
+    int n;
+    fc_tensor **p;
+} fci_pgroup;
+
+struct fc_param_groups {
+    int n;
+    fci_pgroup *g;
+};
+
 typedef enum fci_optim_kind {
     FCI_OPT_SGD = 1,
     FCI_OPT_ADAM = 2,

@@ -31,11 +31,13 @@ fc_module *fci_adaptive_maxpool2d_new(int64_t size);
  * values (fn names the model in the message). */
 fc_status fci_model_opts(const char *fn, const fc_model_opts *o, int64_t default_out, fc_model_opts *out);
 
-/* Export and inference (h-export, src/vision/learner.c and export.c): vision_learner's model for
+/* Export and inference (h-export, src/vision/create_model.c and export.c): vision_learner's model for
  * an arch, input channels, outputs and options; the config export saves for it (recorded on the
  * learner as application "vision"). */
 fc_module *fci_vision_build_model(const fc_arch *arch, int64_t n_in, int64_t n_out, const fc_model_opts *model,
                                   const fc_create_head_opts *head);
+/* The same from vision_learner's options (create_model.c; o->pretrained: weights to load). */
+fc_module *fci_vision_create_model(const fc_arch *arch, int64_t n_in, int64_t n_out, const fc_vision_learner_opts *o);
 fc_status fci_vision_record_app(fc_learner *learn, const char *arch, int64_t n_in, int64_t n_out,
                                 const fc_model_opts *model, const fc_create_head_opts *head);
 
