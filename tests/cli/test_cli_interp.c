@@ -50,18 +50,6 @@ static int table_after(const char *text, const char *head, int skip, table *t) {
 /* Field j counted from the end of row i. */
 static const char *from_end(const table *t, int i, int j) { return t->field[i][t->n_fields[i] - 1 - j]; }
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = s ? fread(s, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (s) s[got] = 0;
-    return s;
-}
 
 /* Line k (1-based) of text into out. */
 static int line_of(const char *text, long k, char *out, size_t n) {
@@ -97,7 +85,7 @@ FCT_TEST(test_cli_collab_show_batch_lr_find_interpret) {
     snprintf(data, sizeof data, "%s/u.data", dir);
     snprintf(test, sizeof test, "%s/u1.test", dir);
     snprintf(titles, sizeof titles, "%s/u.item", dir);
-    char *ratings = read_all(data);
+    char *ratings = json_read_all(data);
     if (!FCT_TRUE(ratings != NULL)) return;
 
     /* show-batch: user, item, rating of 6 training ratings, each a line of u.data */
@@ -117,7 +105,7 @@ FCT_TEST(test_cli_collab_show_batch_lr_find_interpret) {
                    "cli_collab_batch.txt"),
                0);
     FCT_TRUE(out_has("wrote cli_collab_batch.txt"));
-    char *batch = read_all("cli_collab_batch.txt");
+    char *batch = json_read_all("cli_collab_batch.txt");
     FCT_TRUE(batch && strstr(batch, "title") && table_after(batch, "user", 0, &t) == 4 && strchr(batch, '('));
     free(batch);
     FCT_EQ_INT(RUN("show-batch", "collab", "--sep", "tab"), 2);
@@ -144,7 +132,7 @@ FCT_TEST(test_cli_collab_show_batch_lr_find_interpret) {
         return;
     }
     /* copy_lines keeps line 1 (u1.test has no header: it is a rating too) */
-    char *sub = read_all("cli_u1_head.tsv");
+    char *sub = json_read_all("cli_u1_head.tsv");
     FCT_EQ_INT(RUN("interpret", model, "cli_u1_head.tsv", "--sep", "tab", "--no-header", "-k", "6"), 0);
     char *out = slurp("cli_out.txt");
     double mse = number_after(out, "mse_flat ");
@@ -218,7 +206,7 @@ static int imdb_subset(const char *csv) {
 
 /* The reviews of csv rows [from, to) as DIR/test/<label>/<line>.txt (IMDB's folder layout). */
 static int imdb_folder(const char *csv, const char *dir) {
-    char *text = read_all(csv), line[1 << 15], path[512];
+    char *text = json_read_all(csv), line[1 << 15], path[512];
     if (!text) return 0;
     mkdir(dir, 0777);
     snprintf(path, sizeof path, "%s/test", dir);
@@ -288,7 +276,7 @@ FCT_TEST(test_cli_text_show_batch_lr_find_interpret) {
     /* a language model's batch: the stream and its target, to a file */
     remove("cli_text_batch.txt");
     FCT_EQ_INT(RUN("show-batch", "text", csv, "--lm", "--bs", "8", "--seq-len", "16", "-n", "3", "-o", "cli_text_batch.txt"), 0);
-    char *batch = read_all("cli_text_batch.txt");
+    char *batch = json_read_all("cli_text_batch.txt");
     FCT_TRUE(batch && table_after(batch, "text", 1, &t) == 3);
     free(batch);
     FCT_EQ_INT(RUN("show-batch", "text", csv, "--label-col", "sentiment"), 1);
@@ -322,11 +310,11 @@ FCT_TEST(test_cli_text_show_batch_lr_find_interpret) {
     /* the confusion matrix's rows add up to the 20 positive and 20 negative reviews */
     FCT_EQ_INT(table_after(out, "actual \\ predicted", 0, &t), 2);
     for (int i = 0; i < t.n && t.n_fields[i] == 3; i++) FCT_EQ_INT(atoi(t.field[i][1]) + atoi(t.field[i][2]), 20);
-    char *text = read_all(csv);
+    char *text = json_read_all(csv);
     FCT_EQ_INT(check_text_top_losses(text, 5), 5);
     free(text);
     /* --json: the same accuracy, matrix and top losses (same order, their whole decoded text) */
-    text = read_all("cli_out.txt");
+    text = json_read_all("cli_out.txt");
     table tl;
     int n_tl = text ? table_after(text, "top losses:", 1, &tl) : 0;
     FCT_EQ_INT(RUN("interpret", clas, csv, "--valid-col", "is_valid", "-k", "5", "--json"), 0);
@@ -405,7 +393,7 @@ FCT_TEST(test_cli_output_option_tabular_and_vision) {
                    "-n", "5", "-o", "cli_tab_batch.txt"),
                0);
     FCT_TRUE(out_has("wrote cli_tab_batch.txt") && !out_has("workclass"));
-    char *batch = read_all("cli_tab_batch.txt");
+    char *batch = json_read_all("cli_tab_batch.txt");
     table t;
     FCT_TRUE(batch && strstr(batch, "workclass") && strstr(batch, "salary"));
     if (batch) FCT_EQ_INT(table_after(batch, "workclass", 0, &t), 5);
