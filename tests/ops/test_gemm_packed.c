@@ -1,6 +1,6 @@
 /* The packed-B GEMM of src/ops/cpu/gemm_packed.c (the LSTM recurrence's products) against
- * OpenBLAS on shapes that hit every edge: rows not a multiple of the 6-row tile, columns not a
- * multiple of the 16-column panel, k across the 256-deep L1 blocks and the L2 blocks, B stored
+ * OpenBLAS on shapes that hit every edge: rows not a multiple of the 4-row tile, columns not a
+ * multiple of the 24-column panel, k across the 384-deep L1 blocks and the L2 blocks, B stored
  * transposed or not, beta 0 (C not read: it starts as NaN) and beta 1, k = 0. */
 #include <math.h>
 #include <stdio.h>
@@ -46,7 +46,7 @@ static double packed_vs_blas(int64_t m, int64_t n, int64_t k, int trans_b, float
 }
 
 FCT_TEST(test_packed_gemm_matches_openblas_on_edge_shapes) {
-    const int64_t shapes[][3] = {{1, 1, 1},   {2, 2, 8},    {3, 5, 7},     {6, 16, 256}, {7, 17, 257},
+    const int64_t shapes[][3] = {{1, 1, 1},   {2, 2, 8},    {3, 5, 7},     {4, 24, 384}, {7, 25, 385}, {6, 16, 256},
                                  {64, 40, 33}, {13, 100, 2000}, {64, 576, 1152}, {16, 132, 528}, {5, 33, 5000}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int tb = 0; tb < 2; tb++)
@@ -70,12 +70,13 @@ FCT_TEST(test_packed_gemm_with_k_zero_scales_c_by_beta) {
 
 FCT_TEST(test_pack_pads_the_last_panel_with_zeros) {
     float b[3 * 2] = {1, 2, 3, 4, 5, 6}; /* op(B) [K 3, N 2], stored [K, N] */
-    float packed[3 * 16];
-    FCT_EQ_INT(fci_pack_b_floats(3, 2), 48);
+    enum { NR = FCI_PACK_NR };
+    float packed[3 * NR];
+    FCT_EQ_INT(fci_pack_b_floats(3, 2), 3 * NR);
     fci_pack_b_f32(0, 3, 2, b, 2, packed);
     for (int k = 0; k < 3; k++) {
-        FCT_NEAR(packed[k * 16], b[k * 2], 0);
-        FCT_NEAR(packed[k * 16 + 1], b[k * 2 + 1], 0);
-        for (int j = 2; j < 16; j++) FCT_NEAR(packed[k * 16 + j], 0.0f, 0);
+        FCT_NEAR(packed[k * NR], b[k * 2], 0);
+        FCT_NEAR(packed[k * NR + 1], b[k * 2 + 1], 0);
+        for (int j = 2; j < NR; j++) FCT_NEAR(packed[k * NR + j], 0.0f, 0);
     }
 }

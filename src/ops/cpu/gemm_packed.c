@@ -1,6 +1,8 @@
 /* A GEMM for short, wide products against a pre-packed B (see gemm_packed.h for why).
- * A 6 x 16 register tile: 12 vector accumulators, two vectors of B and one broadcast of A per
- * k, the shape that fills 16 ymm registers with AVX2 + FMA. Written with GCC vector extensions so
+ * A 4 x 24 register tile: 12 vector accumulators, three vectors of B and one broadcast of A per
+ * k, the shape that fills 16 ymm registers with AVX2 + FMA. It beat the 6 x 16 tile BLIS uses by
+ * ~5% on the LSTM's shapes (bench/RESULTS.md): the batch (M) is usually a multiple of 4 and not of 6,
+ * and 7 loads feed 12 FMAs instead of 8. Written with GCC vector extensions so
  * it builds (and vectorizes as well as it can) on any target; -march=native gives AVX2 FMAs. */
 #include "gemm_packed.h"
 
@@ -9,7 +11,7 @@
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4))); /* unaligned loads and stores */
 
-#define MR 6
+#define MR 4
 #define NR FCI_PACK_NR
 
 int64_t fci_pack_b_floats(int64_t k, int64_t n) { return (n + NR - 1) / NR * NR * k; }
@@ -29,58 +31,55 @@ void fci_pack_b_f32(int trans_b, int64_t k, int64_t n, const float *b, int64_t l
     }
 }
 
-/* acc = the 6 rows of A at rows[], [0, kc) each, times the panel's kc x 16 block at bp. */
-static inline void tile(int64_t kc, const float *const rows[MR], const float *bp, v8 acc[MR][2]) {
-    const float *a0 = rows[0], *a1 = rows[1], *a2 = rows[2], *a3 = rows[3], *a4 = rows[4], *a5 = rows[5];
-    v8 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0},
-       c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
-    for (int64_t kk = 0; kk < kc; kk++) {
-        v8 b0 = *(const v8u *)(bp + kk * NR), b1 = *(const v8u *)(bp + kk * NR + 8);
-        float x;
-        x = a0[kk], c00 += x * b0, c01 += x * b1;
-        x = a1[kk], c10 += x * b0, c11 += x * b1;
-        x = a2[kk], c20 += x * b0, c21 += x * b1;
-        x = a3[kk], c30 += x * b0, c31 += x * b1;
-        x = a4[kk], c40 += x * b0, c41 += x * b1;
-        x = a5[kk], c50 += x * b0, c51 += x * b1;
-    }
-    acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11, acc[2][0] = c20;
-    acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31, acc[4][0] = c40, acc[4][1] = c41;
-    acc[5][0] = c50, acc[5][1] = c51;
-}
+/* Keeps a vector in a register: without this GCC folds B's loads into the FMAs, loading each B
+ * vector once per row of the tile (12 loads a k step instead of 3, over Zen 3's load ports). */
+#if defined(__x86_64__) || defined(__i386__)
+#define IN_REGISTER(v) __asm__("" : "+x"(v))
+#else
+#define IN_REGISTER(v) (void)0
+#endif
 
-/* C tile [mr, nr] = acc + beta C (beta 0: C is not read, it may hold garbage). */
-static void store(const v8 acc[MR][2], int mr, int nr, float beta, float *c, int64_t ldc) {
+/* C tile [mr, nr] = A's rows [0, MR) times the panel's kc x NR block at bp, plus beta C (beta 0: C
+ * is not read, it may hold garbage). Rows past mr read row 0 again (valid memory, not stored). */
+static void block(int64_t mr, int64_t kc, const float *a, int64_t lda, const float *bp, int nr,
+                  float beta, float *c, int64_t ldc) {
+    const float *a0 = a, *a1 = a + (mr > 1 ? lda : 0), *a2 = a + (mr > 2 ? 2 * lda : 0),
+                *a3 = a + (mr > 3 ? 3 * lda : 0);
+    v8 c00 = {0}, c01 = {0}, c02 = {0}, c10 = {0}, c11 = {0}, c12 = {0}, c20 = {0}, c21 = {0},
+       c22 = {0}, c30 = {0}, c31 = {0}, c32 = {0};
+    for (int64_t kk = 0; kk < kc; kk++) {
+        v8 b0 = *(const v8u *)(bp + kk * NR), b1 = *(const v8u *)(bp + kk * NR + 8),
+           b2 = *(const v8u *)(bp + kk * NR + 16);
+        IN_REGISTER(b0);
+        IN_REGISTER(b1);
+        IN_REGISTER(b2);
+        float x;
+        x = a0[kk], c00 += x * b0, c01 += x * b1, c02 += x * b2;
+        x = a1[kk], c10 += x * b0, c11 += x * b1, c12 += x * b2;
+        x = a2[kk], c20 += x * b0, c21 += x * b1, c22 += x * b2;
+        x = a3[kk], c30 += x * b0, c31 += x * b1, c32 += x * b2;
+    }
+    const v8 acc[MR][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
     if (nr == NR) {
-        for (int r = 0; r < mr; r++) {
-            v8u *c0 = (v8u *)(c + r * ldc), *c1 = (v8u *)(c + r * ldc + 8);
-            *c0 = beta == 0.0f ? acc[r][0] : acc[r][0] + beta * *c0;
-            *c1 = beta == 0.0f ? acc[r][1] : acc[r][1] + beta * *c1;
-        }
+        for (int r = 0; r < mr; r++)
+            for (int v = 0; v < 3; v++) {
+                v8u *cv = (v8u *)(c + r * ldc + 8 * v);
+                *cv = beta == 0.0f ? acc[r][v] : acc[r][v] + beta * *cv;
+            }
         return;
     }
     for (int r = 0; r < mr; r++) {
         float row[NR];
-        memcpy(row, &acc[r][0], sizeof(v8));
-        memcpy(row + 8, &acc[r][1], sizeof(v8));
+        memcpy(row, acc[r], sizeof row);
         for (int j = 0; j < nr; j++) c[r * ldc + j] = beta == 0.0f ? row[j] : row[j] + beta * c[r * ldc + j];
     }
 }
 
-/* Rows past the end of A read row 0 again (valid memory; those results are not stored). */
-static void block(int64_t mr, int64_t kc, const float *a, int64_t lda, const float *bp, int nr,
-                  float beta, float *c, int64_t ldc) {
-    const float *rows[MR];
-    for (int r = 0; r < MR; r++) rows[r] = a + (r < mr ? r : 0) * lda;
-    v8 acc[MR][2];
-    tile(kc, rows, bp, acc);
-    store(acc, (int)mr, nr, beta, c, ldc);
-}
-
 /* Blocking (BLIS's order): A's rows of a k block (m x kc2) stay in L2 while every panel passes
- * over them; inside, a panel's 256 x 16 sub-block (16 KB) stays in L1 while every row tile uses it,
- * and the panel's C tile stays in L1 across the sub-blocks. */
-#define KC_L1 256
+ * over them; inside, a panel's 384 x 24 sub-block (36 KB: L1 and the L2 prefetcher between them;
+ * 256 and 512 measured within noise) is used by every row tile, and the panel's C tile stays in
+ * L1 across the sub-blocks. */
+#define KC_L1 384
 
 void fci_gemm_packed_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                          const float *packed, float beta, float *c, int64_t ldc) {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* B is packed in panels of this many columns; a panel holds its K rows one after the other. */
-#define FCI_PACK_NR 16
+#define FCI_PACK_NR 24
 
 /* Floats that fci_pack_b_f32 writes for op(B)[K, N] (N rounded up to whole panels). */
 int64_t fci_pack_b_floats(int64_t k, int64_t n);
