@@ -82,13 +82,15 @@ static int gather_after_loss(fc_learner *learn, void *s) {
     int64_t bs = fc_tensor_dim(pred, 0);
     const fc_loss_func *lf = &learn->loss_func;
     if (grow(g, bs) != FC_OK || item_losses(lf, pred, y, g->losses + g->n_items) != FC_OK) return FC_CANCEL_FIT;
-    fc_tensor *act = lf->activation ? lf->activation(lf, pred) : fc_clone(pred);
+    fc_tensor *act = fci_on_host(lf->activation ? lf->activation(lf, pred) : fc_clone(pred));
     if (act && fc_tensor_dtype(act) != FC_DTYPE_F32) act = fc_to_dtype(act, FC_DTYPE_F32);
-    /* The batch's target lives outside the scope: a reference (get_preds' way); a conversion is kept. */
-    fc_tensor *yi = fc_tensor_dtype(y) == FC_DTYPE_I64 ? fc_tensor_ref(y) : fc_to_dtype(y, FC_DTYPE_I64);
+    /* The batch's target lives outside the scope: a host i64 one is referenced (get_preds' way); a
+     * conversion or a host copy of a device one is kept. */
+    int same = fc_tensor_dtype(y) == FC_DTYPE_I64 && fc_tensor_device(y).type == FC_DEVICE_CPU;
+    fc_tensor *yi = same ? fc_tensor_ref(y) : fci_on_host(fc_to_dtype(y, FC_DTYPE_I64));
     if (!act || !yi) return FC_CANCEL_FIT;
     g->preds[g->n_batches] = fc_keep(act);
-    g->targs[g->n_batches] = fc_tensor_dtype(y) == FC_DTYPE_I64 ? yi : fc_keep(yi);
+    g->targs[g->n_batches] = same ? yi : fc_keep(yi);
     g->n_batches++;
     g->n_items += bs;
     return FC_CONTINUE;

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "fastc/cuda.h"
 #include "fastc/learner.h"
 
 struct fc_callback {
@@ -85,6 +86,12 @@ int fci_do_validate(fc_learner *learn, fc_dataloader *dl);
 /* The validation phase alone over dl (NULL: valid) with the learner's callbacks and extra (may be
  * NULL; borrowed), no logging; fn names the caller in messages (validate, get_preds, interp). */
 fc_status fci_run_valid(fc_learner *learn, fc_dataloader *dl, fc_callback *extra, const char *fn);
+/* t itself on the host; a host copy (in the current scope) of a tensor on a device. get_preds,
+ * interp and predict hand the host their outputs, as fastai's get_preds does (to_detach(cpu=True)):
+ * device memory does not grow with the loader, and their consumers read host memory. */
+static inline fc_tensor *fci_on_host(fc_tensor *t) {
+    return t && fc_tensor_device(t).type != FC_DEVICE_CPU ? fc_tensor_to(t, FC_CPU) : t;
+}
 /* Applies frozen_idx to the parameters' requires_grad (BatchNorm/LayerNorm stay trainable unless
  * no_train_bn). */
 fc_status fci_learner_apply_freeze(fc_learner *learn);

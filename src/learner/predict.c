@@ -29,11 +29,13 @@ static int gather_after_batch(fc_learner *learn, void *s) {
         g->cap = cap;
     }
     const fc_loss_func *lf = &learn->loss_func;
-    fc_tensor *act = lf->activation ? lf->activation(lf, learn->pred) : fc_clone(learn->pred);
+    fc_tensor *act = fci_on_host(lf->activation ? lf->activation(lf, learn->pred) : fc_clone(learn->pred));
     if (!act) return FC_CANCEL_FIT;
-    fc_tensor *y = fc_learner_yb(learn, 0);
+    fc_tensor *y = fc_learner_yb(learn, 0), *yh = NULL;
+    if (y && fc_tensor_device(y).type != FC_DEVICE_CPU && !(yh = fci_on_host(y))) return FC_CANCEL_FIT;
     g->preds[g->n] = fc_keep(act);
-    g->targs[g->n] = y ? fc_tensor_ref(y) : NULL;
+    /* a host target is the batch's own (a reference); a device one is copied (kept) */
+    g->targs[g->n] = yh ? fc_keep(yh) : y ? fc_tensor_ref(y) : NULL;
     g->n++;
     return FC_CONTINUE;
 }

@@ -41,6 +41,11 @@ static fc_status run_model(fc_learner *learn, fc_tensor *x, fc_prediction *out) 
     fc_tensor *act = pred && lf->activation ? lf->activation(lf, pred) : pred;
     fc_tensor *dec = act && lf->decodes ? lf->decodes(lf, act) : act;
     if (!dec) return fc_error_code() != FC_OK ? fc_error_code() : FCI_INTERNAL("predict: the model gave nothing");
+    /* The answer is read and returned on the host, whatever device the model runs on. */
+    fc_tensor *act_h = fci_on_host(act);
+    dec = dec == act ? act_h : fci_on_host(dec);
+    act = act_h;
+    if (!act || !dec) return fc_error_code();
     if (fc_tensor_ndim(act) < 1 || fc_tensor_dim(act, 0) != 1)
         return fc_fail(FC_ERR_SHAPE, "predict: expected the model's output for a batch of one [1, ...], found %s",
                        fci_tshape(act));

@@ -377,6 +377,54 @@ FCT_TEST(test_device_batches_match_host_batches) {
     fc_tensor_free(y);
 }
 
+/* get_preds, interp and predict on a learner whose model and batches live on the device hand
+ * back host tensors (their consumers read host memory), equal to the same learner's on the CPU. */
+typedef struct host_outputs {
+    fc_tensor *preds, *targs;
+    int64_t cm[4];
+    float loss0;
+} host_outputs;
+
+static void outputs_on(fc_device dev, host_outputs *o) {
+    fc_manual_seed(5);
+    fc_tensor *x = fc_keep(fc_randn(FC_SHAPE(96, 4))), *y = fc_keep(fc_zeros(FC_SHAPE(96), .dtype = FC_DTYPE_I64));
+    float *px = fc_tensor_data(x);
+    int64_t *py = fc_tensor_data(y);
+    for (int64_t i = 0; i < 96; i++) py[i] = px[i * 4] - px[i * 4 + 2] > 0;
+    fc_dataloaders *dls = fc_tensor_dls(x, y, x, y, .bs = 16, .seed = 5);
+    fc_tensor_free(x);
+    fc_tensor_free(y);
+    fc_module *model = fc_sequential(fc_linear_new(4, 8), fc_relu_new(), fc_linear_new(8, 2));
+    FCT_OK(fc_module_to(model, dev));
+    fc_learner *learn = fc_learner(dls, model, .quiet = 1, .lr = 1e-2, .opt_func = fc_opt_sgd);
+    FCT_OK(fc_fit(learn, 1));
+    FCT_OK(fc_learner_get_preds(learn, NULL, &o->preds, &o->targs, NULL));
+    FCT_EQ_INT(fc_tensor_device(o->preds).type, FC_DEVICE_CPU);
+    FCT_EQ_INT(fc_tensor_device(o->targs).type, FC_DEVICE_CPU);
+    fc_interp *in = fc_interp_from_learner(learn, NULL);
+    FCT_TRUE(in != NULL);
+    int64_t nc = 0;
+    const int64_t *cm = in ? fc_interp_confusion_matrix(in, &nc) : NULL;
+    FCT_EQ_INT(nc, 2);
+    for (int k = 0; cm && k < 4; k++) o->cm[k] = cm[k];
+    o->loss0 = in ? fc_interp_losses(in)[0] : NAN;
+    FCT_EQ_INT(in ? (int)fc_tensor_device(fc_interp_preds(in)).type : -1, FC_DEVICE_CPU);
+    fc_interp_free(in);
+    fc_learner_free(learn);
+}
+
+FCT_TEST(test_get_preds_and_interp_on_cuda_return_host_tensors) {
+    NEED_GPU();
+    host_outputs c = {0}, g = {0};
+    outputs_on(FC_CPU, &c);
+    outputs_on(FC_CUDA, &g);
+    if (c.preds && g.preds) FCT_CLOSE(g.preds, c.preds, 1e-4, 1e-4);
+    if (c.targs && g.targs) FCT_CLOSE(g.targs, c.targs, 0, 0);
+    for (int k = 0; k < 4; k++) FCT_EQ_INT(g.cm[k], c.cm[k]);
+    FCT_NEAR(g.loss0, c.loss0, 1e-4);
+    fc_tensor_free(c.preds), fc_tensor_free(c.targs), fc_tensor_free(g.preds), fc_tensor_free(g.targs);
+}
+
 FCT_TEST(test_zz_infra_report_skips) {
     if (n_skipped)
         printf("  [cuda infra] %d device test(s) SKIPPED: no CUDA device on this machine; these are NOT passes\n",
