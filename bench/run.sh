@@ -3,23 +3,26 @@
 # on the same shapes with 2 threads, then prints one table: GFLOP/s of each and fastc/PyTorch.
 # The 2-core VM is noisy (+-30% between runs), so the pair runs ROUNDS times alternating fastc and
 # PyTorch, and each row keeps its best (lowest) time: interference only ever adds time.
-# Usage: bench/run.sh [build-dir] (ROUNDS=3 by default)
+# Usage: bench/run.sh [build-dir] (ROUNDS=3 by default; TORCH_PY=python with the PyTorch to compare
+# against, default Debian's /usr/bin/python3, e.g. a venv's python with the current pip torch)
 set -uo pipefail
 build="${1:-build}"
+torch_py="${TORCH_PY:-/usr/bin/python3}"
 here="$(cd "$(dirname "$0")" && pwd)"
 export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; $(date -u +%Y-%m-%d)"
+echo "PyTorch: $("$torch_py" -c 'import torch; print(torch.__version__)' 2>&1 | tail -1) ($torch_py)"
 for round in $(seq "${ROUNDS:-3}"); do
 for b in "$build"/bench_*; do
   fam="$(basename "$b" | sed 's/^bench_//')"
-  [ -x "$b" ] || continue
+  [ -f "$b" ] && [ -x "$b" ] || continue
   echo "== round $round, $fam: fastc" >&2
   "$b" | grep '^BENCH' >> "$tmp/$fam.fastc" || true
   if [ -f "$here/torch_$fam.py" ]; then
     echo "== round $round, $fam: PyTorch" >&2
-    /usr/bin/python3 "$here/torch_$fam.py" | grep '^BENCH' >> "$tmp/$fam.torch" || true
+    "$torch_py" "$here/torch_$fam.py" | grep '^BENCH' >> "$tmp/$fam.torch" || true
   fi
 done
 done
