@@ -98,7 +98,9 @@ int main(int argc, char **argv) {
     snprintf(here, sizeof here, "%s", __FILE__);
     char *slash = strrchr(here, '/');
     if (slash) *slash = '\0';
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/torch_collab.py collab_bench_rows.bin", slash ? here : "bench");
+    const char *torch_py = getenv("TORCH_PY"); /* the Python whose PyTorch to compare with */
+    snprintf(cmd, sizeof cmd, "%s %s/torch_collab.py collab_bench_rows.bin", torch_py ? torch_py : "/usr/bin/python3",
+             slash ? here : "bench");
     FILE *py = torch_too ? popen(cmd, "r") : NULL;
     while (py && fgets(line, sizeof line, py)) {
         fputs(line, stdout);
