@@ -313,12 +313,17 @@ static fc_status layer_weight_grads(fci_node *n, const lstm_dims *d, int l, cons
         if (!g) return fc_error_code();
         gemm_d(&st, dev, 1, 0, G, I_l, TB, 1.0f, dg, G, x_l, I_l, 0.0f, fc_tensor_data(g), I_l);
     }
-    for (int k = 0; k < 2; k++) { /* both biases get the summed gate gradients */
+    fc_tensor *summed = NULL;
+    for (int k = 0; k < 2; k++) { /* both biases get the summed gate gradients: summed once */
         int i = k ? B_HH(l) : B_IH(l);
         if (!fci_node_needs_grad(n, i)) continue;
         fc_tensor *g = gx[i] = fci_tensor_alloc(FC_SHAPE(G), FC_DTYPE_F32, dev);
         if (!g) return fc_error_code();
-        col_sum_d(&st, dev, dg, fc_tensor_data(g), TB, G);
+        if (summed && st == FC_OK)
+            st = fci_copy_strided(g, summed);
+        else
+            col_sum_d(&st, dev, dg, fc_tensor_data(g), TB, G);
+        summed = g;
     }
     return st;
 }
