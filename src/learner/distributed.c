@@ -3,7 +3,7 @@
  * rank 0 at before_fit, gradients averaged after backward by bucketed non-blocking allreduce
  * started from the autograd grad-ready hook (so communication overlaps the rest of backward),
  * validation predictions and targets gathered so the loss and metrics cover the whole set once,
- * train loss averaged over the ranks, BatchNorm running stats broadcast or averaged, and a barrier
+ * batch and epoch train losses averaged over the ranks, BatchNorm running stats broadcast or averaged, and a barrier
  * before each epoch and at the end of the fit so rank 0's files (written in after_epoch) are
  * complete before any rank reads them (SaveModel loads the best weights in its after_fit). The bytes move
  * through the comm table (comm_impl.h). */
@@ -358,6 +358,17 @@ static int dist_after_backward(fc_learner *learn, void *state) {
         st = d->comm->ops->wait(d->comm, d->bk[i].req, deadline(d), what);
         if (st == FC_OK) st = unpack_bucket(d, i);
     }
+    /* The batch loss averaged over the ranks (that of one process with batch world * bs), before the
+     * Recorder smooths it: every decision taken on it (lr_find's stop and suggestions,
+     * TerminateOnNaN) is then the same on every rank, instead of one rank stopping while the others
+     * wait in the next allreduce. 8 bytes, after the gradients' wait. */
+    if (st == FC_OK) {
+        double v = learn->loss;
+        snprintf(what, sizeof what, "the average of the batch loss of epoch %d, batch %lld", learn->epoch,
+                 (long long)learn->iter);
+        st = d->comm->ops->allreduce_sum_f64(d->comm, &v, 1, deadline(d), what);
+        if (st == FC_OK) learn->loss = v / d->comm->size;
+    }
     d->stats.wait_s += fci_comm_now() - t0;
     d->stats.steps++;
     return st == FC_OK ? FC_CONTINUE : FC_CANCEL_FIT;
@@ -383,7 +394,9 @@ static int dist_before_fit(fc_learner *learn, void *state) {
 }
 
 /* The epoch's train loss (the Recorder's, set in its after_train): each rank's mean over the same
- * number of items, averaged, before the Recorder stores the row and the progress table prints it. */
+ * number of items, averaged, before the Recorder stores the row and the progress table prints it.
+ * (The batch losses it sums are averaged already, so this changes nothing unless a callback set
+ * learn->loss after the Distributed callback; it keeps the row the same on every rank regardless.) */
 static int dist_after_epoch(fc_learner *learn, void *state) {
     dist *d = state;
     double v = learn->train_loss;

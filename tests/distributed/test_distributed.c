@@ -197,6 +197,84 @@ done:
     free_data();
 }
 
+/* lr_find under data-parallel training: each step's loss is averaged over the ranks before the
+ * Recorder smooths it, so every rank records the curve of one process with batch world * B, stops
+ * at the same batch and suggests the same lrs. With rank-local losses a rank whose own loss passed
+ * 4x its minimum stopped while the others waited in the next gradient allreduce, and the ranks'
+ * suggestions differed (so would the lr each then trained with). The sweep's top lrs (to 10, SGD)
+ * make the loss diverge: the stop is exercised. */
+FCT_TEST(test_distributed_lr_find_equals_one_process_with_world_times_batch) {
+    make_data();
+    FCT_OK(fc_distributed_init());
+    int world = fc_distributed_size();
+    fc_learner *ref = make_learner(world * B, 0), *dist = make_learner(B, 1);
+    if (!FCT_NOTNULL(ref) || !FCT_NOTNULL(dist)) goto done;
+    fc_lr_suggestions sr = {0}, sd = {0};
+    FCT_OK(fc_lr_find(ref, &sr, .num_it = 60, .start_lr = 1e-4, .end_lr = 1e3));
+    FCT_OK(fc_lr_find(dist, &sd, .num_it = 60, .start_lr = 1e-4, .end_lr = 1e3));
+    FCT_TRUE(sr.n > 10 && sr.n < 60); /* stopped by the divergence, not by num_it */
+    FCT_EQ_INT(sd.n, sr.n);
+    int64_t n = fc_recorder_n_batches(ref);
+    FCT_EQ_INT(fc_recorder_n_batches(dist), n);
+    const double *lr_ = fc_recorder_losses(ref), *ld = fc_recorder_losses(dist);
+    double worst = 0;
+    for (int64_t i = 0; i < n && i < fc_recorder_n_batches(dist); i++)
+        worst = fmax(worst, fabs(ld[i] - lr_[i]) / fmax(1.0, fabs(lr_[i])));
+    FCT_TRUE(worst < 1e-4);
+    FCT_NEAR(sd.valley, sr.valley, 1e-6 * sr.valley);
+    FCT_NEAR(sd.steep, sr.steep, 1e-6 * sr.steep);
+    FCT_NEAR(sd.minimum, sr.minimum, 1e-6 * sr.minimum);
+done:
+    fc_learner_free(ref);
+    fc_learner_free(dist);
+    free_data();
+}
+
+/* Two groups for fine_tune: the first linear, and the head. */
+static fc_status body_head(fc_module *m, fc_param_groups *g) {
+    fc_module *body = fc_module_child(m, "0"), *head = fc_module_child(m, "2");
+    fc_tensor *p[2] = {fc_module_parameter(body, 0, NULL), fc_module_parameter(body, 1, NULL)};
+    fc_tensor *h[2] = {fc_module_parameter(head, 0, NULL), fc_module_parameter(head, 1, NULL)};
+    fc_status st = fc_param_groups_add(g, p, 2);
+    return st == FC_OK ? fc_param_groups_add(g, h, 2) : st;
+}
+
+/* fine_tune (freeze, one-cycle, unfreeze, one-cycle with discriminative lrs) under data-parallel
+ * training ends with the weights of one process with batch world * B: the frozen phase trains
+ * only the head on every rank, and the second phase's groups keep their lrs. */
+FCT_TEST(test_distributed_fine_tune_equals_one_process_with_world_times_batch) {
+    make_data();
+    FCT_OK(fc_distributed_init());
+    int world = fc_distributed_size();
+    fc_learner *l[2];
+    for (int k = 0; k < 2; k++) {
+        l[k] = fc_learner(fc_tensor_dls(xt, yt, xv, yv, .bs = k ? B : world * B, .seed = 5), mlp(),
+                          .opt_func = fc_opt_sgd, .splitter = body_head, .quiet = 1);
+        if (k && l[k]) FCT_OK(fc_learner_distributed(l[k], .timeout_s = 60));
+    }
+    if (!FCT_NOTNULL(l[0]) || !FCT_NOTNULL(l[1])) goto done;
+    fc_module *init = mlp();
+    FCT_OK(fc_fine_tune(l[0], 2, .base_lr = 0.2, .freeze_epochs = 1));
+    FCT_OK(fc_fine_tune(l[1], 2, .base_lr = 0.2, .freeze_epochs = 1));
+    fc_module *a = fc_learner_model(l[0]), *b = fc_learner_model(l[1]);
+    for (int i = 0; i < fc_module_n_parameters(a); i++)
+        FCT_CLOSE(fc_module_parameter(b, i, NULL), fc_module_parameter(a, i, NULL), 1e-5, 1e-4);
+    /* both phases moved the body: the unfrozen phase ran (the frozen one cannot move it) */
+    const float *w0 = fc_tensor_data_f32(fc_module_parameter(init, 0, NULL));
+    const float *w1 = fc_tensor_data_f32(fc_module_parameter(b, 0, NULL));
+    double moved = 0;
+    for (int64_t j = 0; j < 128; j++) moved = fmax(moved, fabs(w0[j] - w1[j]));
+    FCT_TRUE(moved > 1e-4);
+    FCT_EQ_INT(fc_recorder_n_epochs(l[1]), 2); /* the last fit's rows: the unfrozen phase */
+    FCT_NEAR(fc_learner_valid_loss(l[1]), fc_learner_valid_loss(l[0]), 1e-5);
+    FCT_NEAR(fc_learner_train_loss(l[1]), fc_learner_train_loss(l[0]), 1e-5);
+    fc_module_free(init);
+done:
+    fc_learner_free(l[0]);
+    fc_learner_free(l[1]);
+    free_data();
+}
+
 FCT_TEST(test_distributed_rejects_bad_options) {
     fc_tensor *x = fc_zeros(FC_SHAPE(4, 2)), *y = fc_zeros(FC_SHAPE(4), .dtype = FC_DTYPE_I64);
     fc_learner *learn = fc_learner(fc_tensor_dls(x, y, x, y), fc_linear_new(2, 2), .quiet = 1);
