@@ -1,11 +1,13 @@
 #!/bin/sh
 # On a machine with an NVIDIA GPU: builds fastc with the CUDA backend, runs the CUDA tests
 # (tests/cuda: parity with the PyTorch fixtures and with the CPU; the plan caches, device batches
-# and mixed precision of test_cuda_infra.c) and then runs them again under compute-sanitizer
-# (memcheck with leak checking, racecheck, initcheck); with NCCL and MPI, the NCCL backend's test
+# and mixed precision of test_cuda_infra.c; MNIST_SAMPLE training, f32 and bf16, in test_cuda_train.c)
+# and then runs them again under compute-sanitizer (memcheck with leak checking, racecheck,
+# initcheck; without the training tests); with NCCL and MPI, the NCCL backend's test
 # on 2 ranks when the machine has 2 GPUs (1 rank otherwise). Fails on the first problem.
 #   scripts/gpu-check.sh [build-dir]        (default build-gpu)
-# Environment: CUDA_HOME (default /usr/local/cuda), JOBS (default nproc), FASTC_CUDA_ARCHS
+# Environment: FASTC_DATA (default: ../shared/data, shared/data or ~/.fastc/data, the first holding
+# mnist_sample.tar.gz), CUDA_HOME (default /usr/local/cuda), JOBS (default nproc), FASTC_CUDA_ARCHS
 # (default: this GPU's architecture, "native"; CMake >= 3.24).
 set -eu
 BUILD=${1:-build-gpu}
@@ -29,6 +31,14 @@ if cmake --build "$BUILD" --target help | grep -q test_nccl; then
   HAVE_NCCL=1
 fi
 export FASTC_FIXTURES="$PWD/tests/fixtures"
+# the real data for the training test (MNIST_SAMPLE): with FASTC_DATA set, absent data fails it
+if [ -z "${FASTC_DATA:-}" ]; then
+  for d in "$PWD/../shared/data" "$PWD/shared/data" "$HOME/.fastc/data"; do
+    if [ -f "$d/mnist_sample.tar.gz" ]; then FASTC_DATA="$d"; break; fi
+  done
+fi
+export FASTC_DATA="${FASTC_DATA:-$PWD/../shared/data}"
+echo "gpu-check: data from $FASTC_DATA"
 
 cd "$BUILD"
 echo "== test_core (device tests of the core layer)"
@@ -71,6 +81,7 @@ if [ ! -x "$SAN" ]; then
   echo "gpu-check: compute-sanitizer not found at $SAN" >&2
   exit 1
 fi
+export FCT_CUDA_NO_TRAIN=1 # the training tests ran above; under the sanitizers an epoch takes minutes
 echo "== compute-sanitizer memcheck (with leak check)"
 "$SAN" --tool memcheck --leak-check full --error-exitcode 1 ./test_cuda
 echo "== compute-sanitizer racecheck"
