@@ -61,6 +61,11 @@ struct fc_optimizer {
 
 /* Which buffers kind needs under h (bit i: buf[i]). */
 unsigned fci_optim_bufs_needed(fci_optim_kind kind, const fci_hp *h);
+#if FASTC_CUDA
+/* Multi-tensor SGD / Adam launches made so far on CUDA (one per parameter group and weight-decay
+ * rule, per 48 tensors; src/optim/optimizer.c): tests check the grouping with it. */
+int64_t fci_optim_cuda_mt_launches(void);
+#endif
 /* One fused update of p (n floats) from g; step already counts this update. */
 void fci_sgd_update(float *p, const float *g, float *mom_buf, int64_t n, const fci_hp *h);
 void fci_adam_update(float *p, const float *g, float *m, float *v, int64_t n, int64_t step, const fci_hp *h);

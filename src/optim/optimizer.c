@@ -195,6 +195,21 @@ fc_status fci_optim_ensure_bufs(fci_pstate *ps, unsigned mask) {
 }
 
 #if FASTC_CUDA
+/* The scalars of the fused SGD and Adam kernels, as update.c computes them. */
+static fci_cuda_sgd sgd_scalars(const fci_hp *h) {
+    float decay = h->decouple_wd && h->wd != 0 ? (float)(1.0 - h->lr * h->wd) : 1.0f;
+    return (fci_cuda_sgd){.decay = decay, .wd = h->decouple_wd ? 0.f : (float)h->wd, .mom = (float)h->mom,
+                          .nlr = (float)-h->lr, .nesterov = h->nesterov};
+}
+
+static fci_cuda_adam adam_scalars(const fci_hp *h, int64_t t) {
+    float decay = h->decouple_wd && h->wd != 0 ? (float)(1.0 - h->lr * h->wd) : 1.0f;
+    double bc1 = 1.0 - pow(h->mom, (double)t), bc2 = 1.0 - pow(h->sqr_mom, (double)t);
+    return (fci_cuda_adam){.decay = decay, .wd = h->decouple_wd ? 0.f : (float)h->wd, .b1 = (float)h->mom,
+                           .c1 = (float)(1.0 - h->mom), .b2 = (float)h->sqr_mom, .c2 = (float)(1.0 - h->sqr_mom),
+                           .nstep = (float)(-h->lr / bc1), .bc2s = (float)sqrt(bc2), .eps = (float)h->eps};
+}
+
 /* The fused update kernels of src/ops/cuda/optim.cu, with the scalars as update.c computes them. */
 static fc_status cuda_update(fc_optimizer *o, fci_pstate *ps, float *p, const float *g, int64_t n, int64_t t,
                              const fci_hp *h) {
@@ -202,15 +217,10 @@ static fc_status cuda_update(fc_optimizer *o, fci_pstate *ps, float *p, const fl
     float wd = h->decouple_wd ? 0.f : (float)h->wd;
     void *stream = fci_cuda_stream(fc_tensor_device(ps->p).index);
     if (o->kind == FCI_OPT_SGD) {
-        fci_cuda_sgd s = {.decay = decay, .wd = wd, .mom = (float)h->mom, .nlr = (float)-h->lr,
-                          .nesterov = h->nesterov};
-        fci_cuda_sgd_launch(stream, p, g,
-                            h->mom != 0 ? ps->buf[0] : NULL, n, &s);
+        fci_cuda_sgd s = sgd_scalars(h);
+        fci_cuda_sgd_launch(stream, p, g, h->mom != 0 ? ps->buf[0] : NULL, n, &s);
     } else if (o->kind == FCI_OPT_ADAM) {
-        double bc1 = 1.0 - pow(h->mom, (double)t), bc2 = 1.0 - pow(h->sqr_mom, (double)t);
-        fci_cuda_adam a = {.decay = decay, .wd = wd, .b1 = (float)h->mom, .c1 = (float)(1.0 - h->mom),
-                           .b2 = (float)h->sqr_mom, .c2 = (float)(1.0 - h->sqr_mom),
-                           .nstep = (float)(-h->lr / bc1), .bc2s = (float)sqrt(bc2), .eps = (float)h->eps};
+        fci_cuda_adam a = adam_scalars(h, t);
         fci_cuda_adam_launch(stream, p, g, ps->buf[0], ps->buf[1], n, &a);
     } else if (o->kind == FCI_OPT_RMSPROP) {
         fci_cuda_rmsprop r = {.decay = decay, .wd = wd, .a = (float)h->sqr_mom, .ca = (float)(1.0 - h->sqr_mom),
@@ -241,9 +251,13 @@ static fc_status cuda_update(fc_optimizer *o, fci_pstate *ps, float *p, const fl
 }
 #endif
 
-static fc_status step_param(fc_optimizer *o, int i) {
+/* Checks parameter i and its grad, makes its state and advances its step. *h_eff: the group's
+ * hyper-parameters, with wd 0 when the parameter is excluded from decay. *ready = 0 (and nothing
+ * changed) when it has no grad this step. */
+static fc_status prepare_param(fc_optimizer *o, int i, fci_hp *h_eff, int *ready) {
     fci_pstate *ps = &o->ps[i];
     fc_tensor *g = fc_tensor_grad(ps->p);
+    *ready = 0;
     if (!g) return FC_OK;
     fc_device dev = fc_tensor_device(ps->p);
     if (fc_tensor_device(g).type != dev.type || fc_tensor_device(g).index != dev.index)
@@ -260,20 +274,27 @@ static fc_status step_param(fc_optimizer *o, int i) {
     if (fc_tensor_numel(g) != ps->numel || fc_tensor_dtype(g) != FC_DTYPE_F32 || !fc_tensor_is_contiguous(g))
         return fc_fail(FC_ERR_SHAPE, "%s step: parameter %d: expected a contiguous f32 grad of %lld elements, found %lld (%s)",
                        o->name, i, (long long)ps->numel, (long long)fc_tensor_numel(g), fc_dtype_name(fc_tensor_dtype(g)));
-    const fci_hp *h = &o->hp[ps->group];
-    fci_hp no_wd;
-    if (ps->no_wd && h->wd != 0) { /* the same update with wd 0: neither decoupled nor L2 decay */
-        no_wd = *h;
-        no_wd.wd = 0;
-        h = &no_wd;
-    }
-    fc_status st = fci_optim_ensure_bufs(ps, fci_optim_bufs_needed(o->kind, h));
+    *h_eff = o->hp[ps->group];
+    if (ps->no_wd) h_eff->wd = 0; /* the same update with wd 0: neither decoupled nor L2 decay */
+    fc_status st = fci_optim_ensure_bufs(ps, fci_optim_bufs_needed(o->kind, h_eff));
     if (st != FC_OK) return st;
+    ps->step++;
+    *ready = 1;
+    return FC_OK;
+}
+
+static fc_status step_param(fc_optimizer *o, int i) {
+    fci_hp hv;
+    int ready;
+    fc_status st = prepare_param(o, i, &hv, &ready);
+    if (st != FC_OK || !ready) return st;
+    const fci_hp *h = &hv;
+    fci_pstate *ps = &o->ps[i];
     float *p = fc_tensor_data_f32(ps->p);
-    const float *gd = fc_tensor_data_f32(g);
-    int64_t n = ps->numel, t = ++ps->step;
+    const float *gd = fc_tensor_data_f32(fc_tensor_grad(ps->p));
+    int64_t n = ps->numel, t = ps->step;
 #if FASTC_CUDA
-    if (dev.type == FC_DEVICE_CUDA) return cuda_update(o, ps, p, gd, n, t, h);
+    if (fc_tensor_device(ps->p).type == FC_DEVICE_CUDA) return cuda_update(o, ps, p, gd, n, t, h);
 #endif
     switch (o->kind) {
     case FCI_OPT_SGD: fci_sgd_update(p, gd, h->mom != 0 ? ps->buf[0] : NULL, n, h); break;
@@ -287,6 +308,90 @@ static fc_status step_param(fc_optimizer *o, int i) {
     }
     return FC_OK;
 }
+
+#if FASTC_CUDA
+/* SGD and Adam on CUDA: one launch per parameter group (per FCI_CUDA_MT_MAX of its tensors), as
+ * torch's fused/foreach optimizers, instead of one per tensor: a ResNet's ~60 tensors would each
+ * cost a launch (several microseconds of host time) for a few thousand elements. Tensors share a
+ * launch when their scalars are the same: device, group, weight-decay rule and step count. */
+typedef struct mt_item {
+    int dev, group, no_wd;
+    int64_t step;
+    int i;
+} mt_item;
+
+static int mt_cmp(const void *pa, const void *pb) {
+    const mt_item *a = pa, *b = pb;
+    if (a->dev != b->dev) return a->dev < b->dev ? -1 : 1;
+    if (a->group != b->group) return a->group < b->group ? -1 : 1;
+    if (a->no_wd != b->no_wd) return a->no_wd < b->no_wd ? -1 : 1;
+    if (a->step != b->step) return a->step < b->step ? -1 : 1;
+    return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static int same_launch(const mt_item *a, const mt_item *b) {
+    return a->dev == b->dev && a->group == b->group && a->no_wd == b->no_wd && a->step == b->step;
+}
+
+static int64_t g_mt_launches; /* multi-tensor launches so far (tests) */
+int64_t fci_optim_cuda_mt_launches(void) { return g_mt_launches; }
+
+static fc_status mt_launch(fc_optimizer *o, const mt_item *run, int n) {
+    fci_cuda_mt t;
+    t.n = n;
+    t.block0[0] = 0;
+    fci_hp h = o->hp[run[0].group];
+    if (run[0].no_wd) h.wd = 0;
+    for (int k = 0; k < n; k++) {
+        fci_pstate *ps = &o->ps[run[k].i];
+        t.p[k] = fc_tensor_data_f32(ps->p);
+        t.g[k] = fc_tensor_data_f32(fc_tensor_grad(ps->p));
+        t.b0[k] = o->kind == FCI_OPT_ADAM || h.mom != 0 ? ps->buf[0] : NULL;
+        t.b1[k] = o->kind == FCI_OPT_ADAM ? ps->buf[1] : NULL;
+        t.numel[k] = ps->numel;
+        t.block0[k + 1] = t.block0[k] + fci_cuda_mt_blocks(ps->numel);
+    }
+    void *stream = fci_cuda_stream(run[0].dev);
+    if (o->kind == FCI_OPT_SGD) {
+        fci_cuda_sgd s = sgd_scalars(&h);
+        fci_cuda_sgd_mt_launch(stream, &t, &s);
+    } else {
+        fci_cuda_adam a = adam_scalars(&h, run[0].step);
+        fci_cuda_adam_mt_launch(stream, &t, &a);
+    }
+    g_mt_launches++;
+    return fci_cuda_launched(o->name);
+}
+
+static fc_status cuda_grouped_step(fc_optimizer *o) {
+    mt_item *items = fci_calloc(o->n_params > 0 ? (size_t)o->n_params : 1, sizeof *items);
+    if (!items) return fc_error_code();
+    int n = 0;
+    fc_status st = FC_OK;
+    for (int i = 0; i < o->n_params && st == FC_OK; i++) {
+        fci_pstate *ps = &o->ps[i];
+        if (fc_tensor_device(ps->p).type != FC_DEVICE_CUDA || ps->numel == 0) {
+            st = step_param(o, i);
+            continue;
+        }
+        fci_hp h;
+        int ready;
+        st = prepare_param(o, i, &h, &ready);
+        if (st == FC_OK && ready)
+            items[n++] = (mt_item){.dev = fc_tensor_device(ps->p).index, .group = ps->group, .no_wd = ps->no_wd,
+                                   .step = ps->step, .i = i};
+    }
+    if (st == FC_OK) qsort(items, (size_t)n, sizeof *items, mt_cmp);
+    for (int a = 0; a < n && st == FC_OK;) {
+        int b = a + 1;
+        while (b < n && b - a < FCI_CUDA_MT_MAX && same_launch(&items[b], &items[a])) b++;
+        st = mt_launch(o, items + a, b - a);
+        a = b;
+    }
+    fci_free(items);
+    return st;
+}
+#endif
 
 /* The slow weights start as a copy of the parameter (on its device). */
 static fc_status lookahead_init(fci_pstate *ps) {
@@ -338,6 +443,11 @@ static fc_status lookahead_step(fc_optimizer *o) {
 fc_status fc_optimizer_step(fc_optimizer *opt) {
     if (!opt) return fc_error_code() != FC_OK ? fc_error_code() : fc_fail(FC_ERR_ARG, "optimizer_step: NULL optimizer");
     if (opt->kind == FCI_OPT_LOOKAHEAD) return lookahead_step(opt);
+#if FASTC_CUDA
+    if (opt->kind == FCI_OPT_SGD || opt->kind == FCI_OPT_ADAM)
+        for (int i = 0; i < opt->n_params; i++)
+            if (fc_tensor_device(opt->ps[i].p).type == FC_DEVICE_CUDA) return cuda_grouped_step(opt);
+#endif
     for (int i = 0; i < opt->n_params; i++) {
         fc_status st = step_param(opt, i);
         if (st != FC_OK) return st;

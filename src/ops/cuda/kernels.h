@@ -119,6 +119,24 @@ typedef struct fci_cuda_adam {
 } fci_cuda_adam;
 void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
                           const fci_cuda_adam *a);
+/* Multi-tensor SGD / Adam: one launch updates up to FCI_CUDA_MT_MAX tensors that share their
+ * scalars (a parameter group's tensors with the same weight-decay rule and step count), with the
+ * one-tensor kernels' element arithmetic. The table travels in the kernel's parameter block
+ * (under CUDA's 4 KiB limit), so a launch needs no upload. block0: prefix sums of each tensor's
+ * block count, fci_cuda_mt_blocks(numel). */
+#define FCI_CUDA_MT_MAX 48
+typedef struct fci_cuda_mt {
+    float *p[FCI_CUDA_MT_MAX];
+    const float *g[FCI_CUDA_MT_MAX];
+    float *b0[FCI_CUDA_MT_MAX]; /* sgd: the momentum buffer or NULL; adam: m */
+    float *b1[FCI_CUDA_MT_MAX]; /* adam: v */
+    int64_t numel[FCI_CUDA_MT_MAX];
+    int32_t block0[FCI_CUDA_MT_MAX + 1];
+    int n;
+} fci_cuda_mt;
+int fci_cuda_mt_blocks(int64_t n);
+void fci_cuda_sgd_mt_launch(void *stream, const fci_cuda_mt *t, const fci_cuda_sgd *s);
+void fci_cuda_adam_mt_launch(void *stream, const fci_cuda_mt *t, const fci_cuda_adam *a);
 
 /* Pooling as src/ops/cpu/pool.c (adaptive: the adaptive windows); backward zeroes gx first. */
 void fci_cuda_max_pool_launch(void *stream, const float *x, float *y, int32_t *idx,

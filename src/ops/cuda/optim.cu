@@ -13,34 +13,67 @@ int grid_for(int64_t n) {
     return (int)(b < 65536 ? (b > 0 ? b : 1) : 65536);
 }
 
-__global__ void sgd(float *p, const float *g, float *buf, int64_t n, fci_cuda_sgd s) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-        float pi = p[i];
-        if (s.decay != 1.0f) pi *= s.decay;
-        float d = g[i];
-        if (s.wd != 0.f) d = d + s.wd * pi;
-        if (buf) {
-            float b = buf[i] * s.mom + d;
-            buf[i] = b;
-            d = s.nesterov ? d + s.mom * b : b;
-        }
-        p[i] = pi + s.nlr * d;
+// The element updates, shared by the one-tensor kernels and the multi-tensor ones below so both
+// compute the same floats.
+__device__ __forceinline__ void sgd_elem(float *p, const float *g, float *buf, int64_t i, const fci_cuda_sgd &s) {
+    float pi = p[i];
+    if (s.decay != 1.0f) pi *= s.decay;
+    float d = g[i];
+    if (s.wd != 0.f) d = d + s.wd * pi;
+    if (buf) {
+        float b = buf[i] * s.mom + d;
+        buf[i] = b;
+        d = s.nesterov ? d + s.mom * b : b;
     }
+    p[i] = pi + s.nlr * d;
+}
+
+__device__ __forceinline__ void adam_elem(float *p, const float *g, float *m, float *v, int64_t i,
+                                          const fci_cuda_adam &a) {
+    float pi = p[i];
+    if (a.decay != 1.0f) pi *= a.decay;
+    float gi = g[i];
+    if (a.wd != 0.f) gi = gi + a.wd * pi;
+    float mi = m[i] * a.b1 + a.c1 * gi;
+    float vi = v[i] * a.b2 + a.c2 * (gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    float denom = sqrtf(vi) / a.bc2s + a.eps;
+    p[i] = pi + a.nstep * (mi / denom);
+}
+
+__global__ void sgd(float *p, const float *g, float *buf, int64_t n, fci_cuda_sgd s) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        sgd_elem(p, g, buf, i, s);
 }
 
 __global__ void adam(float *p, const float *g, float *m, float *v, int64_t n, fci_cuda_adam a) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-        float pi = p[i];
-        if (a.decay != 1.0f) pi *= a.decay;
-        float gi = g[i];
-        if (a.wd != 0.f) gi = gi + a.wd * pi;
-        float mi = m[i] * a.b1 + a.c1 * gi;
-        float vi = v[i] * a.b2 + a.c2 * (gi * gi);
-        m[i] = mi;
-        v[i] = vi;
-        float denom = sqrtf(vi) / a.bc2s + a.eps;
-        p[i] = pi + a.nstep * (mi / denom);
-    }
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        adam_elem(p, g, m, v, i, a);
+}
+
+// Multi-tensor: block b works on tensor k where block0[k] <= b < block0[k + 1], striding over it
+// with that tensor's blocks. The table is the kernel's parameter block (no upload).
+__device__ __forceinline__ int mt_tensor(const fci_cuda_mt &t, int b) {
+    int k = 0;
+    while (k + 1 < t.n && b >= t.block0[k + 1]) k++;
+    return k;
+}
+
+__global__ void sgd_mt(fci_cuda_mt t, fci_cuda_sgd s) {
+    int k = mt_tensor(t, blockIdx.x);
+    int64_t nb = t.block0[k + 1] - t.block0[k];
+    for (int64_t i = (blockIdx.x - t.block0[k]) * (int64_t)blockDim.x + threadIdx.x; i < t.numel[k];
+         i += nb * blockDim.x)
+        sgd_elem(t.p[k], t.g[k], t.b0[k], i, s);
+}
+
+__global__ void adam_mt(fci_cuda_mt t, fci_cuda_adam a) {
+    int k = mt_tensor(t, blockIdx.x);
+    int64_t nb = t.block0[k + 1] - t.block0[k];
+    for (int64_t i = (blockIdx.x - t.block0[k]) * (int64_t)blockDim.x + threadIdx.x; i < t.numel[k];
+         i += nb * blockDim.x)
+        adam_elem(t.p[k], t.g[k], t.b0[k], t.b1[k], i, a);
 }
 
 // torch.optim.RMSprop as fci_rmsprop_update (buf: momentum, gavg: centered; either NULL).
@@ -152,6 +185,19 @@ extern "C" void fci_cuda_sgd_launch(void *stream, float *p, const float *g, floa
 extern "C" void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
                                      const fci_cuda_adam *a) {
     if (n > 0) adam<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, m, v, n, *a);
+}
+
+extern "C" int fci_cuda_mt_blocks(int64_t n) {
+    int64_t b = (n + 1023) / 1024; // >= 4 elements a thread: the launch is one per group, not per tensor
+    return (int)(b < 1 ? 1 : b > 1024 ? 1024 : b);
+}
+
+extern "C" void fci_cuda_sgd_mt_launch(void *stream, const fci_cuda_mt *t, const fci_cuda_sgd *s) {
+    if (t->n > 0 && t->block0[t->n] > 0) sgd_mt<<<t->block0[t->n], 256, 0, (cudaStream_t)stream>>>(*t, *s);
+}
+
+extern "C" void fci_cuda_adam_mt_launch(void *stream, const fci_cuda_mt *t, const fci_cuda_adam *a) {
+    if (t->n > 0 && t->block0[t->n] > 0) adam_mt<<<t->block0[t->n], 256, 0, (cudaStream_t)stream>>>(*t, *a);
 }
 
 extern "C" void fci_cuda_rmsprop_launch(void *stream, float *p, const float *g, float *sq, float *buf, float *gavg,
