@@ -287,6 +287,9 @@ static fci_cuda_geom stage_geom(const int64_t *dims, int nhwc, int to) {
     return g;
 }
 
+static uint64_t n_16bit;
+uint64_t fci_cuda_conv_16bit_count(void) { return __atomic_load_n(&n_16bit, __ATOMIC_RELAXED); }
+
 /* A pass on a staged plan (16-bit or NHWC): x, w, y (f32 NCHW) are cast / transposed into
  * temporaries of the plan's type and layout, those the pass reads first; the one it writes is
  * cast back after. The bias is added or summed in f32 on the f32 output / gradient. */
@@ -302,6 +305,7 @@ static fc_status conv_staged(const char *op, cudnnHandle_t h, int dev, conv_desc
     void *t[3] = {NULL, NULL, NULL};
     cudaStream_t s = (cudaStream_t)fci_cuda_stream(dev);
     fc_status st = FC_OK;
+    if (k->dtype != FC_DTYPE_F32) __atomic_fetch_add(&n_16bit, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 3 && st == FC_OK; i++) {
         int64_t n = dims[i][0] * dims[i][1] * dims[i][2] * dims[i][3];
         nbytes[i] = (size_t)n * es;

@@ -29,6 +29,11 @@ fc_status fci_cuda_gemm(int device, const fci_cuda_gemm_args *g);
 fc_status fci_cuda_conv(int device, const char *op, const fci_conv_desc *d, fci_conv_pass pass, float *x, float *w,
                         float *b, float *y);
 
+/* How many GEMMs / convolution passes ran in bf16 or f16 since the start (the tests check that an
+ * autocast op's backward runs in 16 bits too). */
+uint64_t fci_cuda_gemm_16bit_count(void);
+uint64_t fci_cuda_conv_16bit_count(void);
+
 /* ---- plan caches (h-cudainfra) ---- */
 
 /* What a cached cuBLASLt plan depends on (all int64: compared with memcmp). align_*: the largest

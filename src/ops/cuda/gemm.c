@@ -191,8 +191,13 @@ static void cast_operand(cudaStream_t s, void *dst, fc_dtype dtype, const stored
     *stride = src->stride ? src->rows * src->cols : 0;
 }
 
-/* Autocast's GEMM: f32 operands holding 16-bit values, cast exactly to dtype in temporaries. */
+static uint64_t n_16bit;
+uint64_t fci_cuda_gemm_16bit_count(void) { return __atomic_load_n(&n_16bit, __ATOMIC_RELAXED); }
+
+/* Autocast's GEMM: f32 operands holding 16-bit values (or dC, rounded by the cast) cast to dtype
+ * in temporaries. */
 static fc_status gemm_16bit(int device, const fci_cuda_gemm_args *g, fc_dtype dtype) {
+    __atomic_fetch_add(&n_16bit, 1, __ATOMIC_RELAXED);
     stored a = {g->a, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda, g->batch > 1 ? g->stride_a : 0};
     stored b = {g->b, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb, g->batch > 1 ? g->stride_b : 0};
     size_t na = (size_t)((a.stride ? g->batch : 1) * a.rows * a.cols) * 2;

@@ -126,7 +126,8 @@ __global__ void avg_pool_bwd(const float *gy, float *gx, fci_pool2d_geom g, int 
                 int64_t h0, h1, w0, w1;
                 float scale = avg_window(g, adaptive, oh, ow, h0, h1, w0, w1);
                 if (h < h0 || h >= h1 || w < w0 || w >= w1) continue;
-                s += adaptive ? gp[oh * g.ow + ow] / (float)((h1 - h0) * (w1 - w0)) : gp[oh * g.ow + ow] * scale;
+                // __fmul_rn: the product rounded on its own, as the CPU's v, never fused into the sum
+                s += adaptive ? gp[oh * g.ow + ow] / (float)((h1 - h0) * (w1 - w0)) : __fmul_rn(gp[oh * g.ow + ow], scale);
             }
         gx[e] = s;
     }
