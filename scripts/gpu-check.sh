@@ -1,9 +1,11 @@
 #!/bin/sh
 # On a machine with an NVIDIA GPU: builds fastc with the CUDA backend, runs the CUDA tests
 # (tests/cuda: parity with the PyTorch fixtures and with the CPU; the plan caches, device batches
-# and mixed precision of test_cuda_infra.c) and then runs them again under compute-sanitizer
-# (memcheck with leak checking, racecheck, initcheck); with NCCL and MPI, the NCCL backend's test
-# on 2 ranks when the machine has 2 GPUs (1 rank otherwise). Fails on the first problem.
+# and mixed precision of test_cuda_infra.c; the 16-bit autocast backward, channels-last convolutions
+# and deterministic embedding / pooling backward of test_cuda_16bit.c) and then runs them again
+# under compute-sanitizer (memcheck with leak checking, racecheck, initcheck); with NCCL and MPI,
+# the NCCL backend's test on 2 ranks when the machine has 2 GPUs (1 rank otherwise). Fails on the
+# first problem.
 #   scripts/gpu-check.sh [build-dir]        (default build-gpu)
 # Environment: CUDA_HOME (default /usr/local/cuda), JOBS (default nproc), FASTC_CUDA_ARCHS
 # (default: this GPU's architecture, "native"; CMake >= 3.24).
