@@ -1,10 +1,12 @@
 #!/bin/sh
 # On a machine with an NVIDIA GPU: builds fastc with the CUDA backend, runs the CUDA tests
 # (tests/cuda: parity with the PyTorch fixtures and with the CPU; the plan caches, device batches
-# and mixed precision of test_cuda_infra.c; MNIST_SAMPLE training, f32 and bf16, in test_cuda_train.c)
+# and mixed precision of test_cuda_infra.c; the 16-bit autocast backward, channels-last convolutions
+# and deterministic embedding / pooling backward of test_cuda_16bit.c; the one-launch-per-group
+# optimizers of test_cuda_optim_mt.c; MNIST_SAMPLE training, f32 and bf16, in test_cuda_train.c)
 # and then runs them again under compute-sanitizer (memcheck with leak checking, racecheck,
-# initcheck; without the training tests); with NCCL and MPI, the NCCL backend's test
-# on 2 ranks when the machine has 2 GPUs (1 rank otherwise). Fails on the first problem.
+# initcheck; without the training tests); with NCCL and MPI, the NCCL backend's test on 2 ranks
+# when the machine has 2 GPUs (1 rank otherwise). Fails on the first problem.
 #   scripts/gpu-check.sh [build-dir]        (default build-gpu)
 # Environment: FASTC_DATA (default: ../shared/data, shared/data or ~/.fastc/data, the first holding
 # mnist_sample.tar.gz), CUDA_HOME (default /usr/local/cuda), JOBS (default nproc), FASTC_CUDA_ARCHS

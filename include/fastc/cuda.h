@@ -58,6 +58,14 @@ FC_API void fc_cuda_empty_cache(void);
 FC_API void fc_cuda_set_allow_tf32(int on);
 FC_API int fc_cuda_allow_tf32(void);
 
+/* ---- channels-last convolutions (h-cuda16) ---- */
+/* cuDNN convolutions in NHWC, where its tensor-core kernels are fastest: 1 for every convolution,
+ * 0 for none, -1 (the default) for the bf16 / f16 convolutions of autocast only. Tensors stay NCHW:
+ * each call transposes its operands on the device (a pass each way). FC_ERR_ARG on another value. */
+FC_API fc_status fc_cuda_set_conv_channels_last(int mode);
+/* Whether a CUDA convolution computing in dtype (f32, bf16, f16) runs in NHWC now. */
+FC_API int fc_cuda_conv_channels_last(fc_dtype dtype);
+
 #ifdef __cplusplus
 }
 #endif

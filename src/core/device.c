@@ -10,6 +10,19 @@ static int allow_tf32;
 void fc_cuda_set_allow_tf32(int on) { __atomic_store_n(&allow_tf32, on != 0, __ATOMIC_RELAXED); }
 int fc_cuda_allow_tf32(void) { return __atomic_load_n(&allow_tf32, __ATOMIC_RELAXED); }
 
+static int conv_channels_last = -1; /* -1: NHWC for 16-bit convolutions only */
+fc_status fc_cuda_set_conv_channels_last(int mode) {
+    if (mode < -1 || mode > 1)
+        return fc_fail(FC_ERR_ARG, "cuda_set_conv_channels_last: expected -1 (NHWC for bf16/f16 only, the "
+                                   "default), 0 (never) or 1 (always), found %d", mode);
+    __atomic_store_n(&conv_channels_last, mode, __ATOMIC_RELAXED);
+    return FC_OK;
+}
+int fc_cuda_conv_channels_last(fc_dtype dtype) {
+    int mode = __atomic_load_n(&conv_channels_last, __ATOMIC_RELAXED);
+    return mode < 0 ? dtype == FC_DTYPE_BF16 || dtype == FC_DTYPE_F16 : mode;
+}
+
 #if FASTC_CUDA
 
 int fc_cuda_is_built(void) { return 1; }

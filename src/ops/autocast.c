@@ -46,6 +46,22 @@ fc_dtype fc_autocast_dtype(void) { return g_depth ? g_stack[g_depth - 1] : FC_DT
 
 int fci_autocast_on(void) { return g_depth && !g_suspended && g_stack[g_depth - 1] != FC_DTYPE_F32; }
 
+/* -1: no backward of a recorded op is running; else the fc_dtype its forward multiplied in. */
+static _Thread_local int g_backward = -1;
+
+fc_dtype fci_autocast_compute_dtype(void) {
+    if (g_backward >= 0) return (fc_dtype)g_backward;
+    return g_depth && g_suspended ? g_stack[g_depth - 1] : FC_DTYPE_F32;
+}
+
+int fci_autocast_backward_begin(fc_dtype dt) {
+    int prev = g_backward;
+    g_backward = (int)dt;
+    return prev;
+}
+
+void fci_autocast_backward_end(int prev) { g_backward = prev; }
+
 /* ---- the rounding op: y = x rounded to bf16/f16, dy rounded the same way on the way back ---- */
 
 static fc_tensor *round_values(fc_tensor *x, fc_dtype dt) {

@@ -8,6 +8,16 @@
 /* 1 inside an autocast region of bf16 or f16 on this thread (and not inside the rounded op itself). */
 int fci_autocast_on(void);
 
+/* The type the f32 GEMMs and convolutions on CUDA multiply in now: the region's bf16 / f16 while a
+ * rounded op runs its f32 op underneath (forward), the type recorded by the forward while that
+ * op's backward runs (fci_autocast_backward_begin), f32 otherwise. The CPU kernels never ask. */
+fc_dtype fci_autocast_compute_dtype(void);
+/* Around an op's backward: its GEMMs / convolutions run in dt (what fci_autocast_compute_dtype
+ * said when the forward was recorded), whether or not a region is open now. Returns the previous
+ * setting, which fci_autocast_backward_end restores (backward ops do not nest, but stay exact). */
+int fci_autocast_backward_begin(fc_dtype dt);
+void fci_autocast_backward_end(int prev);
+
 /* x (f32) rounded to dt's precision (bf16 or f16), as a new f32 tensor; differentiable: the
  * gradient is rounded the same way, so the pair equals fc_to_dtype(fc_to_dtype(x, dt), f32). */
 fc_tensor *fci_autocast_round(fc_tensor *x, fc_dtype dt);

@@ -135,6 +135,7 @@ static fc_tensor *conv(const fci_op *nodeop, int transposed, fc_tensor *x, fc_te
     if (fci_grad_needed(n_in, in)) {
         fci_node *n = fci_record(nodeop, y, n_in, in);
         if (!n) return NULL;
+        n->ip[0] = fci_autocast_compute_dtype(); /* backward's cuDNN passes run in it too */
         fci_conv_desc *saved = fci_calloc(1, sizeof *saved);
         if (!saved) return NULL;
         *saved = d;
@@ -144,7 +145,7 @@ static fc_tensor *conv(const fci_op *nodeop, int transposed, fc_tensor *x, fc_te
     return y;
 }
 
-static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
+static fc_status conv_grads(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     const fci_conv_desc *d = n->aux;
     const char *op = n->op->name;
     fc_tensor *x = n->in[0], *w = n->in[1];
@@ -170,6 +171,16 @@ static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         if (need_b) gx[2] = gb;
         else fc_tensor_free(gb);
     }
+    return st;
+}
+
+/* Under autocast on CUDA, backward-data and backward-filter run in the forward's bf16 / f16 with f32
+ * compute, as torch.autocast's (dy rounded to 16 bits on the device: src/ops/cuda/conv.c); the
+ * CPU keeps dy in f32, as autocast.c explains. */
+static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
+    int prev = fci_autocast_backward_begin((fc_dtype)n->ip[0]);
+    fc_status st = conv_grads(n, gy, gx);
+    fci_autocast_backward_end(prev);
     return st;
 }
 

@@ -13,10 +13,17 @@ static fc_status embedding_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     gx[0] = fc_zeros(fc_tensor_shape(w), .device = w->device);
     if (!gx[0]) return fc_error_code();
 #if FASTC_CUDA
-    if (FCI_IS_CUDA(w)) {
-        fci_cuda_embedding_bwd_launch(FCI_STREAM(w), fc_tensor_data(gy), fc_tensor_data(idx),
-                                      fc_tensor_data(gx[0]), fc_tensor_numel(idx), w->shape[1],
-                                      n->ip[0]);
+    if (FCI_IS_CUDA(w)) { /* deterministic: a sort of the indices, then sums in position order */
+        int64_t ni = fc_tensor_numel(idx);
+        size_t nb;
+        int e = fci_cuda_embedding_bwd_ws(ni, w->shape[0], &nb);
+        if (e) return fci_cuda_status("embedding", "cub::DeviceRadixSort::SortPairs (workspace size)", e);
+        void *ws = nb ? fci_cuda_alloc(w->device.index, nb) : NULL;
+        if (nb && !ws) return fc_error_code();
+        e = fci_cuda_embedding_bwd_launch(FCI_STREAM(w), fc_tensor_data(gy), fc_tensor_data(idx),
+                                          fc_tensor_data(gx[0]), ni, w->shape[1], w->shape[0], n->ip[0], ws, nb);
+        if (ws) fci_cuda_release(w->device.index, ws, nb); /* stream order: after the kernels */
+        if (e) return fci_cuda_status("embedding", "cub::DeviceRadixSort::SortPairs", e);
         return fci_cuda_launched("embedding");
     }
 #endif

@@ -211,13 +211,17 @@ static fc_tensor *matmul_nd(const char *op, fc_tensor *a, fc_tensor *b) {
         return NULL;
     }
     fc_tensor *in[2] = {a, b};
-    if (fci_grad_needed(2, in) && !fci_record(&op_matmul, y, 2, in)) return NULL;
+    if (fci_grad_needed(2, in)) {
+        fci_node *nd = fci_record(&op_matmul, y, 2, in);
+        if (!nd) return NULL;
+        nd->ip[0] = fci_autocast_compute_dtype(); /* backward's GEMMs on CUDA run in it too */
+    }
     return y;
 }
 
 /* da = dy @ b^T and db = a^T @ dy, each summed over the batch dims its input was broadcast on.
  * With a 2-D b and a batched a (x @ W), db is one GEMM over the folded rows of a. */
-static fc_status matmul_nd_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
+static fc_status matmul_grads(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *a = n->in[0], *b = n->in[1];
     if (fci_node_needs_grad(n, 0)) {
         fc_tensor *g = matmul_nd("matmul", gy, mT(b));
@@ -235,6 +239,17 @@ static fc_status matmul_nd_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         if (!g || !(gx[1] = fci_reduce_to(g, b))) return fc_error_code();
     }
     return FC_OK;
+}
+
+/* Under autocast on CUDA the backward GEMMs run in the forward's 16-bit type, as torch.autocast's:
+ * dy is cast to bf16 / f16 on the device (rounded to nearest even), a and b already hold 16-bit
+ * values (the rounded inputs), and the products accumulate in f32 on tensor cores into f32
+ * gradients (src/ops/cuda/gemm.c). The CPU keeps dy in f32 (autocast.c: no 16-bit GEMM here). */
+static fc_status matmul_nd_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
+    int prev = fci_autocast_backward_begin((fc_dtype)n->ip[0]);
+    fc_status st = matmul_grads(n, gy, gx);
+    fci_autocast_backward_end(prev);
+    return st;
 }
 
 static int check_pair(const char *op, fc_tensor *a, fc_tensor *b) {
@@ -319,7 +334,7 @@ static int linear_x(fc_tensor *x, blas_mat *m, int64_t *rows) {
     return 0;
 }
 
-static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
+static fc_status linear_grads(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     fc_tensor *x = n->in[0], *w = n->in[1];
     int64_t out = w->shape[0], in = w->shape[1], rows = fc_tensor_numel(gy) / (out ? out : 1);
     const float *pg = fc_tensor_data(gy);
@@ -354,6 +369,14 @@ static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
 #endif
         fci_col_sum_f32(pg, fc_tensor_data(gx[2]), rows, out, 0);
     }
+    return st;
+}
+/* dx and dW in the forward's type under autocast on CUDA, as matmul's; the bias gradient is a
+ * column sum of the f32 dy on both devices. */
+static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
+    int prev = fci_autocast_backward_begin((fc_dtype)n->ip[0]);
+    fc_status st = linear_grads(n, gy, gx);
+    fci_autocast_backward_end(prev);
     return st;
 }
 static const fci_op op_linear = {"linear", linear_bwd};
@@ -410,7 +433,11 @@ fc_tensor *fc_linear(fc_tensor *x, fc_tensor *w, fc_tensor *bias) {
     fci_tensor_unref(mx.own);
     fc_tensor *ins[3] = {x, w, bias};
     int n_in = bias ? 3 : 2;
-    if (fci_grad_needed(n_in, ins) && !fci_record(&op_linear, y, n_in, ins)) return NULL;
+    if (fci_grad_needed(n_in, ins)) {
+        fci_node *nd = fci_record(&op_linear, y, n_in, ins);
+        if (!nd) return NULL;
+        nd->ip[0] = fci_autocast_compute_dtype();
+    }
     return y;
 fail_w:
     fci_tensor_unref(mw.own);

@@ -117,14 +117,14 @@ FCT_TEST(test_conv_key_shares_plans_with_and_without_bias) {
     fci_conv_desc d = {.n = 2, .c = 3, .h = 8, .w = 8, .o = 4, .kh = 3, .kw = 3, .oh = 6, .ow = 6,
                        .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1, .has_bias = 1};
     fci_cuda_conv_key_t k1, k2;
-    fci_cuda_conv_key(0, &d, 0, &k1);
+    fci_cuda_conv_key(0, &d, 0, FC_DTYPE_F32, 0, &k1);
     d.has_bias = 0;
-    fci_cuda_conv_key(0, &d, 0, &k2);
+    fci_cuda_conv_key(0, &d, 0, FC_DTYPE_F32, 0, &k2);
     FCT_TRUE(!memcmp(&k1, &k2, sizeof k1));
-    fci_cuda_conv_key(0, &d, 1, &k2);
+    fci_cuda_conv_key(0, &d, 1, FC_DTYPE_F32, 0, &k2);
     FCT_TRUE(memcmp(&k1, &k2, sizeof k1) != 0);
     d.ph = 1;
-    fci_cuda_conv_key(0, &d, 0, &k2);
+    fci_cuda_conv_key(0, &d, 0, FC_DTYPE_F32, 0, &k2);
     FCT_TRUE(memcmp(&k1, &k2, sizeof k1) != 0);
 }
 

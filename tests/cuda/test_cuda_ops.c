@@ -404,21 +404,9 @@ FCT_TEST(test_aug_transforms_match_the_cpu_on_cuda) {
 
 /* ---- autocast's rounding (bf16 / f16 values in f32) ---- */
 
-static fc_tensor *f_autocast_linear(fc_tensor **in, const void *a) {
-    FCT_OK(fc_autocast_begin(*(const fc_dtype *)a));
-    fc_tensor *y = fc_linear(in[0], in[1], in[2]);
-    FCT_OK(fc_autocast_end());
-    return y;
-}
-
-FCT_TEST(test_autocast_rounding_matches_the_cpu_on_cuda) {
-    NEED_GPU();
-    fc_cuda_set_allow_tf32(0);
-    fc_dtype dts[2] = {FC_DTYPE_BF16, FC_DTYPE_F16};
-    for (int k = 0; k < 2; k++) /* operands rounded the same way; the GEMMs then differ by f32 rounding */
-        PARITY("autocast linear", f_autocast_linear, &dts[k], 1e-4, 1e-4, fc_randn(FC_SHAPE(6, 20)),
-               fc_randn(FC_SHAPE(5, 20)), fc_randn(FC_SHAPE(5)));
-}
+/* Autocast on the device (forward and the 16-bit backward) is tested against the CPU's result of
+ * the same rounded computation in test_cuda_16bit.c: with 16-bit backward products a plain parity
+ * at f32 tolerance no longer holds (dy is rounded on the device, as torch's autocast does). */
 
 /* ---- a BatchNorm module training on the device: statistics and its batch counter ---- */
 

@@ -23,9 +23,16 @@ typedef struct fci_cuda_gemm_args {
 fc_status fci_cuda_gemm(int device, const fci_cuda_gemm_args *g);
 
 /* One pass of conv2d / conv_transpose2d on cuDNN: the buffers and their roles as
- * fci_dnnl_conv (src/ops/cpu/dnnl_conv.h); contiguous NCHW f32 on the device. */
+ * fci_dnnl_conv (src/ops/cpu/dnnl_conv.h); contiguous NCHW f32 on the device. Runs in the type
+ * of fci_autocast_compute_dtype (bf16 / f16 under autocast) and in NHWC when
+ * fc_cuda_conv_channels_last says so, converting on the device. */
 fc_status fci_cuda_conv(int device, const char *op, const fci_conv_desc *d, fci_conv_pass pass, float *x, float *w,
                         float *b, float *y);
+
+/* How many GEMMs / convolution passes ran in bf16 or f16 since the start (the tests check that an
+ * autocast op's backward runs in 16 bits too). */
+uint64_t fci_cuda_gemm_16bit_count(void);
+uint64_t fci_cuda_conv_16bit_count(void);
 
 /* ---- plan caches (h-cudainfra) ---- */
 
@@ -37,12 +44,15 @@ typedef struct fci_cuda_gemm_key_t {
 } fci_cuda_gemm_key_t;
 void fci_cuda_gemm_key(int device, const fci_cuda_gemm_args *g, int tf32, fci_cuda_gemm_key_t *k);
 
-/* What a cached cuDNN convolution plan depends on. */
+/* What a cached cuDNN convolution plan depends on: dtype is the data type cuDNN sees (f32, or
+ * bf16 / f16 under autocast), nhwc the layout of its descriptors (fc_cuda_conv_channels_last);
+ * tf32 is kept for f32 only. */
 typedef struct fci_cuda_conv_key_t {
-    int64_t device, tf32;
+    int64_t device, tf32, dtype, nhwc;
     fci_conv_desc d;
 } fci_cuda_conv_key_t;
-void fci_cuda_conv_key(int device, const fci_conv_desc *d, int tf32, fci_cuda_conv_key_t *k);
+void fci_cuda_conv_key(int device, const fci_conv_desc *d, int tf32, fc_dtype dtype, int nhwc,
+                       fci_cuda_conv_key_t *k);
 
 typedef struct fci_plan_cache_stats {
     uint64_t hits, misses, evictions;

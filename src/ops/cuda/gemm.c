@@ -13,7 +13,10 @@
  *
  * Inside an autocast region (the f32 GEMM under a rounded op: inputs already hold bf16 / f16
  * values) the f32 operands are cast to 16 bits on the device, exactly, and multiplied on tensor
- * cores with f32 accumulation and an f32 result: what torch's autocast computes, at 16-bit speed. */
+ * cores with f32 accumulation and an f32 result: what torch's autocast computes, at 16-bit speed.
+ * The backward GEMMs of an op recorded inside a region (dA = dC op(B), dB = op(A) dC) do the same
+ * in the type the forward used (kept in the op's node: the region may be closed by then): dC is
+ * rounded to 16 bits by the cast, as torch's gradient arrives in bf16 / f16. */
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <pthread.h>
@@ -188,8 +191,13 @@ static void cast_operand(cudaStream_t s, void *dst, fc_dtype dtype, const stored
     *stride = src->stride ? src->rows * src->cols : 0;
 }
 
-/* Autocast's GEMM: f32 operands holding 16-bit values, cast exactly to dtype in temporaries. */
+static uint64_t n_16bit;
+uint64_t fci_cuda_gemm_16bit_count(void) { return __atomic_load_n(&n_16bit, __ATOMIC_RELAXED); }
+
+/* Autocast's GEMM: f32 operands holding 16-bit values (or dC, rounded by the cast) cast to dtype
+ * in temporaries. */
 static fc_status gemm_16bit(int device, const fci_cuda_gemm_args *g, fc_dtype dtype) {
+    __atomic_fetch_add(&n_16bit, 1, __ATOMIC_RELAXED);
     stored a = {g->a, g->trans_a ? g->k : g->m, g->trans_a ? g->m : g->k, g->lda, g->batch > 1 ? g->stride_a : 0};
     stored b = {g->b, g->trans_b ? g->n : g->k, g->trans_b ? g->k : g->n, g->ldb, g->batch > 1 ? g->stride_b : 0};
     size_t na = (size_t)((a.stride ? g->batch : 1) * a.rows * a.cols) * 2;
@@ -225,9 +233,10 @@ fc_status fci_cuda_gemm(int device, const fci_cuda_gemm_args *g) {
         }
         return FC_OK;
     }
-    fc_dtype region = fc_autocast_dtype(); /* inside a rounded op: autocast is on, suspended */
-    if (g->ab_dtype == FC_DTYPE_F32 && g->c_dtype == FC_DTYPE_F32 && region != FC_DTYPE_F32 && !fci_autocast_on())
-        return gemm_16bit(device, g, region);
+    /* inside a rounded op (autocast on, suspended) or the backward of one: in 16 bits */
+    fc_dtype dt16 = fci_autocast_compute_dtype();
+    if (g->ab_dtype == FC_DTYPE_F32 && g->c_dtype == FC_DTYPE_F32 && dt16 != FC_DTYPE_F32)
+        return gemm_16bit(device, g, dt16);
     void *ws;
     size_t ws_bytes;
     cublasLtHandle_t lt = fci_cublaslt(device, &ws, &ws_bytes);

@@ -92,12 +92,16 @@ void fci_cuda_cross_entropy_bwd_launch(void *stream, const fci_cuda_class_loss *
 void fci_cuda_class_reduce_launch(void *stream, const float *loss, const float *wt, int64_t n,
                                   int mean, float *out, float *wsum);
 
-/* Embedding rows: y[i, :] = w[idx[i], :]; backward adds dy rows into dw (atomics) except at
- * padding_idx. */
+/* Embedding rows: y[i, :] = w[idx[i], :]. Backward sets the rows of dw that idx names (except
+ * padding_idx; the others stay as they are: zero them first) to the sum of their dy rows in
+ * position order, the CPU's sums bit for bit: the (index, position) pairs are sorted once (a
+ * stable radix sort) and each run of equal indices is summed by one thread per column, no atomics.
+ * Indices in [0, V); ws holds fci_cuda_embedding_bwd_ws bytes. Both return a cudaError_t. */
 void fci_cuda_embedding_fwd_launch(void *stream, const float *w, const int64_t *idx, float *y,
                                    int64_t n, int64_t D);
-void fci_cuda_embedding_bwd_launch(void *stream, const float *dy, const int64_t *idx, float *dw,
-                                   int64_t n, int64_t D, int64_t padding_idx);
+int fci_cuda_embedding_bwd_ws(int64_t n, int64_t V, size_t *bytes);
+int fci_cuda_embedding_bwd_launch(void *stream, const float *dy, const int64_t *idx, float *dw, int64_t n,
+                                  int64_t D, int64_t V, int64_t padding_idx, void *ws, size_t ws_bytes);
 
 /* Dropout with the CPU's mask bit for bit: element i keeps when (philox(seed, base + i / 4)[i % 4]
  * >> 8) >= thr (src/ops/cpu/dropout.c). */

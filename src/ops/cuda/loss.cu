@@ -1,5 +1,6 @@
 // Fused cross entropy (log_softmax + nll + label smoothing + class weights), embedding and
 // dropout kernels. Formulas as src/ops/cpu/loss.c, embedding.c and dropout.c.
+#include <cub/device/device_radix_sort.cuh>
 #include <cuda_runtime.h>
 #include <math.h>
 
@@ -100,11 +101,30 @@ __global__ void embedding_fwd(const float *w, const int64_t *idx, float *y, int6
         y[e] = w[idx[e / D] * D + e % D];
 }
 
-__global__ void embedding_bwd(const float *dy, const int64_t *idx, float *dw, int64_t n, int64_t D, int64_t pad) {
+__global__ void iota(int64_t *p, int64_t n) {
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) p[e] = e;
+}
+
+// rows: the indices sorted (stably), pos: where each came from. Thread (j, d) for the first j of a
+// run of equal rows sums that run's dy rows at column d in position order, from 0: the CPU's sum.
+__global__ void embedding_bwd(const float *dy, const uint64_t *rows, const int64_t *pos, float *dw, int64_t n,
+                              int64_t D, int64_t pad) {
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n * D; e += (int64_t)gridDim.x * blockDim.x) {
-        int64_t row = idx[e / D];
-        if (row != pad) atomicAdd(dw + row * D + e % D, dy[e]);
+        int64_t j = e / D, d = e % D;
+        uint64_t row = rows[j];
+        if ((j > 0 && rows[j - 1] == row) || (int64_t)row == pad) continue;
+        float s = 0.0f;
+        for (int64_t k = j; k < n && rows[k] == row; k++) s += dy[pos[k] * D + d];
+        dw[row * D + d] = s;
     }
+}
+
+// The workspace: sorted rows, positions in and out (n each, 8 bytes), then CUB's temporary.
+size_t align256(size_t b) { return (b + 255) / 256 * 256; }
+int key_bits(int64_t V) {
+    int b = 1;
+    while (b < 63 && (int64_t)1 << b < V) b++;
+    return b;
 }
 
 // Philox 4x32-10, the same rounds as fc_philox (src/core/rng.c).
@@ -288,10 +308,33 @@ extern "C" void fci_cuda_embedding_fwd_launch(void *stream, const float *w, cons
     if (n * D > 0) embedding_fwd<<<grid_for(n * D), THREADS, 0, (cudaStream_t)stream>>>(w, idx, y, n, D);
 }
 
-extern "C" void fci_cuda_embedding_bwd_launch(void *stream, const float *dy, const int64_t *idx, float *dw,
-                                              int64_t n, int64_t D, int64_t padding_idx) {
-    if (n * D > 0)
-        embedding_bwd<<<grid_for(n * D), THREADS, 0, (cudaStream_t)stream>>>(dy, idx, dw, n, D, padding_idx);
+extern "C" int fci_cuda_embedding_bwd_ws(int64_t n, int64_t V, size_t *bytes) {
+    size_t tmp = 0;
+    *bytes = 0;
+    if (n <= 0) return 0;
+    cudaError_t e = cub::DeviceRadixSort::SortPairs(nullptr, tmp, (const uint64_t *)nullptr, (uint64_t *)nullptr,
+                                                    (const int64_t *)nullptr, (int64_t *)nullptr, n, 0, key_bits(V));
+    *bytes = 3 * align256((size_t)n * 8) + tmp;
+    return (int)e;
+}
+
+extern "C" int fci_cuda_embedding_bwd_launch(void *stream, const float *dy, const int64_t *idx, float *dw, int64_t n,
+                                             int64_t D, int64_t V, int64_t padding_idx, void *ws, size_t ws_bytes) {
+    if (n * D <= 0) return 0;
+    cudaStream_t s = (cudaStream_t)stream;
+    char *p = (char *)ws;
+    size_t slot = align256((size_t)n * 8);
+    uint64_t *rows = (uint64_t *)p;
+    int64_t *pos_in = (int64_t *)(p + slot), *pos = (int64_t *)(p + 2 * slot);
+    size_t tmp = ws_bytes - 3 * slot;
+    iota<<<grid_for(n), THREADS, 0, s>>>(pos_in, n);
+    // indices are in [0, V) (checked by the forward): sorting their low key_bits(V) bits orders them;
+    // the radix sort is stable, so equal rows keep their positions in increasing order
+    cudaError_t e = cub::DeviceRadixSort::SortPairs(p + 3 * slot, tmp, (const uint64_t *)idx, rows, pos_in, pos, n, 0,
+                                                    key_bits(V), s);
+    if (e != cudaSuccess) return (int)e;
+    embedding_bwd<<<grid_for(n * D), THREADS, 0, s>>>(dy, rows, pos, dw, n, D, padding_idx);
+    return 0;
 }
 
 extern "C" void fci_cuda_dropout_fwd_launch(void *stream, const float *x, float *y, uint8_t *mask, int64_t n,

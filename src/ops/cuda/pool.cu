@@ -1,6 +1,9 @@
 // 2-D pooling over contiguous NCHW f32 planes: the loops of src/ops/cpu/pool.c with one thread
 // per output element (the same window, the same first-max / NaN-wins rule, the same divisors);
-// backward adds into a zeroed gradient with atomics, as overlapping windows share inputs.
+// backward is a gather: one thread per input element sums, in the CPU's order (outputs in raster
+// order, starting from 0), the gradients of the windows that hold it (max: that chose it), so
+// overlapping windows give the CPU's sums bit for bit on every run (atomics would add in
+// whatever order the threads arrive).
 #include <cuda_runtime.h>
 #include <math.h>
 
@@ -50,11 +53,33 @@ __global__ void max_pool(const float *x, float *y, int32_t *idx, fci_pool2d_geom
     }
 }
 
-__global__ void max_pool_bwd(const float *gy, const int32_t *idx, float *gx, fci_pool2d_geom g) {
-    int64_t n = g.planes * g.oh * g.ow;
+// The outputs [lo, hi] along one dim whose windows may hold input i (a superset: the callers check
+// the window or the argmax): windows start at o * stride - pad and span (k - 1) * dil + 1.
+__device__ __forceinline__ void outputs_of(int64_t i, int64_t out, int64_t in, int64_t k, int64_t stride, int64_t pad,
+                                           int64_t dil, int adaptive, int64_t &lo, int64_t &hi) {
+    if (adaptive) {
+        lo = i * out / in, hi = min((i + 1) * out / in, out - 1);
+        return;
+    }
+    int64_t num = i + pad - (k - 1) * dil;
+    lo = num <= 0 ? 0 : (num + stride - 1) / stride;
+    hi = min((i + pad) / stride, out - 1);
+}
+
+__global__ void max_pool_bwd(const float *gy, const int32_t *idx, float *gx, fci_pool2d_geom g, int adaptive) {
+    int64_t n = g.planes * g.h * g.w;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
-        int32_t k = idx[e];
-        if (k >= 0) atomicAdd(gx + (e / (g.oh * g.ow)) * g.h * g.w + k, gy[e]);
+        int64_t w = e % g.w, h = (e / g.w) % g.h, p = e / (g.w * g.h), hl, hh, wl, wh;
+        outputs_of(h, g.oh, g.h, g.kh, g.sh, g.ph, g.dh, adaptive, hl, hh);
+        outputs_of(w, g.ow, g.w, g.kw, g.sw, g.pw, g.dw, adaptive, wl, wh);
+        const float *gp = gy + p * g.oh * g.ow;
+        const int32_t *ip = idx + p * g.oh * g.ow;
+        int32_t k = (int32_t)(h * g.w + w);
+        float s = 0.0f;
+        for (int64_t oh = hl; oh <= hh; oh++)
+            for (int64_t ow = wl; ow <= wh; ow++)
+                if (ip[oh * g.ow + ow] == k) s += gp[oh * g.ow + ow];
+        gx[e] = s;
     }
 }
 
@@ -89,15 +114,22 @@ __global__ void avg_pool(const float *x, float *y, fci_pool2d_geom g, int adapti
 }
 
 __global__ void avg_pool_bwd(const float *gy, float *gx, fci_pool2d_geom g, int adaptive) {
-    int64_t n = g.planes * g.oh * g.ow;
+    int64_t n = g.planes * g.h * g.w;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
-        int64_t ow = e % g.ow, oh = (e / g.ow) % g.oh, p = e / (g.ow * g.oh);
-        int64_t h0, h1, w0, w1;
-        float scale = avg_window(g, adaptive, oh, ow, h0, h1, w0, w1);
-        float v = adaptive ? gy[e] / (float)((h1 - h0) * (w1 - w0)) : gy[e] * scale;
-        float *gp = gx + p * g.h * g.w;
-        for (int64_t h = h0; h < h1; h++)
-            for (int64_t w = w0; w < w1; w++) atomicAdd(gp + h * g.w + w, v);
+        int64_t w = e % g.w, h = (e / g.w) % g.h, p = e / (g.w * g.h), hl, hh, wl, wh;
+        outputs_of(h, g.oh, g.h, g.kh, g.sh, g.ph, 1, adaptive, hl, hh);
+        outputs_of(w, g.ow, g.w, g.kw, g.sw, g.pw, 1, adaptive, wl, wh);
+        const float *gp = gy + p * g.oh * g.ow;
+        float s = 0.0f;
+        for (int64_t oh = hl; oh <= hh; oh++)
+            for (int64_t ow = wl; ow <= wh; ow++) {
+                int64_t h0, h1, w0, w1;
+                float scale = avg_window(g, adaptive, oh, ow, h0, h1, w0, w1);
+                if (h < h0 || h >= h1 || w < w0 || w >= w1) continue;
+                // __fmul_rn: the product rounded on its own, as the CPU's v, never fused into the sum
+                s += adaptive ? gp[oh * g.ow + ow] / (float)((h1 - h0) * (w1 - w0)) : __fmul_rn(gp[oh * g.ow + ow], scale);
+            }
+        gx[e] = s;
     }
 }
 
@@ -118,9 +150,12 @@ extern "C" void fci_cuda_avg_pool_launch(void *stream, const float *x, float *y,
 extern "C" void fci_cuda_pool_bwd_launch(void *stream, const float *gy, const int32_t *idx, float *gx,
                                          const fci_pool2d_geom *g, int is_max, int adaptive) {
     cudaStream_t s = (cudaStream_t)stream;
-    int64_t n = g->planes * g->oh * g->ow;
-    cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)(g->planes * g->h * g->w), s);
+    int64_t n = g->planes * g->h * g->w; /* one thread per input element: every one is written */
     if (n <= 0) return;
-    if (is_max) max_pool_bwd<<<grid_for(n), 256, 0, s>>>(gy, idx, gx, *g);
+    if (g->planes * g->oh * g->ow <= 0) {
+        cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)n, s);
+        return;
+    }
+    if (is_max) max_pool_bwd<<<grid_for(n), 256, 0, s>>>(gy, idx, gx, *g, adaptive);
     else avg_pool_bwd<<<grid_for(n), 256, 0, s>>>(gy, gx, *g, adaptive);
 }
