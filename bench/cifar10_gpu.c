@@ -13,7 +13,8 @@
  * --dump writes them for the PyTorch twin, which needs nothing but torch.
  *
  * Usage: cifar10_gpu [--device cuda|cpu] [--epochs N] [--bs N] [--lr X] [--widen W]
- *                    [--amp bf16|f16|none] [--keep K] [--dump DIR]
+ *                    [--amp bf16|f16|none] [--channels-last auto|on|off] [--keep K] [--dump DIR]
+ * (--channels-last: cuDNN convolutions in NHWC; auto, the default: for bf16 / f16 only.)
  * (--keep K: only images whose file number % K == 0, for a quick check on a CPU.) */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,7 +182,7 @@ static fc_callback *flip_translate_cb(uint64_t seed) {
 }
 
 int main(int argc, char **argv) {
-    const char *device = "cuda", *amp = "bf16", *dump = NULL;
+    const char *device = "cuda", *amp = "bf16", *dump = NULL, *channels_last = "auto";
     int epochs = 10, bs = 512, keep = 1;
     double lr = 1e-2, widen = 1;
     for (int i = 1; i < argc; i++) {
@@ -194,6 +195,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--widen")) widen = atof(v);
         else if (!strcmp(a, "--amp")) amp = v;
         else if (!strcmp(a, "--keep")) keep = atoi(v);
+        else if (!strcmp(a, "--channels-last")) channels_last = v;
         else if (!strcmp(a, "--dump")) dump = v;
         else return fprintf(stderr, "cifar10_gpu: unknown option %s (see the usage at the top of bench/cifar10_gpu.c)\n", a), 2;
         i++;
@@ -205,6 +207,10 @@ int main(int argc, char **argv) {
     if (strcmp(device, "cuda") && strcmp(device, "cpu"))
         return fprintf(stderr, "cifar10_gpu: --device expects cuda or cpu, found %s\n", device), 2;
     if (dev.type == FC_DEVICE_CUDA && fc_cuda_check(dev) != FC_OK) return fc_report(fc_error_code());
+    int cl = !strcmp(channels_last, "on") ? 1 : !strcmp(channels_last, "off") ? 0 : -1;
+    if (cl < 0 && strcmp(channels_last, "auto"))
+        return fprintf(stderr, "cifar10_gpu: --channels-last expects auto, on or off, found %s\n", channels_last), 2;
+    if (fc_cuda_set_conv_channels_last(cl) != FC_OK) return fc_report(fc_error_code());
     if (epochs < 1 || bs < 1 || keep < 1 || !(lr > 0) || !(widen > 0))
         return fprintf(stderr, "cifar10_gpu: expected epochs, bs, keep >= 1 and lr, widen > 0\n"), 2;
     if (dev.type == FC_DEVICE_CPU) fc_set_num_threads(2);
@@ -236,9 +242,9 @@ int main(int argc, char **argv) {
     fc_learner *learn = fc_learner(dls, model, .metrics = FC_METRICS(fc_accuracy()),
                                    .cbs = mp ? FC_CALLBACKS(aug, mp) : FC_CALLBACKS(aug));
     if (!learn) return fc_report(fc_error_code());
-    printf("fastc: resnet9 widen %g on %s, amp %s, %lld train / %lld test images (decoded in %.1f s), bs %d, "
-           "%d epochs, lr %g\n", widen, fc_device_name(dev), amp, (long long)tr.n, (long long)te.n, t_load, bs,
-           epochs, lr);
+    printf("fastc: resnet9 widen %g on %s, amp %s, channels-last %s, %lld train / %lld test images (decoded in "
+           "%.1f s), bs %d, %d epochs, lr %g\n", widen, fc_device_name(dev), amp, channels_last, (long long)tr.n,
+           (long long)te.n, t_load, bs, epochs, lr);
     fflush(stdout);
     double t0 = now();
     fc_status st = fc_fit_one_cycle(learn, epochs, .lr_max = lr);

@@ -3,9 +3,10 @@
 # also dumps the decoded pixels) then PyTorch (bench/torch_cifar10_gpu.py) on the same pixels and
 # the same recipe, then the accuracies and the ratio of their training times.
 # Usage: bench/cifar10_gpu.sh [options for both: --epochs N --bs N --lr X --widen W --amp bf16|f16|none
-#                              --device cuda|cpu --keep K (fastc only: a subset for a quick check)]
+#                              --channels-last auto|on|off --device cuda|cpu
+#                              --keep K (fastc only: a subset for a quick check)]
 # Environment: BUILD (default ../build), TORCH_PY (default python3), TORCH_ARGS (extra options for
-# the PyTorch side only, e.g. "--channels-last --compile"), FASTC_DATA.
+# the PyTorch side only, e.g. "--compile"), FASTC_DATA.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${BUILD:-$here/../build}"
