@@ -28,16 +28,4 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores
 "$build/cifar10_gpu" "${fastc_args[@]}" --dump "$dump" | tee "$out"
 # shellcheck disable=SC2086
 "$py" "$here/torch_cifar10_gpu.py" "$dump" "${torch_args[@]}" ${TORCH_ARGS:-} | tee -a "$out"
-"$py" - "$out" <<'PY'
-import sys
-r = {}
-for line in open(sys.argv[1]):
-    if line.startswith("RESULT"):
-        f = line.split()
-        r[f[1]] = dict(x.split("=") for x in f[2:])
-if "fastc" in r and "torch" in r:
-    a, b = r["fastc"], r["torch"]
-    print(f"accuracy fastc {a['test_acc']} torch {b['test_acc']} "
-          f"(diff {100 * (float(a['test_acc']) - float(b['test_acc'])):+.2f} points); "
-          f"time fastc {a['train_s']} s torch {b['train_s']} s (torch/fastc {float(b['train_s']) / float(a['train_s']):.2f}x)")
-PY
+"$py" "$here/compare_results.py" "$out"

@@ -13,17 +13,5 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores
 out="$(mktemp)"
 "$build/cifar10_resnet9" "${args[@]}" | tee "$out"
 /usr/bin/python3 "$here/torch_cifar10_resnet9.py" "$FASTC_EXTRACT" "${args[@]}" | tee -a "$out"
-/usr/bin/python3 - "$out" <<'PY'
-import sys
-r = {}
-for line in open(sys.argv[1]):
-    if line.startswith("RESULT"):
-        f = line.split()
-        r[f[1]] = dict(x.split("=") for x in f[2:])
-if "fastc" in r and "torch" in r:
-    a, b = r["fastc"], r["torch"]
-    print(f"accuracy fastc {a['test_acc']} torch {b['test_acc']} (diff {100 * (float(a['test_acc']) - float(b['test_acc'])):+.2f} points); "
-          f"test4 fastc {a['test4_acc']} torch {b['test4_acc']}; time fastc {a['train_s']} s torch {b['train_s']} s "
-          f"(torch/fastc {float(b['train_s']) / float(a['train_s']):.2f}x)")
-PY
+/usr/bin/python3 "$here/compare_results.py" "$out"
 rm -f "$out"

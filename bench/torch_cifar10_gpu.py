@@ -8,11 +8,14 @@ Usage: torch_cifar10_gpu.py DUMP_DIR [--device cuda|cpu] [--epochs N] [--bs N] [
 """
 import argparse
 import os
+import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_resnet9 import resnet9  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("dump")
@@ -46,28 +49,7 @@ xt, yt = load("train")
 xv, yv = load("test")
 
 
-def conv_bn(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU())
-
-
-class Residual(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.module = nn.Sequential(conv_bn(c, c), conv_bn(c, c))
-
-    def forward(self, x):
-        return x + self.module(x)
-
-
-class Mul(nn.Module):
-    def forward(self, x):
-        return x * 0.125
-
-
-c1, c2, c3, c4 = (int(64 * a.widen), int(128 * a.widen), int(256 * a.widen), int(512 * a.widen))
-model = nn.Sequential(conv_bn(3, c1), conv_bn(c1, c2), nn.MaxPool2d(2), Residual(c2), conv_bn(c2, c3),
-                      nn.MaxPool2d(2), conv_bn(c3, c4), nn.MaxPool2d(2), Residual(c4), nn.AdaptiveMaxPool2d(1),
-                      nn.Flatten(), nn.Linear(c4, 10, bias=False), Mul()).to(dev)
+model = resnet9(a.widen).to(dev)
 channels_last = a.channels_last == "on" or (a.channels_last == "auto" and a.amp != "none")
 memory_format = torch.channels_last if channels_last else torch.contiguous_format
 model = model.to(memory_format=memory_format)

@@ -10,6 +10,9 @@ import torch.nn as nn
 import torchvision.transforms as T
 from torchvision.datasets import ImageFolder
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_resnet9 import resnet9  # noqa: E402
+
 root, epochs, widen, bs, lr, keep = (sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]),
                                      float(sys.argv[5]), int(sys.argv[6]))
 torch.set_num_threads(2)
@@ -17,28 +20,7 @@ torch.manual_seed(0)
 mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
-def conv_bn(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU())
-
-
-class Residual(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.module = nn.Sequential(conv_bn(c, c), conv_bn(c, c))
-
-    def forward(self, x):
-        return x + self.module(x)
-
-
-class Mul(nn.Module):
-    def forward(self, x):
-        return x * 0.125
-
-
-c1, c2, c3, c4 = (int(64 * widen), int(128 * widen), int(256 * widen), int(512 * widen))
-model = nn.Sequential(conv_bn(3, c1), conv_bn(c1, c2), nn.MaxPool2d(2), Residual(c2), conv_bn(c2, c3),
-                      nn.MaxPool2d(2), conv_bn(c3, c4), nn.MaxPool2d(2), Residual(c4), nn.AdaptiveMaxPool2d(1),
-                      nn.Flatten(), nn.Linear(c4, 10, bias=False), Mul())
+model = resnet9(widen)
 
 
 def keep_file(p):
