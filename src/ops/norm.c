@@ -120,10 +120,18 @@ static fc_status batch_norm_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     if (fail) return fc_error_code();
 #if FASTC_CUDA
     if (FCI_IS_CUDA(gy)) {
+        int dev = gy->device.index;
+        size_t nb = fci_cuda_batch_norm_ws_bytes(n->ip[3], n->ip[4], n->ip[5]);
+        void *ws = fci_cuda_alloc(dev, nb); /* from the cache in steady state */
+        if (!ws) {
+            fci_tensor_unref(w);
+            return fc_error_code();
+        }
         fci_cuda_batch_norm_bwd_launch(FCI_STREAM(gy), fc_tensor_data(n->saved[0]), fc_tensor_data(gy),
                                        n->ip[3], n->ip[4], n->ip[5], data_or_null(w),
                                        fc_tensor_data(n->saved[1]), fc_tensor_data(n->saved[2]),
-                                       (int)n->ip[2], dx, dw, db);
+                                       (int)n->ip[2], dx, dw, db, ws);
+        fci_cuda_release(dev, ws, nb); /* stream order: reused after these kernels */
         fci_tensor_unref(w);
         return fci_cuda_launched("batch_norm");
     }
@@ -188,9 +196,13 @@ fc_tensor *fc_batch_norm(fc_tensor *x, fc_tensor *running_mean, fc_tensor *runni
     float *rv = running_var ? fc_tensor_data(running_var) : NULL;
 #if FASTC_CUDA
     if (FCI_IS_CUDA(x)) {
+        size_t nb = fci_cuda_batch_norm_ws_bytes(N, C, S);
+        void *ws = fci_cuda_alloc(x->device.index, nb); /* from the cache in steady state */
+        if (!ws) return fwd_fail(&a, mean, rstd, y);
         fci_cuda_batch_norm_fwd_launch(FCI_STREAM(x), fc_tensor_data(a.xc), fc_tensor_data(y), N, C, S,
                                        data_or_null(a.wc), data_or_null(a.bc), rm, rv, training,
-                                       momentum, eps, fc_tensor_data(mean), fc_tensor_data(rstd));
+                                       momentum, eps, fc_tensor_data(mean), fc_tensor_data(rstd), ws);
+        fci_cuda_release(x->device.index, ws, nb); /* stream order: reused after these kernels */
         if (fci_cuda_launched(op) != FC_OK) return fwd_fail(&a, mean, rstd, y);
     } else
 #endif

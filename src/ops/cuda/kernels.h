@@ -4,6 +4,7 @@
 #ifndef FASTC_CUDA_KERNELS_H
 #define FASTC_CUDA_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../cpu/pool.h"
@@ -150,14 +151,19 @@ void fci_cuda_avg_pool_launch(void *stream, const float *x, float *y, const fci_
 void fci_cuda_pool_bwd_launch(void *stream, const float *gy, const int32_t *idx, float *gx,
                               const fci_pool2d_geom *g, int is_max, int adaptive);
 
-/* Batch norm and layer norm as src/ops/cpu/norm.h (the same arguments and NULL conventions). */
+/* Batch norm and layer norm as src/ops/cpu/norm.h (the same arguments and NULL conventions). Batch
+ * norm's sums are split over fci_cuda_batch_norm_parts blocks per channel (a function of the shape
+ * only: deterministic); ws: a device workspace of fci_cuda_batch_norm_ws_bytes. */
+int64_t fci_cuda_batch_norm_parts(int64_t N, int64_t C, int64_t S);
+size_t fci_cuda_batch_norm_ws_bytes(int64_t N, int64_t C, int64_t S);
 void fci_cuda_batch_norm_fwd_launch(void *stream, const float *x, float *y, int64_t N, int64_t C,
                                     int64_t S, const float *w, const float *b, float *running_mean,
                                     float *running_var, int training, double momentum, double eps,
-                                    float *mean, float *rstd);
+                                    float *mean, float *rstd, void *ws);
 void fci_cuda_batch_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t N,
                                     int64_t C, int64_t S, const float *w, const float *mean,
-                                    const float *rstd, int training, float *dx, float *dw, float *db);
+                                    const float *rstd, int training, float *dx, float *dw, float *db,
+                                    void *ws);
 void fci_cuda_layer_norm_fwd_launch(void *stream, const float *x, float *y, int64_t R, int64_t D,
                                     const float *w, const float *b, double eps, float *mean,
                                     float *rstd);

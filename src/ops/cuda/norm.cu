@@ -1,7 +1,8 @@
 // Batch norm and layer norm, the formulas of src/ops/cpu/norm.c: statistics from sums shifted by
 // the first element and accumulated in double (so a large mean does not cancel the variance),
-// running statistics with the unbiased variance, the closed-form backward. One block per channel
-// (batch norm) or per row (layer norm) reduces; the elementwise passes run in the same block.
+// running statistics with the unbiased variance, the closed-form backward. Batch norm splits each
+// channel's sums over several blocks (see bn_partial); layer norm reduces one row per block, its
+// elementwise pass in the same block.
 #include <cuda_runtime.h>
 #include <math.h>
 
@@ -24,70 +25,106 @@ __device__ void block_sum2(double &a, double &b) {
     __syncthreads();
 }
 
-__global__ void bn_fwd(const float *x, float *y, int64_t N, int64_t C, int64_t S, const float *w, const float *b,
-                       float *running_mean, float *running_var, int training, double momentum, double eps,
-                       float *mean, float *rstd) {
-    int64_t c = blockIdx.x, m = N * S;
-    __shared__ float a_sh, s_sh;
-    if (training) {
+// Batch norm reduces over N * S elements per channel. One block per channel left most of a GPU idle
+// on the layers that matter (64 channels of 512 x 32 x 32 values: 64 blocks of 256 threads), so
+// each channel's sums are split over P partitions (bn_parts: a function of the shape alone, so the
+// split, and the result, is the same on every run and GPU), summed in double and combined in
+// partition order by one thread per channel; the elementwise pass then runs over the whole tensor.
+// ws: 2 C P doubles of partial sums, then 3 C floats of per-channel coefficients.
+
+// The e-th element (of N * S) of channel c in an [N, C, S] tensor.
+__device__ __forceinline__ int64_t bn_at(int64_t e, int64_t c, int64_t C, int64_t S) {
+    return ((e / S) * C + c) * S + e % S;
+}
+
+// Partial sums over partition p of channel c (block c * P + p). Forward (dy NULL): x shifted by
+// the channel's first element, and its square; backward: dy and dy (x - mu).
+__global__ void bn_partial(const float *x, const float *dy, int64_t N, int64_t C, int64_t S, int64_t P,
+                           const float *mean, double *part) {
+    int64_t c = blockIdx.x / P, p = blockIdx.x % P, m = N * S;
+    int64_t e0 = p * m / P, e1 = (p + 1) * m / P;
+    double s1 = 0, s2 = 0;
+    if (!dy) {
         float k = x[c * S];
-        double s1 = 0, s2 = 0;
-        for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
-            double d = (double)x[((e / S) * C + c) * S + e % S] - k;
+        for (int64_t e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
+            double d = (double)x[bn_at(e, c, C, S)] - k;
             s1 += d;
             s2 += d * d;
         }
-        block_sum2(s1, s2);
-        if (threadIdx.x == 0) {
-            double dm = s1 / (double)m, mu = k + dm, var = s2 / (double)m - dm * dm;
-            var = var > 0 ? var : 0;
-            if (running_mean) running_mean[c] = (float)((1 - momentum) * running_mean[c] + momentum * mu);
-            if (running_var) {
-                double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
-                running_var[c] = (float)((1 - momentum) * running_var[c] + momentum * unbiased);
-            }
-            float r = (float)(1.0 / sqrt(var + eps));
-            mean[c] = (float)mu, rstd[c] = r;
-            a_sh = w ? w[c] * r : r;
-            s_sh = (b ? b[c] : 0.0f) - (float)mu * a_sh;
+    } else {
+        float mu = mean[c];
+        for (int64_t e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
+            int64_t i = bn_at(e, c, C, S);
+            s1 += dy[i];
+            s2 += (double)dy[i] * (double)(x[i] - mu);
         }
-    } else if (threadIdx.x == 0) {
-        double mu = running_mean[c], var = running_var[c];
-        float r = (float)(1.0 / sqrt(var + eps));
-        mean[c] = (float)mu, rstd[c] = r;
-        a_sh = w ? w[c] * r : r;
-        s_sh = (b ? b[c] : 0.0f) - (float)mu * a_sh;
     }
-    __syncthreads();
-    float a = a_sh, sh = s_sh;
-    for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
-        int64_t i = ((e / S) * C + c) * S + e % S;
-        y[i] = x[i] * a + sh;
+    block_sum2(s1, s2);
+    if (threadIdx.x == 0) part[2 * blockIdx.x] = s1, part[2 * blockIdx.x + 1] = s2;
+}
+
+// One thread per channel: the statistics (training: from the partials; eval: the running ones),
+// the running-statistics update, and the coefficients of y = x a + sh.
+__global__ void bn_fwd_finish(const float *x, int64_t N, int64_t C, int64_t S, int64_t P, const float *w,
+                              const float *b, float *running_mean, float *running_var, int training, double momentum,
+                              double eps, float *mean, float *rstd, const double *part, float *coef) {
+    int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x, m = N * S;
+    if (c >= C) return;
+    double mu, var;
+    if (training) {
+        double s1 = 0, s2 = 0;
+        for (int64_t p = 0; p < P; p++) s1 += part[2 * (c * P + p)], s2 += part[2 * (c * P + p) + 1];
+        double dm = s1 / (double)m;
+        mu = (double)x[c * S] + dm, var = s2 / (double)m - dm * dm;
+        var = var > 0 ? var : 0;
+        if (running_mean) running_mean[c] = (float)((1 - momentum) * running_mean[c] + momentum * mu);
+        if (running_var) {
+            double unbiased = m > 1 ? var * (double)m / (double)(m - 1) : var;
+            running_var[c] = (float)((1 - momentum) * running_var[c] + momentum * unbiased);
+        }
+    } else {
+        mu = running_mean[c], var = running_var[c];
+    }
+    float r = (float)(1.0 / sqrt(var + eps));
+    mean[c] = (float)mu, rstd[c] = r;
+    float a = w ? w[c] * r : r;
+    coef[c] = a;
+    coef[C + c] = (b ? b[c] : 0.0f) - (float)mu * a;
+}
+
+__global__ void bn_fwd_apply(const float *x, float *y, int64_t n, int64_t C, int64_t S, const float *coef) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t c = (i / S) % C;
+        y[i] = x[i] * coef[c] + coef[C + c];
     }
 }
 
-__global__ void bn_bwd(const float *x, const float *dy, int64_t N, int64_t C, int64_t S, const float *w,
-                       const float *mean, const float *rstd, int training, float *dx, float *dw, float *db) {
-    int64_t c = blockIdx.x, m = N * S;
-    float mu = mean[c], r = rstd[c];
+// One thread per channel: dw, db, and the coefficients of dx = k (dy - c1 - (x - mu) c2).
+__global__ void bn_bwd_finish(int64_t m, int64_t C, int64_t P, const float *w, const float *rstd, int training,
+                              const double *part, float *dw, float *db, float *coef) {
+    int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (c >= C) return;
     double sdy = 0, sdyx = 0;
-    for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
-        int64_t i = ((e / S) * C + c) * S + e % S;
-        sdy += dy[i];
-        sdyx += (double)dy[i] * (double)(x[i] - mu);
+    for (int64_t p = 0; p < P; p++) sdy += part[2 * (c * P + p)], sdyx += part[2 * (c * P + p) + 1];
+    float r = rstd[c];
+    if (dw) dw[c] = (float)(sdyx * r);
+    if (db) db[c] = (float)sdy;
+    coef[c] = (w ? w[c] : 1.0f) * r;
+    coef[C + c] = training ? (float)(sdy / (double)m) : 0.0f;
+    coef[2 * C + c] = training ? (float)(sdyx / (double)m * r * r) : 0.0f;
+}
+
+__global__ void bn_bwd_apply(const float *x, const float *dy, float *dx, int64_t n, int64_t C, int64_t S,
+                             const float *mean, const float *coef) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t c = (i / S) % C;
+        dx[i] = coef[c] * (dy[i] - coef[C + c] - (x[i] - mean[c]) * coef[2 * C + c]);
     }
-    block_sum2(sdy, sdyx);
-    if (threadIdx.x == 0) {
-        if (dw) dw[c] = (float)(sdyx * r);
-        if (db) db[c] = (float)sdy;
-    }
-    if (!dx) return;
-    float k = (w ? w[c] : 1.0f) * r;
-    float c1 = training ? (float)(sdy / (double)m) : 0.0f, c2 = training ? (float)(sdyx / (double)m * r * r) : 0.0f;
-    for (int64_t e = threadIdx.x; e < m; e += blockDim.x) {
-        int64_t i = ((e / S) * C + c) * S + e % S;
-        dx[i] = k * (dy[i] - c1 - (x[i] - mu) * c2);
-    }
+}
+
+int flat_grid(int64_t n) {
+    int64_t b = (n + THREADS - 1) / THREADS;
+    return (int)(b < 65536 ? (b > 0 ? b : 1) : 65536);
 }
 
 __global__ void ln_fwd(const float *x, float *y, int64_t R, int64_t D, const float *w, const float *b, double eps,
@@ -232,20 +269,44 @@ __global__ void gn_bwd_dwdb(const float *x, const float *dy, int64_t N, int64_t 
 
 }  // namespace
 
+extern "C" int64_t fci_cuda_batch_norm_parts(int64_t N, int64_t C, int64_t S) {
+    // at least ~16 elements a thread, and ~1024 blocks in all: several per SM on any GPU
+    int64_t m = N * S, by_size = (m + 16 * THREADS - 1) / (16 * THREADS), by_blocks = (1024 + C - 1) / (C > 0 ? C : 1);
+    int64_t p = by_size < by_blocks ? by_size : by_blocks;
+    return p < 1 ? 1 : p;
+}
+
+extern "C" size_t fci_cuda_batch_norm_ws_bytes(int64_t N, int64_t C, int64_t S) {
+    return (size_t)(2 * C * fci_cuda_batch_norm_parts(N, C, S)) * sizeof(double) + (size_t)(3 * C) * sizeof(float);
+}
+
 extern "C" void fci_cuda_batch_norm_fwd_launch(void *stream, const float *x, float *y, int64_t N, int64_t C,
                                                int64_t S, const float *w, const float *b, float *running_mean,
                                                float *running_var, int training, double momentum, double eps,
-                                               float *mean, float *rstd) {
-    if (C > 0 && N * S > 0)
-        bn_fwd<<<(unsigned)C, THREADS, 0, (cudaStream_t)stream>>>(x, y, N, C, S, w, b, running_mean, running_var,
-                                                                  training, momentum, eps, mean, rstd);
+                                               float *mean, float *rstd, void *ws) {
+    if (C <= 0 || N * S <= 0) return;
+    cudaStream_t s = (cudaStream_t)stream;
+    int64_t P = fci_cuda_batch_norm_parts(N, C, S);
+    double *part = (double *)ws;
+    float *coef = (float *)(part + 2 * C * P);
+    if (training) bn_partial<<<(unsigned)(C * P), THREADS, 0, s>>>(x, NULL, N, C, S, P, NULL, part);
+    bn_fwd_finish<<<(unsigned)((C + THREADS - 1) / THREADS), THREADS, 0, s>>>(
+        x, N, C, S, P, w, b, running_mean, running_var, training, momentum, eps, mean, rstd, part, coef);
+    bn_fwd_apply<<<flat_grid(N * C * S), THREADS, 0, s>>>(x, y, N * C * S, C, S, coef);
 }
 
 extern "C" void fci_cuda_batch_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t N, int64_t C,
                                                int64_t S, const float *w, const float *mean, const float *rstd,
-                                               int training, float *dx, float *dw, float *db) {
-    if (C > 0 && N * S > 0)
-        bn_bwd<<<(unsigned)C, THREADS, 0, (cudaStream_t)stream>>>(x, dy, N, C, S, w, mean, rstd, training, dx, dw, db);
+                                               int training, float *dx, float *dw, float *db, void *ws) {
+    if (C <= 0 || N * S <= 0) return;
+    cudaStream_t s = (cudaStream_t)stream;
+    int64_t P = fci_cuda_batch_norm_parts(N, C, S);
+    double *part = (double *)ws;
+    float *coef = (float *)(part + 2 * C * P);
+    bn_partial<<<(unsigned)(C * P), THREADS, 0, s>>>(x, dy, N, C, S, P, mean, part);
+    bn_bwd_finish<<<(unsigned)((C + THREADS - 1) / THREADS), THREADS, 0, s>>>(N * S, C, P, w, rstd, training, part,
+                                                                              dw, db, coef);
+    if (dx) bn_bwd_apply<<<flat_grid(N * C * S), THREADS, 0, s>>>(x, dy, dx, N * C * S, C, S, mean, coef);
 }
 
 extern "C" void fci_cuda_layer_norm_fwd_launch(void *stream, const float *x, float *y, int64_t R, int64_t D,
