@@ -32,8 +32,10 @@ void fci_pack_b_f32(int trans_b, int64_t k, int64_t n, const float *b, int64_t l
 }
 
 /* Keeps a vector in a register: without this GCC folds B's loads into the FMAs, loading each B
- * vector once per row of the tile (12 loads a k step instead of 3, over Zen 3's load ports). */
-#if defined(__x86_64__) || defined(__i386__)
+ * vector once per row of the tile (12 loads a k step instead of 3, over Zen 3's load ports). Only
+ * with AVX: without it (-DFASTC_NATIVE=OFF, baseline x86-64) a 32-byte vector is two xmm halves
+ * and fits no single register operand. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__AVX__)
 #define IN_REGISTER(v) __asm__("" : "+x"(v))
 #else
 #define IN_REGISTER(v) (void)0
