@@ -8,6 +8,9 @@
 # initcheck; without the training tests); with NCCL and MPI, the NCCL backend's test on 2 ranks
 # when the machine has 2 GPUs (1 rank otherwise). Fails on the first problem.
 #   scripts/gpu-check.sh [build-dir]        (default build-gpu)
+# This builds on the GPU machine and needs our build dependencies there. On a lent machine without
+# them (.library/device: no OpenBLAS, oneDNN, libpng..., nothing to fetch), build a bundle here
+# with scripts/gpu-bundle.sh and run scripts/gpu-run.sh there instead.
 # Environment: FASTC_DATA (default: ../shared/data, shared/data or ~/.fastc/data, the first holding
 # mnist_sample.tar.gz), CUDA_HOME (default /usr/local/cuda), JOBS (default nproc), FASTC_CUDA_ARCHS
 # (default: this GPU's architecture, "native"; CMake >= 3.24).
