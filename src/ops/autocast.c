@@ -3,7 +3,9 @@
  * kernels: the products of 8-bit (bf16) or 11-bit (f16) significands are exact in f32 and the sums
  * accumulate in f32, which is what a bf16 GEMM with f32 accumulation computes. The output stays
  * f32, where torch returns bf16/f16: our kernels write f32, and rounding the output would only
- * lose precision without saving time or memory here. Everything else (reductions, softmax, norms,
+ * lose precision without saving time or memory here. Its gradient, though, is rounded on the way
+ * back (fci_autocast_backward), as torch's arrives in bf16/f16: that is where an f16 gradient
+ * overflows, which MixedPrecision's loss scaler must see on the CPU as on CUDA. Everything else (reductions, softmax, norms,
  * losses, pointwise ops) stays f32, as torch's autocast lists them.
  *
  * oneDNN 2.6 has no bf16/f16 convolution or matmul without AVX512-BF16/AMX (creating one returns
@@ -84,6 +86,21 @@ static fc_tensor *round_values(fc_tensor *x, fc_dtype dt) {
     }
     fci_tensor_unref(xc);
     return y;
+}
+
+fc_status fci_autocast_backward(fci_node *n, fc_tensor *gy, fc_tensor **gx,
+                                fc_status (*grads)(fci_node *n, fc_tensor *gy, fc_tensor **gx)) {
+    fc_dtype dt = (fc_dtype)n->ip[0];
+    fc_tensor *g = gy;
+    if (dt == FC_DTYPE_BF16 || dt == FC_DTYPE_F16) {
+        g = round_values(gy, dt); /* the gradient of a 16-bit output is 16-bit (and f16 can overflow) */
+        if (!g) return fc_error_code();
+    }
+    int prev = fci_autocast_backward_begin(dt);
+    fc_status st = grads(n, g, gx);
+    fci_autocast_backward_end(prev);
+    if (g != gy) fci_tensor_unref(g);
+    return st;
 }
 
 /* torch's cast backward casts the gradient to the input's dtype; the gradient that reaches the cast

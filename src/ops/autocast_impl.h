@@ -3,6 +3,7 @@
 #ifndef FASTC_AUTOCAST_IMPL_H
 #define FASTC_AUTOCAST_IMPL_H
 
+#include "../autograd/autograd_impl.h"
 #include "fastc/ops.h"
 
 /* 1 inside an autocast region of bf16 or f16 on this thread (and not inside the rounded op itself). */
@@ -17,6 +18,13 @@ fc_dtype fci_autocast_compute_dtype(void);
  * setting, which fci_autocast_backward_end restores (backward ops do not nest, but stay exact). */
 int fci_autocast_backward_begin(fc_dtype dt);
 void fci_autocast_backward_end(int prev);
+/* The backward of a matmul / linear / conv node whose n->ip[0] holds the type its forward
+ * multiplied in (fci_autocast_compute_dtype at record time): for bf16 / f16, gy is rounded to it
+ * first, as torch's gradient of a 16-bit output arrives in 16 bits (so an f16 overflow shows, on
+ * the CPU as on CUDA, where the loss scaler looks for it), then grads runs with its CUDA GEMMs and
+ * convolutions in that type. For f32, grads as it is. */
+fc_status fci_autocast_backward(fci_node *n, fc_tensor *gy, fc_tensor **gx,
+                                fc_status (*grads)(fci_node *n, fc_tensor *gy, fc_tensor **gx));
 
 /* x (f32) rounded to dt's precision (bf16 or f16), as a new f32 tensor; differentiable: the
  * gradient is rounded the same way, so the pair equals fc_to_dtype(fc_to_dtype(x, dt), f32). */

@@ -174,14 +174,10 @@ static fc_status conv_grads(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     return st;
 }
 
-/* Under autocast on CUDA, backward-data and backward-filter run in the forward's bf16 / f16 with f32
- * compute, as torch.autocast's (dy rounded to 16 bits on the device: src/ops/cuda/conv.c); the
- * CPU keeps dy in f32, as autocast.c explains. */
+/* Under autocast as torch.autocast's: dy rounded to the forward's 16-bit type; on CUDA the cuDNN
+ * backward-data and backward-filter passes run in it with f32 compute (src/ops/cuda/conv.c). */
 static fc_status conv_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
-    int prev = fci_autocast_backward_begin((fc_dtype)n->ip[0]);
-    fc_status st = conv_grads(n, gy, gx);
-    fci_autocast_backward_end(prev);
-    return st;
+    return fci_autocast_backward(n, gy, gx, conv_grads);
 }
 
 fc_tensor *fc_conv2d_(fc_tensor *x, fc_tensor *w, fc_tensor *bias, const fc_conv2d_opts *o) {

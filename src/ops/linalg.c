@@ -241,15 +241,11 @@ static fc_status matmul_grads(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     return FC_OK;
 }
 
-/* Under autocast on CUDA the backward GEMMs run in the forward's 16-bit type, as torch.autocast's:
- * dy is cast to bf16 / f16 on the device (rounded to nearest even), a and b already hold 16-bit
- * values (the rounded inputs), and the products accumulate in f32 on tensor cores into f32
- * gradients (src/ops/cuda/gemm.c). The CPU keeps dy in f32 (autocast.c: no 16-bit GEMM here). */
+/* Under autocast the backward runs as torch.autocast's: dy rounded to the forward's 16-bit type,
+ * a and b already 16-bit values (the rounded inputs); on CUDA the products run on tensor cores with
+ * f32 accumulation into f32 gradients (src/ops/cuda/gemm.c), on the CPU in f32 (exact products). */
 static fc_status matmul_nd_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
-    int prev = fci_autocast_backward_begin((fc_dtype)n->ip[0]);
-    fc_status st = matmul_grads(n, gy, gx);
-    fci_autocast_backward_end(prev);
-    return st;
+    return fci_autocast_backward(n, gy, gx, matmul_grads);
 }
 
 static int check_pair(const char *op, fc_tensor *a, fc_tensor *b) {
@@ -371,13 +367,9 @@ static fc_status linear_grads(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
     }
     return st;
 }
-/* dx and dW in the forward's type under autocast on CUDA, as matmul's; the bias gradient is a
- * column sum of the f32 dy on both devices. */
+/* Under autocast as matmul's; the bias gradient is the column sum of the rounded dy. */
 static fc_status linear_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
-    int prev = fci_autocast_backward_begin((fc_dtype)n->ip[0]);
-    fc_status st = linear_grads(n, gy, gx);
-    fci_autocast_backward_end(prev);
-    return st;
+    return fci_autocast_backward(n, gy, gx, linear_grads);
 }
 static const fci_op op_linear = {"linear", linear_bwd};
 
