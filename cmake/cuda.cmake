@@ -4,11 +4,15 @@
 # is missing); OFF never builds it. Included by CMakeLists.txt after the library targets exist:
 # the CUDA sources go into their own object library (nvcc must not see the C flags) whose objects
 # join fastc_shared and fastc_static.
-set(FASTC_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO (when nvcc is found), ON or OFF")
-set_property(CACHE FASTC_CUDA PROPERTY STRINGS AUTO ON OFF)
+# EMU builds the backend with the host compiler against the CUDA emulator (tests/cuda_emu): no
+# toolkit, no GPU; the device tests then run on the CPU (a separate build folder, `make check-emu`).
+set(FASTC_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO (when nvcc is found), ON, OFF or EMU")
+set_property(CACHE FASTC_CUDA PROPERTY STRINGS AUTO ON OFF EMU)
 
 set(FASTC_CUDA_ENABLED OFF)
-if(NOT FASTC_CUDA STREQUAL "OFF")
+if(FASTC_CUDA STREQUAL "EMU")
+  include(cmake/cuda_emu.cmake)
+elseif(NOT FASTC_CUDA STREQUAL "OFF")
   if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
     set(ENV{CUDACXX} /usr/local/cuda/bin/nvcc)  # the toolkit's default place, maybe off PATH
   endif()
@@ -112,7 +116,7 @@ if(FASTC_CUDA_ENABLED)
              -x OMP_NUM_THREADS=1 $<TARGET_FILE:test_nccl>)
     set_tests_properties(cuda_nccl PROPERTIES TIMEOUT 120 WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   endif()
-else()
+elseif(NOT FASTC_CUDA STREQUAL "EMU")
   message(STATUS "CUDA backend: OFF (FASTC_CUDA=${FASTC_CUDA})")
 endif()
 

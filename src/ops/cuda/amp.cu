@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include "amp_kernels.h"
+#include "launch.cuh"
 
 namespace {
 
@@ -39,13 +40,13 @@ __global__ void round_to(const float *x, float *y, int64_t n, int to_bf16) {
 }  // namespace
 
 extern "C" void fci_cuda_unscale_launch(void *stream, float *g, int64_t n, float inv, int32_t *found) {
-    if (n > 0) unscale<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(g, n, inv, found);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, unscale)(g, n, inv, found);
 }
 
 extern "C" void fci_cuda_scale_launch(void *stream, float *x, int64_t n, float s) {
-    if (n > 0) scale<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(x, n, s);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, scale)(x, n, s);
 }
 
 extern "C" void fci_cuda_round_launch(void *stream, const float *x, float *y, int64_t n, int to_bf16) {
-    if (n > 0) round_to<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(x, y, n, to_bf16);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, round_to)(x, y, n, to_bf16);
 }

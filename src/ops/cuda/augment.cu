@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "block_reduce.cuh"
+#include "launch.cuh"
 #include "kernels.h"
 
 namespace {
@@ -150,8 +151,8 @@ extern "C" void fci_cuda_sample_batch_launch(void *stream, const void *x, void *
     if (total <= 0 || h <= 0 || w <= 0) return;
     cudaStream_t s = (cudaStream_t)stream;
     if (is_mask)
-        sample_i64<<<grid_for(total), THREADS, 0, s>>>((const int64_t *)x, (int64_t *)y, n, h, w, oh, ow, draws, pad);
+        FCI_LAUNCH(grid_for(total), THREADS, 0, s, sample_i64)((const int64_t *)x, (int64_t *)y, n, h, w, oh, ow, draws, pad);
     else
-        sample_f32<<<grid_for(total), THREADS, 0, s>>>((const float *)x, (float *)y, n, c, h, w, oh, ow, draws, pad,
+        FCI_LAUNCH(grid_for(total), THREADS, 0, s, sample_f32)((const float *)x, (float *)y, n, c, h, w, oh, ow, draws, pad,
                                                        nearest);
 }

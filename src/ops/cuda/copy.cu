@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace {
 
@@ -88,15 +89,15 @@ extern "C" void fci_cuda_copy_launch(void *stream, void *dst, int dst_dtype, con
     if (n <= 0) return;
     if (dst_dtype == src_dtype) {
         switch (dtype_size(dst_dtype)) {
-        case 8: copy_same<<<grid_for(n), 256, 0, s>>>((int64_t *)dst, (const int64_t *)src, n, *g); return;
-        case 4: copy_same<<<grid_for(n), 256, 0, s>>>((int32_t *)dst, (const int32_t *)src, n, *g); return;
-        case 2: copy_same<<<grid_for(n), 256, 0, s>>>((int16_t *)dst, (const int16_t *)src, n, *g); return;
-        default: copy_same<<<grid_for(n), 256, 0, s>>>((int8_t *)dst, (const int8_t *)src, n, *g); return;
+        case 8: FCI_LAUNCH(grid_for(n), 256, 0, s, copy_same<int64_t>)((int64_t *)dst, (const int64_t *)src, n, *g); return;
+        case 4: FCI_LAUNCH(grid_for(n), 256, 0, s, copy_same<int32_t>)((int32_t *)dst, (const int32_t *)src, n, *g); return;
+        case 2: FCI_LAUNCH(grid_for(n), 256, 0, s, copy_same<int16_t>)((int16_t *)dst, (const int16_t *)src, n, *g); return;
+        default: FCI_LAUNCH(grid_for(n), 256, 0, s, copy_same<int8_t>)((int8_t *)dst, (const int8_t *)src, n, *g); return;
         }
     }
-    copy_convert<<<grid_for(n), 256, 0, s>>>(dst, dst_dtype, src, src_dtype, n, *g);
+    FCI_LAUNCH(grid_for(n), 256, 0, s, copy_convert)(dst, dst_dtype, src, src_dtype, n, *g);
 }
 
 extern "C" void fci_cuda_fill_launch(void *stream, void *dst, int dtype, double v, int64_t n) {
-    if (n > 0) fill<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(dst, dtype, v, n);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, fill)(dst, dtype, v, n);
 }

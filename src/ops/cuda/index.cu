@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include "block_reduce.cuh"
+#include "launch.cuh"
 #include "kernels.h"
 
 namespace {
@@ -80,17 +81,17 @@ extern "C" void fci_cuda_index_select_launch(void *stream, void *y, const void *
     cudaStream_t s = (cudaStream_t)stream;
     int b = grid_for(n);
     switch (elem_size) {
-    case 8: index_select_k<int64_t><<<b, THREADS, 0, s>>>((int64_t *)y, (const int64_t *)x, idx, outer, n_src, n_idx, inner); break;
-    case 4: index_select_k<int32_t><<<b, THREADS, 0, s>>>((int32_t *)y, (const int32_t *)x, idx, outer, n_src, n_idx, inner); break;
-    case 2: index_select_k<int16_t><<<b, THREADS, 0, s>>>((int16_t *)y, (const int16_t *)x, idx, outer, n_src, n_idx, inner); break;
-    default: index_select_k<uint8_t><<<b, THREADS, 0, s>>>((uint8_t *)y, (const uint8_t *)x, idx, outer, n_src, n_idx, inner); break;
+    case 8: FCI_LAUNCH(b, THREADS, 0, s, index_select_k<int64_t>)((int64_t *)y, (const int64_t *)x, idx, outer, n_src, n_idx, inner); break;
+    case 4: FCI_LAUNCH(b, THREADS, 0, s, index_select_k<int32_t>)((int32_t *)y, (const int32_t *)x, idx, outer, n_src, n_idx, inner); break;
+    case 2: FCI_LAUNCH(b, THREADS, 0, s, index_select_k<int16_t>)((int16_t *)y, (const int16_t *)x, idx, outer, n_src, n_idx, inner); break;
+    default: FCI_LAUNCH(b, THREADS, 0, s, index_select_k<uint8_t>)((uint8_t *)y, (const uint8_t *)x, idx, outer, n_src, n_idx, inner); break;
     }
 }
 
 extern "C" void fci_cuda_index_add_launch(void *stream, float *gx, const float *gy, const int64_t *idx, int64_t outer,
                                           int64_t n_dst, int64_t n_idx, int64_t inner) {
     if (outer * inner > 0 && n_idx > 0)
-        index_add_k<<<grid_for(outer * inner), THREADS, 0, (cudaStream_t)stream>>>(gx, gy, idx, outer, n_dst, n_idx,
+        FCI_LAUNCH(grid_for(outer * inner), THREADS, 0, (cudaStream_t)stream, index_add_k)(gx, gy, idx, outer, n_dst, n_idx,
                                                                                    inner);
 }
 
@@ -98,7 +99,7 @@ extern "C" void fci_cuda_gather_launch(void *stream, float *y, const float *x, c
                                        const fci_cuda_gather_geom *g) {
     int64_t n = 1;
     for (int d = 0; d < g->ndim; d++) n *= g->shape[d];
-    if (n > 0) gather_k<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(y, x, idx, n, *g);
+    if (n > 0) FCI_LAUNCH(grid_for(n), THREADS, 0, (cudaStream_t)stream, gather_k)(y, x, idx, n, *g);
 }
 
 extern "C" void fci_cuda_scatter_add_launch(void *stream, float *y, const float *src, const int64_t *idx,
@@ -107,5 +108,5 @@ extern "C" void fci_cuda_scatter_add_launch(void *stream, float *y, const float 
     for (int d = 0; d < g->ndim; d++)
         if (d != g->dim) lines *= g->shape[d];
     if (lines > 0 && g->shape[g->dim] > 0)
-        scatter_add_k<<<grid_for(lines), THREADS, 0, (cudaStream_t)stream>>>(y, src, idx, lines, *g);
+        FCI_LAUNCH(grid_for(lines), THREADS, 0, (cudaStream_t)stream, scatter_add_k)(y, src, idx, lines, *g);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "block_reduce.cuh"
+#include "launch.cuh"
 #include "kernels.h"
 
 namespace {
@@ -286,7 +287,7 @@ __global__ void bce_bwd(const float *x, const float *y, const float *w, const fl
 extern "C" void fci_cuda_cross_entropy_fwd_launch(void *stream, const fci_cuda_class_loss *c, const float *z,
                                                   float *loss, float *wt, float *lse) {
     int64_t n = c->outer * c->inner;
-    if (n > 0) ce_fwd<<<rows_grid(n), THREADS, 0, (cudaStream_t)stream>>>(*c, z, loss, wt, lse);
+    if (n > 0) FCI_LAUNCH(rows_grid(n), THREADS, 0, (cudaStream_t)stream, ce_fwd)(*c, z, loss, wt, lse);
 }
 
 extern "C" void fci_cuda_cross_entropy_bwd_launch(void *stream, const fci_cuda_class_loss *c, const float *z,
@@ -295,17 +296,17 @@ extern "C" void fci_cuda_cross_entropy_bwd_launch(void *stream, const fci_cuda_c
     int64_t n = c->outer * c->C * c->inner;
     if (n <= 0) return;
     cudaStream_t s = (cudaStream_t)stream;
-    ce_bwd<<<grid_for(n), THREADS, 0, s>>>(*c, z, lse, g, g_stride, scale_by, wtotal, gz);
+    FCI_LAUNCH(grid_for(n), THREADS, 0, s, ce_bwd)(*c, z, lse, g, g_stride, scale_by, wtotal, gz);
 }
 
 extern "C" void fci_cuda_class_reduce_launch(void *stream, const float *loss, const float *wt, int64_t n,
                                              int mean, float *out, float *wsum) {
-    class_reduce<<<1, THREADS, 0, (cudaStream_t)stream>>>(loss, wt, n, mean, out, wsum);
+    FCI_LAUNCH(1, THREADS, 0, (cudaStream_t)stream, class_reduce)(loss, wt, n, mean, out, wsum);
 }
 
 extern "C" void fci_cuda_embedding_fwd_launch(void *stream, const float *w, const int64_t *idx, float *y,
                                               int64_t n, int64_t D) {
-    if (n * D > 0) embedding_fwd<<<grid_for(n * D), THREADS, 0, (cudaStream_t)stream>>>(w, idx, y, n, D);
+    if (n * D > 0) FCI_LAUNCH(grid_for(n * D), THREADS, 0, (cudaStream_t)stream, embedding_fwd)(w, idx, y, n, D);
 }
 
 extern "C" int fci_cuda_embedding_bwd_ws(int64_t n, int64_t V, size_t *bytes) {
@@ -327,62 +328,62 @@ extern "C" int fci_cuda_embedding_bwd_launch(void *stream, const float *dy, cons
     uint64_t *rows = (uint64_t *)p;
     int64_t *pos_in = (int64_t *)(p + slot), *pos = (int64_t *)(p + 2 * slot);
     size_t tmp = ws_bytes - 3 * slot;
-    iota<<<grid_for(n), THREADS, 0, s>>>(pos_in, n);
+    FCI_LAUNCH(grid_for(n), THREADS, 0, s, iota)(pos_in, n);
     // indices are in [0, V) (checked by the forward): sorting their low key_bits(V) bits orders them;
     // the radix sort is stable, so equal rows keep their positions in increasing order
     cudaError_t e = cub::DeviceRadixSort::SortPairs(p + 3 * slot, tmp, (const uint64_t *)idx, rows, pos_in, pos, n, 0,
                                                     key_bits(V), s);
     if (e != cudaSuccess) return (int)e;
-    embedding_bwd<<<grid_for(n * D), THREADS, 0, s>>>(dy, rows, pos, dw, n, D, padding_idx);
+    FCI_LAUNCH(grid_for(n * D), THREADS, 0, s, embedding_bwd)(dy, rows, pos, dw, n, D, padding_idx);
     return 0;
 }
 
 extern "C" void fci_cuda_dropout_fwd_launch(void *stream, const float *x, float *y, uint8_t *mask, int64_t n,
                                             uint64_t seed, uint64_t base, uint32_t thr, float scale) {
     if (n > 0)
-        dropout_fwd<<<grid_for((n + 3) / 4), THREADS, 0, (cudaStream_t)stream>>>(x, y, mask, n, seed, base, thr, scale);
+        FCI_LAUNCH(grid_for((n + 3) / 4), THREADS, 0, (cudaStream_t)stream, dropout_fwd)(x, y, mask, n, seed, base, thr, scale);
 }
 
 extern "C" void fci_cuda_dropout_bwd_launch(void *stream, const float *dy, const uint8_t *mask, float *dx,
                                             int64_t n, float scale) {
-    if (n > 0) dropout_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(dy, mask, dx, n, scale);
+    if (n > 0) FCI_LAUNCH(grid_for(n), THREADS, 0, (cudaStream_t)stream, dropout_bwd)(dy, mask, dx, n, scale);
 }
 
 extern "C" void fci_cuda_nll_fwd_launch(void *stream, const fci_cuda_class_loss *c, const float *x, float *loss,
                                         float *wt) {
     int64_t n = c->outer * c->inner;
-    if (n > 0) nll_fwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(*c, x, loss, wt);
+    if (n > 0) FCI_LAUNCH(grid_for(n), THREADS, 0, (cudaStream_t)stream, nll_fwd)(*c, x, loss, wt);
 }
 
 extern "C" void fci_cuda_nll_bwd_launch(void *stream, const fci_cuda_class_loss *c, const float *g, int64_t g_stride,
                                         const float *scale_by, float *gx) {
     int64_t n = c->outer * c->C * c->inner;
-    if (n > 0) nll_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(*c, g, g_stride, scale_by, gx);
+    if (n > 0) FCI_LAUNCH(grid_for(n), THREADS, 0, (cudaStream_t)stream, nll_bwd)(*c, g, g_stride, scale_by, gx);
 }
 
 extern "C" void fci_cuda_pw_loss_fwd_launch(void *stream, int kind, const float *x, const float *y, int64_t n,
                                             float beta, float *out, float *sum, double divisor) {
     cudaStream_t s = (cudaStream_t)stream;
-    if (out && n > 0) pw_loss_each<<<grid_for(n), THREADS, 0, s>>>(kind, x, y, n, beta, out);
-    if (sum) loss_sum<<<1, THREADS, 0, s>>>(kind, x, y, NULL, NULL, n, beta, sum, divisor);
+    if (out && n > 0) FCI_LAUNCH(grid_for(n), THREADS, 0, s, pw_loss_each)(kind, x, y, n, beta, out);
+    if (sum) FCI_LAUNCH(1, THREADS, 0, s, loss_sum)(kind, x, y, NULL, NULL, n, beta, sum, divisor);
 }
 
 extern "C" void fci_cuda_pw_loss_bwd_launch(void *stream, int kind, const float *x, const float *y, int64_t n,
                                             float beta, const float *g, int64_t g_stride, float g_scale, float *gx) {
     if (n > 0)
-        pw_loss_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(kind, x, y, n, beta, g, g_stride, g_scale, gx);
+        FCI_LAUNCH(grid_for(n), THREADS, 0, (cudaStream_t)stream, pw_loss_bwd)(kind, x, y, n, beta, g, g_stride, g_scale, gx);
 }
 
 extern "C" void fci_cuda_bce_logits_fwd_launch(void *stream, const float *x, const float *y, const float *w,
                                                const float *pw, int64_t n, float *out, float *sum, double divisor) {
     cudaStream_t s = (cudaStream_t)stream;
-    if (out && n > 0) bce_each<<<grid_for(n), THREADS, 0, s>>>(x, y, w, pw, n, out);
-    if (sum) loss_sum<<<1, THREADS, 0, s>>>(-1, x, y, w, pw, n, 0.0f, sum, divisor);
+    if (out && n > 0) FCI_LAUNCH(grid_for(n), THREADS, 0, s, bce_each)(x, y, w, pw, n, out);
+    if (sum) FCI_LAUNCH(1, THREADS, 0, s, loss_sum)(-1, x, y, w, pw, n, 0.0f, sum, divisor);
 }
 
 extern "C" void fci_cuda_bce_logits_bwd_launch(void *stream, const float *x, const float *y, const float *w,
                                                const float *pw, int64_t n, const float *g, int64_t g_stride,
                                                float g_scale, float *gx, float *gy) {
     if (n > 0 && (gx || gy))
-        bce_bwd<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(x, y, w, pw, n, g, g_stride, g_scale, gx, gy);
+        FCI_LAUNCH(grid_for(n), THREADS, 0, (cudaStream_t)stream, bce_bwd)(x, y, w, pw, n, g, g_stride, g_scale, gx, gy);
 }

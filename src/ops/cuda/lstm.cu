@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace {
 
@@ -66,7 +67,7 @@ extern "C" void fci_cuda_lstm_cell_fwd_launch(void *stream, const float *gates, 
                                               float *act, float *h, int64_t ldh, float *c, int64_t batch,
                                               int64_t hidden) {
     int64_t n = batch * hidden;
-    if (n > 0) cell_fwd<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(gates, ldg, c_prev, act, h, ldh, c, batch, hidden);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, cell_fwd)(gates, ldg, c_prev, act, h, ldh, c, batch, hidden);
 }
 
 extern "C" void fci_cuda_lstm_cell_bwd_launch(void *stream, const float *act, const float *c_prev, const float *c,
@@ -74,14 +75,14 @@ extern "C" void fci_cuda_lstm_cell_bwd_launch(void *stream, const float *act, co
                                               int64_t batch, int64_t hidden) {
     int64_t n = batch * hidden;
     if (n > 0)
-        cell_bwd<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(act, c_prev, c, dh, dc, dgates, dc_prev, batch, hidden);
+        FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, cell_bwd)(act, c_prev, c, dh, dc, dgates, dc_prev, batch, hidden);
 }
 
 extern "C" void fci_cuda_rows_fill_launch(void *stream, float *y, const float *b0, const float *b1, int64_t rows,
                                           int64_t cols) {
-    if (rows * cols > 0) rows_fill<<<grid_for(rows * cols), 256, 0, (cudaStream_t)stream>>>(y, b0, b1, rows, cols);
+    if (rows * cols > 0) FCI_LAUNCH(grid_for(rows * cols), 256, 0, (cudaStream_t)stream, rows_fill)(y, b0, b1, rows, cols);
 }
 
 extern "C" void fci_cuda_add_inplace_launch(void *stream, float *dst, const float *src, int64_t n) {
-    if (n > 0) add_inplace<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(dst, src, n);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, add_inplace)(dst, src, n);
 }

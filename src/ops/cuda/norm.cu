@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace {
 
@@ -289,10 +290,10 @@ extern "C" void fci_cuda_batch_norm_fwd_launch(void *stream, const float *x, flo
     int64_t P = fci_cuda_batch_norm_parts(N, C, S);
     double *part = (double *)ws;
     float *coef = (float *)(part + 2 * C * P);
-    if (training) bn_partial<<<(unsigned)(C * P), THREADS, 0, s>>>(x, NULL, N, C, S, P, NULL, part);
-    bn_fwd_finish<<<(unsigned)((C + THREADS - 1) / THREADS), THREADS, 0, s>>>(
+    if (training) FCI_LAUNCH((unsigned)(C * P), THREADS, 0, s, bn_partial)(x, NULL, N, C, S, P, NULL, part);
+    FCI_LAUNCH((unsigned)((C + THREADS - 1) / THREADS), THREADS, 0, s, bn_fwd_finish)(
         x, N, C, S, P, w, b, running_mean, running_var, training, momentum, eps, mean, rstd, part, coef);
-    bn_fwd_apply<<<flat_grid(N * C * S), THREADS, 0, s>>>(x, y, N * C * S, C, S, coef);
+    FCI_LAUNCH(flat_grid(N * C * S), THREADS, 0, s, bn_fwd_apply)(x, y, N * C * S, C, S, coef);
 }
 
 extern "C" void fci_cuda_batch_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t N, int64_t C,
@@ -303,15 +304,15 @@ extern "C" void fci_cuda_batch_norm_bwd_launch(void *stream, const float *x, con
     int64_t P = fci_cuda_batch_norm_parts(N, C, S);
     double *part = (double *)ws;
     float *coef = (float *)(part + 2 * C * P);
-    bn_partial<<<(unsigned)(C * P), THREADS, 0, s>>>(x, dy, N, C, S, P, mean, part);
-    bn_bwd_finish<<<(unsigned)((C + THREADS - 1) / THREADS), THREADS, 0, s>>>(N * S, C, P, w, rstd, training, part,
+    FCI_LAUNCH((unsigned)(C * P), THREADS, 0, s, bn_partial)(x, dy, N, C, S, P, mean, part);
+    FCI_LAUNCH((unsigned)((C + THREADS - 1) / THREADS), THREADS, 0, s, bn_bwd_finish)(N * S, C, P, w, rstd, training, part,
                                                                               dw, db, coef);
-    if (dx) bn_bwd_apply<<<flat_grid(N * C * S), THREADS, 0, s>>>(x, dy, dx, N * C * S, C, S, mean, coef);
+    if (dx) FCI_LAUNCH(flat_grid(N * C * S), THREADS, 0, s, bn_bwd_apply)(x, dy, dx, N * C * S, C, S, mean, coef);
 }
 
 extern "C" void fci_cuda_layer_norm_fwd_launch(void *stream, const float *x, float *y, int64_t R, int64_t D,
                                                const float *w, const float *b, double eps, float *mean, float *rstd) {
-    if (R > 0 && D > 0) ln_fwd<<<rows_grid(R), THREADS, 0, (cudaStream_t)stream>>>(x, y, R, D, w, b, eps, mean, rstd);
+    if (R > 0 && D > 0) FCI_LAUNCH(rows_grid(R), THREADS, 0, (cudaStream_t)stream, ln_fwd)(x, y, R, D, w, b, eps, mean, rstd);
 }
 
 extern "C" void fci_cuda_layer_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t R, int64_t D,
@@ -319,15 +320,15 @@ extern "C" void fci_cuda_layer_norm_bwd_launch(void *stream, const float *x, con
                                                float *dw, float *db) {
     cudaStream_t s = (cudaStream_t)stream;
     if (R <= 0 || D <= 0) return;
-    if (dx) ln_bwd_dx<<<rows_grid(R), THREADS, 0, s>>>(x, dy, R, D, w, mean, rstd, dx);
-    if (dw || db) ln_bwd_dwdb<<<grid_for(D), THREADS, 0, s>>>(x, dy, R, D, mean, rstd, dw, db);
+    if (dx) FCI_LAUNCH(rows_grid(R), THREADS, 0, s, ln_bwd_dx)(x, dy, R, D, w, mean, rstd, dx);
+    if (dw || db) FCI_LAUNCH(grid_for(D), THREADS, 0, s, ln_bwd_dwdb)(x, dy, R, D, mean, rstd, dw, db);
 }
 
 extern "C" void fci_cuda_group_norm_fwd_launch(void *stream, const float *x, float *y, int64_t N, int64_t C,
                                                int64_t S, int64_t G, const float *w, const float *b, double eps,
                                                float *mean, float *rstd) {
     if (N * G > 0 && C * S > 0)
-        gn_fwd<<<rows_grid(N * G), THREADS, 0, (cudaStream_t)stream>>>(x, y, N, C, S, G, w, b, eps, mean, rstd);
+        FCI_LAUNCH(rows_grid(N * G), THREADS, 0, (cudaStream_t)stream, gn_fwd)(x, y, N, C, S, G, w, b, eps, mean, rstd);
 }
 
 extern "C" void fci_cuda_group_norm_bwd_launch(void *stream, const float *x, const float *dy, int64_t N, int64_t C,
@@ -340,6 +341,6 @@ extern "C" void fci_cuda_group_norm_bwd_launch(void *stream, const float *x, con
         if (db) cudaMemsetAsync(db, 0, sizeof(float) * (size_t)C, s);
         return;
     }
-    if (dx) gn_bwd_dx<<<rows_grid(N * G), THREADS, 0, s>>>(x, dy, N, C, S, G, w, mean, rstd, dx);
-    if (dw || db) gn_bwd_dwdb<<<rows_grid(C), THREADS, 0, s>>>(x, dy, N, C, S, G, mean, rstd, dw, db);
+    if (dx) FCI_LAUNCH(rows_grid(N * G), THREADS, 0, s, gn_bwd_dx)(x, dy, N, C, S, G, w, mean, rstd, dx);
+    if (dw || db) FCI_LAUNCH(rows_grid(C), THREADS, 0, s, gn_bwd_dwdb)(x, dy, N, C, S, G, mean, rstd, dw, db);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace {
 
@@ -179,12 +180,12 @@ __global__ void lookahead(float *slow, float *fast, int64_t n, float alpha) {
 
 extern "C" void fci_cuda_sgd_launch(void *stream, float *p, const float *g, float *buf, int64_t n,
                                     const fci_cuda_sgd *s) {
-    if (n > 0) sgd<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, buf, n, *s);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, sgd)(p, g, buf, n, *s);
 }
 
 extern "C" void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
                                      const fci_cuda_adam *a) {
-    if (n > 0) adam<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, m, v, n, *a);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, adam)(p, g, m, v, n, *a);
 }
 
 extern "C" int fci_cuda_mt_blocks(int64_t n) {
@@ -193,31 +194,31 @@ extern "C" int fci_cuda_mt_blocks(int64_t n) {
 }
 
 extern "C" void fci_cuda_sgd_mt_launch(void *stream, const fci_cuda_mt *t, const fci_cuda_sgd *s) {
-    if (t->n > 0 && t->block0[t->n] > 0) sgd_mt<<<t->block0[t->n], 256, 0, (cudaStream_t)stream>>>(*t, *s);
+    if (t->n > 0 && t->block0[t->n] > 0) FCI_LAUNCH(t->block0[t->n], 256, 0, (cudaStream_t)stream, sgd_mt)(*t, *s);
 }
 
 extern "C" void fci_cuda_adam_mt_launch(void *stream, const fci_cuda_mt *t, const fci_cuda_adam *a) {
-    if (t->n > 0 && t->block0[t->n] > 0) adam_mt<<<t->block0[t->n], 256, 0, (cudaStream_t)stream>>>(*t, *a);
+    if (t->n > 0 && t->block0[t->n] > 0) FCI_LAUNCH(t->block0[t->n], 256, 0, (cudaStream_t)stream, adam_mt)(*t, *a);
 }
 
 extern "C" void fci_cuda_rmsprop_launch(void *stream, float *p, const float *g, float *sq, float *buf, float *gavg,
                                         int64_t n, const fci_cuda_rmsprop *r) {
-    if (n > 0) rmsprop<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, sq, buf, gavg, n, *r);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, rmsprop)(p, g, sq, buf, gavg, n, *r);
 }
 
 extern "C" void fci_cuda_radam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
                                       const fci_cuda_moments *k, float f, int rectified) {
-    if (n > 0) radam<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(p, g, m, v, n, *k, f, rectified);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, radam)(p, g, m, v, n, *k, f, rectified);
 }
 
 extern "C" void fci_cuda_lamb_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
                                      const fci_cuda_moments *k, double neg_lr, double *part) {
     if (n <= 0) return;
     cudaStream_t s = (cudaStream_t)stream;
-    lamb_moments<<<FCI_CUDA_LAMB_BLOCKS, 256, 0, s>>>(p, g, m, v, n, *k, part);
-    lamb_step<<<FCI_CUDA_LAMB_BLOCKS, 256, 0, s>>>(p, m, v, n, *k, neg_lr, part);
+    FCI_LAUNCH(FCI_CUDA_LAMB_BLOCKS, 256, 0, s, lamb_moments)(p, g, m, v, n, *k, part);
+    FCI_LAUNCH(FCI_CUDA_LAMB_BLOCKS, 256, 0, s, lamb_step)(p, m, v, n, *k, neg_lr, part);
 }
 
 extern "C" void fci_cuda_lookahead_launch(void *stream, float *slow, float *fast, int64_t n, float alpha) {
-    if (n > 0) lookahead<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(slow, fast, n, alpha);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, lookahead)(slow, fast, n, alpha);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace {
 
@@ -68,9 +69,9 @@ void binary(cudaStream_t s, float *out, const float *a, const float *b, int64_t 
         c *= g->shape[d];
     }
     if ((flat[0] || zero[0]) && (flat[1] || zero[1]))
-        binary_flat<OP><<<grid_for(n), 256, 0, s>>>(out, a, flat[0] ? 1 : 0, b, flat[1] ? 1 : 0, n);
+        FCI_LAUNCH(grid_for(n), 256, 0, s, binary_flat<OP>)(out, a, flat[0] ? 1 : 0, b, flat[1] ? 1 : 0, n);
     else
-        binary_strided<OP><<<grid_for(n), 256, 0, s>>>(out, a, b, n, *g);
+        FCI_LAUNCH(grid_for(n), 256, 0, s, binary_strided<OP>)(out, a, b, n, *g);
 }
 
 __device__ __forceinline__ float fwd(int op, float v, float p0, float p1) {
@@ -161,8 +162,8 @@ template <int OP>
 void unary_launch(cudaStream_t s, const float *x, const float *y, const float *gy, float *gx, float *out,
                   int64_t n, fci_cuda_params p, int backward) {
     int blocks = backward ? grid_for(n) : grid_for((n + 3) / 4);
-    if (backward) unary_bwd<OP><<<blocks, 256, 0, s>>>(x, y, gy, gx, n, p.p[0], p.p[1]);
-    else unary_fwd<OP><<<blocks, 256, 0, s>>>(x, out, n, p.p[0], p.p[1]);
+    if (backward) FCI_LAUNCH(blocks, 256, 0, s, unary_bwd<OP>)(x, y, gy, gx, n, p.p[0], p.p[1]);
+    else FCI_LAUNCH(blocks, 256, 0, s, unary_fwd<OP>)(x, out, n, p.p[0], p.p[1]);
 }
 
 typedef void (*unary_fn)(cudaStream_t, const float *, const float *, const float *, float *, float *,
@@ -242,16 +243,16 @@ extern "C" void fci_cuda_compare_launch(void *stream, int op, int dtype, uint8_t
     if (n <= 0) return;
     cudaStream_t s = (cudaStream_t)stream;
     switch (dtype) { // fc_dtype: F32 0, BF16 1, F16 2, I32 3, I64 4, U8 5, BOOL 6 (copy.cu)
-    case 0: compare_k<float><<<grid_for(n), 256, 0, s>>>(op, out, (const float *)a, (const float *)b, n, *g); break;
-    case 3: compare_k<int32_t><<<grid_for(n), 256, 0, s>>>(op, out, (const int32_t *)a, (const int32_t *)b, n, *g); break;
-    case 4: compare_k<int64_t><<<grid_for(n), 256, 0, s>>>(op, out, (const int64_t *)a, (const int64_t *)b, n, *g); break;
-    default: compare_k<uint8_t><<<grid_for(n), 256, 0, s>>>(op, out, (const uint8_t *)a, (const uint8_t *)b, n, *g); break;
+    case 0: FCI_LAUNCH(grid_for(n), 256, 0, s, compare_k<float>)(op, out, (const float *)a, (const float *)b, n, *g); break;
+    case 3: FCI_LAUNCH(grid_for(n), 256, 0, s, compare_k<int32_t>)(op, out, (const int32_t *)a, (const int32_t *)b, n, *g); break;
+    case 4: FCI_LAUNCH(grid_for(n), 256, 0, s, compare_k<int64_t>)(op, out, (const int64_t *)a, (const int64_t *)b, n, *g); break;
+    default: FCI_LAUNCH(grid_for(n), 256, 0, s, compare_k<uint8_t>)(op, out, (const uint8_t *)a, (const uint8_t *)b, n, *g); break;
     }
 }
 
 extern "C" void fci_cuda_where_launch(void *stream, float *out, const uint8_t *cond, const float *a,
                                       const float *b, int64_t n, const fci_cuda_geom *g) {
-    if (n > 0) where_k<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(out, cond, a, b, n, *g);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, where_k)(out, cond, a, b, n, *g);
 }
 
 extern "C" void fci_cuda_unary_fwd_launch(void *stream, int op, const float *x, float *y, int64_t n,

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "launch.cuh"
 
 namespace {
 
@@ -138,13 +139,13 @@ __global__ void avg_pool_bwd(const float *gy, float *gx, fci_pool2d_geom g, int 
 extern "C" void fci_cuda_max_pool_launch(void *stream, const float *x, float *y, int32_t *idx,
                                          const fci_pool2d_geom *g, int adaptive) {
     int64_t n = g->planes * g->oh * g->ow;
-    if (n > 0) max_pool<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(x, y, idx, *g, adaptive);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, max_pool)(x, y, idx, *g, adaptive);
 }
 
 extern "C" void fci_cuda_avg_pool_launch(void *stream, const float *x, float *y, const fci_pool2d_geom *g,
                                          int adaptive) {
     int64_t n = g->planes * g->oh * g->ow;
-    if (n > 0) avg_pool<<<grid_for(n), 256, 0, (cudaStream_t)stream>>>(x, y, *g, adaptive);
+    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, avg_pool)(x, y, *g, adaptive);
 }
 
 extern "C" void fci_cuda_pool_bwd_launch(void *stream, const float *gy, const int32_t *idx, float *gx,
@@ -156,6 +157,6 @@ extern "C" void fci_cuda_pool_bwd_launch(void *stream, const float *gy, const in
         cudaMemsetAsync(gx, 0, sizeof(float) * (size_t)n, s);
         return;
     }
-    if (is_max) max_pool_bwd<<<grid_for(n), 256, 0, s>>>(gy, idx, gx, *g, adaptive);
-    else avg_pool_bwd<<<grid_for(n), 256, 0, s>>>(gy, gx, *g, adaptive);
+    if (is_max) FCI_LAUNCH(grid_for(n), 256, 0, s, max_pool_bwd)(gy, idx, gx, *g, adaptive);
+    else FCI_LAUNCH(grid_for(n), 256, 0, s, avg_pool_bwd)(gy, gx, *g, adaptive);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "block_reduce.cuh"
+#include "launch.cuh"
 #include "kernels.h"
 
 namespace {
@@ -218,45 +219,45 @@ extern "C" void fci_cuda_sum_axis_launch(void *stream, const float *x, float *ou
         cudaMemsetAsync(out, 0, sizeof(float) * (size_t)(outer * inner), s);
         return;
     }
-    if (inner == 1) sum_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, out, outer, red);
-    else sum_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, out, outer, red, inner);
+    if (inner == 1) FCI_LAUNCH(rows_grid(outer), THREADS, 0, s, sum_rows)(x, out, outer, red);
+    else FCI_LAUNCH(grid_for(outer * inner), THREADS, 0, s, sum_cols)(x, out, outer, red, inner);
 }
 
 extern "C" void fci_cuda_logsumexp_axis_launch(void *stream, const float *x, float *out, int64_t outer,
                                                int64_t red, int64_t inner) {
     cudaStream_t s = (cudaStream_t)stream;
     if (outer * inner == 0) return;
-    if (inner == 1) lse_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, out, outer, red);
-    else lse_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, out, outer, red, inner);
+    if (inner == 1) FCI_LAUNCH(rows_grid(outer), THREADS, 0, s, lse_rows)(x, out, outer, red);
+    else FCI_LAUNCH(grid_for(outer * inner), THREADS, 0, s, lse_cols)(x, out, outer, red, inner);
 }
 
 extern "C" void fci_cuda_argext_axis_launch(void *stream, const float *x, float *val, int64_t *idx,
                                             int64_t outer, int64_t red, int64_t inner, int is_max) {
     if (outer * inner == 0) return;
-    argext<<<grid_for(outer * inner), THREADS, 0, (cudaStream_t)stream>>>(x, val, idx, outer, red, inner,
+    FCI_LAUNCH(grid_for(outer * inner), THREADS, 0, (cudaStream_t)stream, argext)(x, val, idx, outer, red, inner,
                                                                          is_max ? 1.0f : -1.0f);
 }
 
 extern "C" void fci_cuda_scatter_axis_launch(void *stream, const float *gy, const int64_t *idx, float *gx,
                                              int64_t outer, int64_t red, int64_t inner) {
     int64_t n = outer * red * inner;
-    if (n > 0) scatter_axis<<<grid_for(n), THREADS, 0, (cudaStream_t)stream>>>(gy, idx, gx, outer, red, inner);
+    if (n > 0) FCI_LAUNCH(grid_for(n), THREADS, 0, (cudaStream_t)stream, scatter_axis)(gy, idx, gx, outer, red, inner);
 }
 
 extern "C" void fci_cuda_softmax_fwd_launch(void *stream, const float *x, float *y, int64_t outer,
                                             int64_t red, int64_t inner, int is_log) {
     cudaStream_t s = (cudaStream_t)stream;
     if (outer * red * inner == 0) return;
-    if (inner == 1) softmax_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, y, outer, red, is_log);
-    else softmax_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, y, outer, red, inner, is_log);
+    if (inner == 1) FCI_LAUNCH(rows_grid(outer), THREADS, 0, s, softmax_rows)(x, y, outer, red, is_log);
+    else FCI_LAUNCH(grid_for(outer * inner), THREADS, 0, s, softmax_cols)(x, y, outer, red, inner, is_log);
 }
 
 extern "C" void fci_cuda_softmax_bwd_launch(void *stream, const float *y, const float *gy, float *gx,
                                             int64_t outer, int64_t red, int64_t inner, int is_log) {
     cudaStream_t s = (cudaStream_t)stream;
     if (outer * red * inner == 0) return;
-    if (inner == 1) softmax_bwd_rows<<<rows_grid(outer), THREADS, 0, s>>>(y, gy, gx, outer, red, is_log);
-    else softmax_bwd_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(y, gy, gx, outer, red, inner, is_log);
+    if (inner == 1) FCI_LAUNCH(rows_grid(outer), THREADS, 0, s, softmax_bwd_rows)(y, gy, gx, outer, red, is_log);
+    else FCI_LAUNCH(grid_for(outer * inner), THREADS, 0, s, softmax_bwd_cols)(y, gy, gx, outer, red, inner, is_log);
 }
 
 extern "C" void fci_cuda_var_axis_launch(void *stream, const float *x, float *mean, float *var, int64_t outer,
@@ -264,7 +265,7 @@ extern "C" void fci_cuda_var_axis_launch(void *stream, const float *x, float *me
     cudaStream_t s = (cudaStream_t)stream;
     if (outer * inner <= 0) return;
     if (inner == 1)
-        var_rows<<<rows_grid(outer), THREADS, 0, s>>>(x, mean, var, outer, red, denom, take_sqrt);
+        FCI_LAUNCH(rows_grid(outer), THREADS, 0, s, var_rows)(x, mean, var, outer, red, denom, take_sqrt);
     else
-        var_cols<<<grid_for(outer * inner), THREADS, 0, s>>>(x, mean, var, outer, red, inner, denom, take_sqrt);
+        FCI_LAUNCH(grid_for(outer * inner), THREADS, 0, s, var_cols)(x, mean, var, outer, red, inner, denom, take_sqrt);
 }

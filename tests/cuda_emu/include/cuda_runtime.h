@@ -10,8 +10,8 @@
  * around them; it proves nothing about speed, real memory ordering, or NVIDIA's libraries
  * (cuBLASLt and cuDNN are host reference implementations here, see cublasLt.h and cudnn.h).
  *
- * Declarations are C (the glue in src/core/cuda_*.c and src/ops/cuda/*.c is C); the device-side
- * part (kernels, intrinsics) is C++ and is only seen by the .cu files, compiled as C++. */
+ * Declarations are C (the host glue in src/core and src/ops/cuda is C); the device-side part
+ * (kernels, intrinsics) is C++ and is only seen by the .cu files, compiled as C++. */
 #ifndef FCE_CUDA_RUNTIME_H
 #define FCE_CUDA_RUNTIME_H
 
