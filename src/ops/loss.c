@@ -382,16 +382,19 @@ static fc_status pw_bwd(fci_node *n, fc_tensor *gy, fc_tensor **gx) {
         fci_cuda_pw_loss_bwd_launch(FCI_STREAM(g), (int)n->ip[1], fc_tensor_data(xc), fc_tensor_data(yc),
                                     fc_tensor_numel(xc), (float)n->fp[0], fc_tensor_data(gy),
                                     red == FC_REDUCTION_NONE, scale, fc_tensor_data(g));
-        if (fci_cuda_launched("loss") != FC_OK) g = NULL;
+        if (fci_cuda_launched("loss") != FC_OK) {
+            fci_tensor_unref(g);
+            g = NULL;
+        }
     } else
 #endif
-    if (g) {
+    if (g)
         fci_pw_loss_bwd_f32((fci_pw_loss)n->ip[1], fc_tensor_data(xc), fc_tensor_data(yc),
                             fc_tensor_numel(xc), (float)n->fp[0], fc_tensor_data(gy),
                             red == FC_REDUCTION_NONE, scale, fc_tensor_data(g));
-        if (fci_node_needs_grad(n, 1)) gx[1] = fc_neg(g);
-        if (fci_node_needs_grad(n, 0)) gx[0] = g;
-    }
+    /* both devices: d/dy = -d/dx for every pointwise loss here */
+    if (g && fci_node_needs_grad(n, 1)) gx[1] = fc_neg(g);
+    if (g && fci_node_needs_grad(n, 0)) gx[0] = g;
     if (xc) fci_tensor_unref(xc);
     if (yc) fci_tensor_unref(yc);
     return (!fci_node_needs_grad(n, 0) || gx[0]) && (!fci_node_needs_grad(n, 1) || gx[1])

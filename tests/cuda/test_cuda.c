@@ -157,12 +157,12 @@ FCT_TEST(test_pointwise_match_pytorch_on_cuda) {
     unary_on_cuda("hardswish", u_hardswish, 0, 0);
     unary_on_cuda("exp", u_exp, 0, 0);
     unary_on_cuda("abs", u_abs, 0, 0);
-    unary_on_cuda("leaky_relu", u_leaky, 0.1, 0);
+    unary_on_cuda("leaky_relu", u_leaky, 0.2, 0);
     unary_on_cuda("softplus", u_softplus, 1, 20);
     unary_on_cuda("softplus_b2_t5", u_softplus, 2, 5);
     unary_on_cuda("pow_scalar_2", u_pow, 2, 0);
     unary_on_cuda("pow_scalar_3", u_pow, 3, 0);
-    unary_on_cuda("clamp", u_clamp, -0.5, 0.5);
+    unary_on_cuda("clamp", u_clamp, -0.5, 0.7);
 }
 
 typedef fc_tensor *(*binop)(fc_tensor *, fc_tensor *);
@@ -282,7 +282,10 @@ FCT_TEST(test_cross_entropy_matches_pytorch_on_cuda) {
     FCT_ERROR(FC_ERR_ARG, "target at position 1 is 7");
 }
 
-static void matmul_fixture(const char *name, int linear) {
+/* the view gen_linalg.py's torch code took of a stored operand: "t" transposes the last two dims */
+static fc_tensor *viewed(fc_tensor *t, int transposed) { return transposed ? fc_transpose(t, -1, -2) : t; }
+
+static void matmul_fixture(const char *name, int linear, int ta, int tb) {
     fct_fixture fx = fct_load(name);
     if (linear) {
         fc_tensor *x = fct_get(&fx, "x"), *w = fct_get(&fx, "w"), *b = fct_get(&fx, "b");
@@ -298,7 +301,7 @@ static void matmul_fixture(const char *name, int linear) {
         fc_tensor *a = fct_get(&fx, "a"), *b = fct_get(&fx, "b");
         if (!a || !b) return fct_fixture_free(&fx);
         fc_tensor *da = dev(fc_requires_grad(a)), *db = dev(fc_requires_grad(b));
-        fc_tensor *y = fc_matmul(da, db);
+        fc_tensor *y = fc_matmul(viewed(da, ta), viewed(db, tb));
         FCT_CLOSE(host(y), fct_get(&fx, "y"), 1e-5, 1e-5);
         FCT_OK(fc_backward_with(y, dev(fct_get(&fx, "dy"))));
         FCT_CLOSE(grad_host(da), fct_get(&fx, "da"), 1e-5, 1e-5);
@@ -310,10 +313,14 @@ static void matmul_fixture(const char *name, int linear) {
 FCT_TEST(test_matmul_and_linear_match_pytorch_on_cuda) {
     NEED_GPU();
     fc_cuda_set_allow_tf32(0);
-    matmul_fixture("ops/linear_bias", 1);
-    const char *mm[] = {"ops/matmul_mm", "ops/matmul_mm_tt", "ops/matmul_bcast", "ops/matmul_batch_2d",
-                        "ops/matmul_2d_batch", "ops/matmul_bcast_t", "ops/matmul_mv", "ops/matmul_vm"};
-    for (size_t i = 0; i < sizeof mm / sizeof *mm; i++) matmul_fixture(mm[i], 0);
+    matmul_fixture("ops/linear_bias", 1, 0, 0);
+    /* keep in sync with MATMUL in gen_linalg.py (name, a transposed, b transposed) */
+    static const struct { const char *name; int ta, tb; } mm[] = {
+        {"ops/matmul_mm", 0, 0},      {"ops/matmul_mm_tt", 1, 1},   {"ops/matmul_bcast", 0, 0},
+        {"ops/matmul_batch_2d", 0, 0}, {"ops/matmul_2d_batch", 0, 0}, {"ops/matmul_bcast_t", 1, 1},
+        {"ops/matmul_batch_t_2d", 1, 0}, {"ops/matmul_mv", 0, 0},    {"ops/matmul_vm", 0, 0},
+        {"ops/matmul_dot", 0, 0},     {"ops/matmul_v_batch", 0, 0}, {"ops/matmul_batch_v", 0, 0}};
+    for (size_t i = 0; i < sizeof mm / sizeof *mm; i++) matmul_fixture(mm[i].name, 0, mm[i].ta, mm[i].tb);
     /* a larger GEMM against OpenBLAS; TF32 within its 10-bit mantissa */
     fc_tensor *a = fc_randn(FC_SHAPE(96, 200)), *b = fc_randn(FC_SHAPE(200, 72));
     fc_tensor *want = fc_matmul(a, b);
