@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo check sanitize bench fixtures clean
+.PHONY: all deps build demo check check-emu check-emu-train sanitize bench fixtures clean
 
 all: build
 
@@ -19,6 +19,18 @@ demo: build
 
 check: build
 	@cd $(BUILD) && ctest --output-on-failure
+	@$(MAKE) --no-print-directory check-emu
+
+# The CUDA backend's device suite on the CUDA emulator (tests/cuda_emu): its kernels and glue run on
+# the CPU, so it is checked on every machine, GPU or not. A second build folder.
+check-emu: deps
+	@cmake -S . -B $(BUILD)-emu -DCMAKE_BUILD_TYPE=Release -DFASTC_CUDA=EMU $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD)-emu -j $(JOBS) --target test_cuda test_emu_scheduler test_emu_libs
+	@cd $(BUILD)-emu && ctest --output-on-failure -R cuda_emu
+
+# ... with the two MNIST_SAMPLE training epochs on the emulated device too (about 30 minutes).
+check-emu-train: check-emu
+	@cd $(BUILD)-emu && FASTC_FIXTURES=$(CURDIR)/tests/fixtures ./test_cuda test_mnist_sample
 
 sanitize: deps
 	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DFASTC_SANITIZE=ON >/dev/null
@@ -36,4 +48,4 @@ fixtures:
 	@for g in tests/fixtures/gen_*.py; do echo "$$g"; /usr/bin/python3 $$g || exit 1; done
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-emu

@@ -36,8 +36,11 @@ target_include_directories(test_cuda BEFORE PRIVATE ${FCE_DIR}/include)
 target_compile_options(test_cuda PRIVATE ${FASTC_WARNINGS})
 target_compile_definitions(test_cuda PRIVATE FASTC_CUDA=1 FASTC_CUDA_EMU=1)
 enable_testing()
+# The two MNIST_SAMPLE epochs (test_cuda_train.c) take about 15 minutes each on the emulator: they
+# are left out here (FCT_CUDA_NO_TRAIN) and run by `make check-emu-train`; the small-network and
+# batch-norm training tests still run.
 add_test(NAME cuda_emu COMMAND test_cuda)
-set_tests_properties(cuda_emu PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2"
+set_tests_properties(cuda_emu PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2;FCT_CUDA_NO_TRAIN=1;FCE_QUIET=1"
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 
 # the emulator's own checks (indices, barriers, warp exchanges, refused launches, races found)
@@ -49,3 +52,13 @@ target_compile_options(test_emu_scheduler PRIVATE -Wall -Wextra -Wno-unused-para
 set_target_properties(test_emu_scheduler PROPERTIES CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON)
 target_link_libraries(test_emu_scheduler PRIVATE fastc_static)
 add_test(NAME cuda_emu_scheduler COMMAND test_emu_scheduler)
+
+# the emulated cuBLASLt / cuDNN against fastc's CPU matmul and conv2d, and their validation
+add_executable(test_emu_libs ${FCE_DIR}/test_emu_libs.c)
+target_include_directories(test_emu_libs BEFORE PRIVATE ${FCE_DIR}/include)
+target_include_directories(test_emu_libs PRIVATE src tests)
+target_compile_options(test_emu_libs PRIVATE ${FASTC_WARNINGS})
+target_link_libraries(test_emu_libs PRIVATE fct)
+add_test(NAME cuda_emu_libs COMMAND test_emu_libs)
+set_tests_properties(cuda_emu_libs PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;FCE_QUIET=1"
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR})

@@ -9,14 +9,13 @@
  * The algorithm the heuristic returns records the problem it was chosen for (types, compute type)
  * and the operand alignment the preference declared (256 bytes by default, as cuBLASLt assumes);
  * cublasLtMatmul rejects an operand less aligned than that with CUBLAS_STATUS_INVALID_VALUE where
- * real cuBLASLt may read out of alignment and fault: the glue bug shows as an error, here. With the
- * emulator's runtime linked (fce_is_device), an operand whose extent is not inside one cudaMalloc
+ * real cuBLASLt may read out of alignment and fault: the glue bug shows as an error, here. While
+ * fce_library_pointer_checks is on (the default), an operand whose extent is not inside one cudaMalloc
  * block is CUBLAS_STATUS_INVALID_VALUE too (real cuBLASLt: an illegal address later). */
 #include <cublasLt.h>
 
 #include "fce_libs_impl.h"
 
-#pragma weak fce_is_device
 
 #define ALGO_MAGIC 0x6663652d6c74616cull /* "fce-ltal" */
 #define DEFAULT_ALIGNMENT 256
@@ -439,7 +438,7 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, con
                             (unsigned long long)need, "ABCD"[i]);
         }
     }
-    if (fce_is_device)
+    if (fce_library_pointer_checks)
         for (int i = 0; i < 4; i++) {
             if (!ptr[i] || (i == 2 && be == 0.0f)) continue;
             size_t n = (size_t)extent(p.l[i]) * (i < 2 ? fce_type_size(p.ab) : fce_type_size(p.c));

@@ -19,14 +19,13 @@
  * Validation as cuDNN's: CUDNN_STATUS_BAD_PARAM when descriptors do not make one convolution
  * (output dims other than cuDNN's formula, channels or groups that disagree, mixed data types), when
  * the workspace is smaller than the algorithm's size; CUDNN_STATUS_BAD_PARAM_NULL_POINTER (a
- * BAD_PARAM in cuDNN 9's categories) for a NULL pointer. With the emulator's runtime linked
- * (fce_is_device), an operand not inside one cudaMalloc block is CUDNN_STATUS_BAD_PARAM too, where
+ * BAD_PARAM in cuDNN 9's categories) for a NULL pointer. While fce_library_pointer_checks is on
+ * (the default), an operand not inside one cudaMalloc block is CUDNN_STATUS_BAD_PARAM too, where
  * cuDNN would fault with an illegal address. */
 #include <cudnn.h>
 
 #include "fce_libs_impl.h"
 
-#pragma weak fce_is_device
 
 struct cudnnContext {
     cudaStream_t stream;
@@ -276,7 +275,7 @@ static cudnnStatus_t geom_make(const char *fn, const struct cudnnTensorStruct *x
 cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescriptor_t cd,
                                                     const cudnnTensorDescriptor_t x, const cudnnFilterDescriptor_t f,
                                                     int *n, int *c, int *h, int *w) {
-    geom g;
+    geom g = {0};
     cudnnStatus_t st = geom_make("cudnnGetConvolution2dForwardOutputDim", x, f, cd, NULL, &g);
     if (st) return st;
     if (!n || !c || !h || !w)
@@ -338,7 +337,7 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, const cudn
                                                      const cudnnTensorDescriptor_t y, const int requested,
                                                      int *returned, cudnnConvolutionFwdAlgoPerf_t *perf) {
     const char *fn = "cudnnGetConvolutionForwardAlgorithm_v7";
-    geom g;
+    geom g = {0};
     if (!h) return fail(CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "%s: NULL handle", fn);
     cudnnStatus_t st = geom_make(fn, x, f, cd, y, &g);
     if (st) return st;
@@ -352,7 +351,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h, const
                                                           const cudnnTensorDescriptor_t dx, const int requested,
                                                           int *returned, cudnnConvolutionBwdDataAlgoPerf_t *perf) {
     const char *fn = "cudnnGetConvolutionBackwardDataAlgorithm_v7";
-    geom g;
+    geom g = {0};
     if (!h) return fail(CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "%s: NULL handle", fn);
     cudnnStatus_t st = geom_make(fn, dx, f, cd, dy, &g);
     if (st) return st;
@@ -366,7 +365,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, con
                                                             const cudnnFilterDescriptor_t f, const int requested,
                                                             int *returned, cudnnConvolutionBwdFilterAlgoPerf_t *perf) {
     const char *fn = "cudnnGetConvolutionBackwardFilterAlgorithm_v7";
-    geom g;
+    geom g = {0};
     if (!h) return fail(CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "%s: NULL handle", fn);
     cudnnStatus_t st = geom_make(fn, x, f, cd, dy, &g);
     if (st) return st;
@@ -377,7 +376,7 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, con
 static cudnnStatus_t get_ws(const char *fn, cudnnHandle_t h, int pass, int algo, const struct cudnnTensorStruct *x,
                             const struct cudnnFilterStruct *f, const struct cudnnConvolutionStruct *cd,
                             const struct cudnnTensorStruct *y, size_t *n) {
-    geom g;
+    geom g = {0};
     if (!h || !n) return fail(CUDNN_STATUS_BAD_PARAM_NULL_POINTER, "%s: NULL handle or size pointer", fn);
     cudnnStatus_t st = geom_make(fn, x, f, cd, y, &g);
     return st ? st : ws_size(fn, pass, algo, &g, n);
@@ -424,7 +423,7 @@ static cudnnStatus_t check_ptr(const char *fn, const char *what, const void *p, 
         return fail(CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER, "%s: %s at %p is not aligned to its %zu-byte elements",
                     fn, what, p, fce_type_size(type));
     size_t n = elems * fce_type_size(type);
-    if (fce_is_device && !fce_is_device(p, n))
+    if (fce_library_pointer_checks && !fce_is_device(p, n))
         return fail(CUDNN_STATUS_BAD_PARAM, "%s: %s (%p, %zu bytes) is not inside one cudaMalloc block", fn, what, p, n);
     return CUDNN_STATUS_SUCCESS;
 }
@@ -637,7 +636,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void *alpha, const 
                                       const cudnnConvolutionDescriptor_t cd, cudnnConvolutionFwdAlgo_t algo, void *ws,
                                       size_t ws_bytes, const void *beta, const cudnnTensorDescriptor_t yd, void *y) {
     const char *fn = "cudnnConvolutionForward";
-    geom g;
+    geom g = {0};
     float *col, *owned, *xf = NULL, *wf = NULL, *yf = NULL;
     cudnnStatus_t st = geom_make(fn, xd, wd, cd, yd, &g);
     if (!st) st = pass_begin(fn, h, FWD, (int)algo, &g, alpha, beta, ws, ws_bytes, &col, &owned);
@@ -663,7 +662,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void *alpha, c
                                            void *ws, size_t ws_bytes, const void *beta,
                                            const cudnnTensorDescriptor_t dxd, void *dx) {
     const char *fn = "cudnnConvolutionBackwardData";
-    geom g;
+    geom g = {0};
     float *col, *owned, *dyf = NULL, *wf = NULL, *dxf = NULL;
     cudnnStatus_t st = geom_make(fn, dxd, wd, cd, dyd, &g);
     if (!st) st = pass_begin(fn, h, BWD_DATA, (int)algo, &g, alpha, beta, ws, ws_bytes, &col, &owned);
@@ -689,7 +688,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void *alpha,
                                              cudnnConvolutionBwdFilterAlgo_t algo, void *ws, size_t ws_bytes,
                                              const void *beta, const cudnnFilterDescriptor_t dwd, void *dw) {
     const char *fn = "cudnnConvolutionBackwardFilter";
-    geom g;
+    geom g = {0};
     float *col, *owned, *xf = NULL, *dyf = NULL, *dwf = NULL;
     cudnnStatus_t st = geom_make(fn, xd, dwd, cd, dyd, &g);
     if (!st) st = pass_begin(fn, h, BWD_FILTER, (int)algo, &g, alpha, beta, ws, ws_bytes, &col, &owned);

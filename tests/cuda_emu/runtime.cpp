@@ -45,6 +45,7 @@ extern "C" void fce_fatal(const char *fmt, ...) {
 // ---- fibers -------------------------------------------------------------------------------------
 // A context switch saves the callee-saved registers on the old stack and restores them from the
 // new one (x86-64 System V; ucontext's swapcontext makes a system call per switch, ~50x slower).
+// The SSE and x87 control words are not switched: no kernel changes the rounding mode.
 #if defined(__x86_64__)
 extern "C" void fce_switch(void **save_sp, void *new_sp);
 asm(R"(
@@ -58,14 +59,8 @@ fce_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13
@@ -82,7 +77,7 @@ fce_switch:
 
 namespace {
 
-const size_t STACK_BYTES = 256 << 10, GUARD_BYTES = 4096;
+const size_t STACK_BYTES = 64 << 10, GUARD_BYTES = 4096; // kernels are shallow
 
 enum { READY, AT_BARRIER, AT_WARP, DONE };
 
@@ -112,8 +107,8 @@ uint64_t next_random() {
     return rng_state;
 }
 
-void shuffle(std::vector<unsigned> &v) {
-    for (size_t i = v.size(); i > 1; i--) std::swap(v[i - 1], v[next_random() % i]);
+void shuffle(std::vector<unsigned> &v) { // Fisher-Yates; j = floor(r * i / 2^32), no division
+    for (size_t i = v.size(); i > 1; i--) std::swap(v[i - 1], v[(size_t)(((next_random() >> 32) * (uint64_t)i) >> 32)]);
 }
 
 [[noreturn]] void fiber_main() {
@@ -130,18 +125,13 @@ void fiber_start(fiber &f) {
         mprotect(m, GUARD_BYTES, PROT_NONE); // a stack overflow faults instead of corrupting
         f.stack = (char *)m;
     }
-    // the frame fce_switch pops: csr word, r15..r12, rbx, rbp, then fiber_main as the return
-    // address; rsp is 8 mod 16 at fiber_main's entry, as after a call
+    // the frame fce_switch pops: r15..r12, rbx, rbp, then fiber_main as the return address; rsp is
+    // 8 mod 16 at fiber_main's entry, as after a call
     uintptr_t top = ((uintptr_t)(f.stack + GUARD_BYTES + STACK_BYTES)) & ~(uintptr_t)15;
     uint64_t *s = (uint64_t *)top;
     *--s = 0;                      // fiber_main's (never used) return address
     *--s = (uint64_t)&fiber_main;  // fce_switch's ret
     for (int i = 0; i < 6; i++) *--s = 0; // rbp rbx r12 r13 r14 r15
-    uint32_t mxcsr;
-    uint16_t fpucw;
-    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-    __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-    *--s = (uint64_t)mxcsr | ((uint64_t)fpucw << 32);
     f.sp = s;
     f.state = READY;
 }
@@ -338,6 +328,8 @@ void run_kernel(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream
 
 // ---- the runtime API ------------------------------------------------------------------------------
 extern "C" {
+
+int fce_library_pointer_checks = 1;
 
 int fce_is_device(const void *p, size_t n) {
     std::lock_guard<std::mutex> g(mem_lock);

@@ -107,6 +107,9 @@ cudaError_t cudaEventSynchronize(cudaEvent_t e);
 
 /* For the emulator's own checks: 1 when p lies in a live cudaMalloc block (n bytes from p). */
 int fce_is_device(const void *p, size_t n);
+/* 1 (the default): the emulated cuBLASLt / cuDNN refuse operands outside cudaMalloc blocks, as the
+ * real ones would fault on them; tests/cuda_emu/test_emu_libs.c sets 0 to hand them host tensors. */
+extern int fce_library_pointer_checks;
 /* Stops the program with a message naming the kernel misuse the emulator found (a deadlock at a
  * barrier, a warp exchange with lanes missing): a bug in the kernel, not a user error. */
 void fce_fatal(const char *fmt, ...);

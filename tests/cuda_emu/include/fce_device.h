@@ -61,10 +61,7 @@ struct launcher {
     void operator()(P... a) const { /* converted as a call converts (NULL included) */
         std::tuple<typename std::decay<P>::type...> args(a...);
         auto kernel_ = kernel;
-        auto body = [&]() {
-            std::tuple<typename std::decay<P>::type...> mine = args; /* by-value parameters */
-            std::apply(kernel_, mine);
-        };
+        auto body = [&]() { std::apply(kernel_, args); }; /* each call copies into the by-value parameters */
         using B = decltype(body);
         run_kernel(name, grid, block, smem, stream, [](void *c) { (*(B *)c)(); }, &body);
     }
