@@ -39,6 +39,27 @@ static int size_class(size_t nbytes, size_t *rounded) {
     return 8 + (p - 12) * 8 + sub + 1;
 }
 
+#ifdef FASTC_CUDA_EMU
+/* Under the CUDA emulator only (FASTC_CUDA=EMU, tests/cuda_emu: "device" memory is host memory, so
+ * the host may look at it): a block is handed out filled with 0xff bytes (NaN, -1), so a kernel
+ * that reads what nothing wrote shows it, and the bytes between the request and its size class
+ * hold a canary that must be intact when the block comes back: a kernel that wrote past the end
+ * of its tensor is named at once instead of corrupting a neighbour in silence. */
+#include <string.h>
+#define CANARY 0xa5
+static void emu_handed_out(void *p, size_t nbytes, size_t rounded) {
+    memset(p, 0xff, nbytes);
+    memset((char *)p + nbytes, CANARY, rounded - nbytes);
+}
+static void emu_given_back(void *p, size_t nbytes, size_t rounded) {
+    const unsigned char *b = p;
+    for (size_t i = nbytes; i < rounded; i++)
+        if (b[i] != CANARY)
+            fce_fatal("cuda_alloc: byte %zu of a %zu-byte block (class %zu bytes) was written past its end "
+                      "(a kernel or copy overran its tensor)", i, nbytes, rounded);
+}
+#endif
+
 static char *mib(double bytes, char *buf) {
     snprintf(buf, 32, "%.1f MiB", bytes / (1 << 20));
     return buf;
@@ -100,6 +121,9 @@ void *fci_cuda_alloc(int device, size_t nbytes) {
     stats.bytes_in_use += rounded;
     if (stats.bytes_in_use > stats.bytes_peak) stats.bytes_peak = stats.bytes_in_use;
     pthread_mutex_unlock(&lock);
+#ifdef FASTC_CUDA_EMU
+    emu_handed_out(p, nbytes, rounded);
+#endif
     return p;
 }
 
@@ -107,6 +131,9 @@ void fci_cuda_release(int device, void *p, size_t nbytes) {
     if (!p) return;
     size_t rounded;
     int c = size_class(nbytes, &rounded);
+#ifdef FASTC_CUDA_EMU
+    emu_given_back(p, nbytes, rounded);
+#endif
     pthread_mutex_lock(&lock);
     stats.bytes_in_use -= rounded;
     block *b = spare_records;
