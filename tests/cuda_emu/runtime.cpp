@@ -75,6 +75,15 @@ fce_switch:
 #error "the CUDA emulator's fibers are written for x86-64"
 #endif
 
+// Under AddressSanitizer the switches are announced, so it knows which stack is live (without that
+// it reports the fibers' frames as overflows of the scheduler's stack).
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define FCE_ASAN 1
+#else
+#define FCE_ASAN 0
+#endif
+
 namespace {
 
 const size_t STACK_BYTES = 64 << 10, GUARD_BYTES = 4096; // kernels are shallow
@@ -111,9 +120,20 @@ void shuffle(std::vector<unsigned> &v) { // Fisher-Yates; j = floor(r * i / 2^32
     for (size_t i = v.size(); i > 1; i--) std::swap(v[i - 1], v[(size_t)(((next_random() >> 32) * (uint64_t)i) >> 32)]);
 }
 
+#if FCE_ASAN
+const void *scheduler_stack;
+size_t scheduler_stack_bytes;
+#endif
+
 [[noreturn]] void fiber_main() {
+#if FCE_ASAN
+    __sanitizer_finish_switch_fiber(nullptr, &scheduler_stack, &scheduler_stack_bytes);
+#endif
     thread_body(thread_ctx);
     current->state = DONE;
+#if FCE_ASAN
+    __sanitizer_start_switch_fiber(nullptr, scheduler_stack, scheduler_stack_bytes); // this run ends
+#endif
     fce_switch(&current->sp, scheduler_sp);
     __builtin_unreachable();
 }
@@ -134,12 +154,20 @@ void fiber_start(fiber &f) {
     for (int i = 0; i < 6; i++) *--s = 0; // rbp rbx r12 r13 r14 r15
     f.sp = s;
     f.state = READY;
+
 }
 
 void wait_here(int state) {
     if (!current) fce_fatal("a barrier or warp exchange outside a kernel");
     current->state = state;
+#if FCE_ASAN
+    void *fake = nullptr;
+    __sanitizer_start_switch_fiber(&fake, scheduler_stack, scheduler_stack_bytes);
+#endif
     fce_switch(&current->sp, scheduler_sp);
+#if FCE_ASAN
+    __sanitizer_finish_switch_fiber(fake, &scheduler_stack, &scheduler_stack_bytes);
+#endif
 }
 
 const char *state_name(int s) {
@@ -210,7 +238,14 @@ void run_block(unsigned n_threads, std::vector<unsigned> &order) {
             if (f.state != READY) continue;
             current = &f;
             fce::thread_idx = f.tid;
+#if FCE_ASAN
+            void *fake = nullptr;
+            __sanitizer_start_switch_fiber(&fake, f.stack + GUARD_BYTES, STACK_BYTES);
+#endif
             fce_switch(&scheduler_sp, f.sp);
+#if FCE_ASAN
+            __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
             current = nullptr;
             if (f.state == DONE) live--;
         }
