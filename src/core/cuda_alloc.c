@@ -44,19 +44,35 @@ static int size_class(size_t nbytes, size_t *rounded) {
  * the host may look at it): a block is handed out filled with 0xff bytes (NaN, -1), so a kernel
  * that reads what nothing wrote shows it, and the bytes between the request and its size class
  * hold a canary that must be intact when the block comes back: a kernel that wrote past the end
- * of its tensor is named at once instead of corrupting a neighbour in silence. */
+ * of its tensor is named instead of corrupting a neighbour in silence. Both run on the device's
+ * stream, in its order (the emulator runs streams late: the block's last users run first). */
 #include <string.h>
 #define CANARY 0xa5
-static void emu_handed_out(void *p, size_t nbytes, size_t rounded) {
-    memset(p, 0xff, nbytes);
-    memset((char *)p + nbytes, CANARY, rounded - nbytes);
+typedef struct emu_block {
+    unsigned char *p;
+    size_t nbytes, rounded;
+} emu_block;
+static void emu_fill(void *arg) {
+    emu_block *b = arg;
+    memset(b->p, 0xff, b->nbytes);
+    memset(b->p + b->nbytes, CANARY, b->rounded - b->nbytes);
+    free(b);
 }
-static void emu_given_back(void *p, size_t nbytes, size_t rounded) {
-    const unsigned char *b = p;
-    for (size_t i = nbytes; i < rounded; i++)
-        if (b[i] != CANARY)
+static void emu_check(void *arg) {
+    emu_block *b = arg;
+    for (size_t i = b->nbytes; i < b->rounded; i++)
+        if (b->p[i] != CANARY)
             fce_fatal("cuda_alloc: byte %zu of a %zu-byte block (class %zu bytes) was written past its end "
-                      "(a kernel or copy overran its tensor)", i, nbytes, rounded);
+                      "(a kernel or copy overran its tensor)", i, b->nbytes, b->rounded);
+    free(b);
+}
+static void emu_on_stream(int device, void (*fn)(void *), void *p, size_t nbytes, size_t rounded) {
+    emu_block *b = malloc(sizeof *b);
+    if (!b) return;
+    *b = (emu_block){p, nbytes, rounded};
+    cudaStream_t s = fci_cuda_stream(device);
+    if (s) fce_defer_host(s, fn, b);
+    else fn(b);
 }
 #endif
 
@@ -122,7 +138,7 @@ void *fci_cuda_alloc(int device, size_t nbytes) {
     if (stats.bytes_in_use > stats.bytes_peak) stats.bytes_peak = stats.bytes_in_use;
     pthread_mutex_unlock(&lock);
 #ifdef FASTC_CUDA_EMU
-    emu_handed_out(p, nbytes, rounded);
+    emu_on_stream(device, emu_fill, p, nbytes, rounded);
 #endif
     return p;
 }
@@ -132,7 +148,7 @@ void fci_cuda_release(int device, void *p, size_t nbytes) {
     size_t rounded;
     int c = size_class(nbytes, &rounded);
 #ifdef FASTC_CUDA_EMU
-    emu_given_back(p, nbytes, rounded);
+    emu_on_stream(device, emu_check, p, nbytes, rounded);
 #endif
     pthread_mutex_lock(&lock);
     stats.bytes_in_use -= rounded;

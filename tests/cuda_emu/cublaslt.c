@@ -412,7 +412,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t desc, con
                               const cublasLtMatmulAlgo_t *algo, void *workspace, size_t workspace_bytes,
                               cudaStream_t stream) {
     const char *fn = "cublasLtMatmul";
-    (void)workspace, (void)workspace_bytes, (void)stream; /* the emulator's algorithm needs no workspace */
+    (void)workspace, (void)workspace_bytes; /* the emulator's algorithm needs no workspace */
+    fce_stream_drain(stream); /* computed at the call, after the stream's earlier work */
     if (!h) return fail(CUBLAS_STATUS_NOT_INITIALIZED, "%s: NULL handle", fn);
     problem p;
     cublasStatus_t st = problem_check(fn, desc, la, lb, lc, ld, &p);

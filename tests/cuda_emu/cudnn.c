@@ -626,6 +626,7 @@ static cudnnStatus_t pass_begin(const char *fn, cudnnHandle_t h, int pass, int a
     } else if (!(*col = *owned = malloc(col_bytes(g)))) {
         return fail(CUDNN_STATUS_ALLOC_FAILED, "%s: out of host memory", fn);
     }
+    fce_stream_drain(h->stream); /* computed at the call, after the stream's earlier work */
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -725,6 +726,7 @@ cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t h, const void *alpha, c
     cudnnStatus_t st = check_ptr(fn, "dy", dy, (size_t)tensor_extent(dyd), ty);
     if (!st) st = check_ptr(fn, "db", db, (size_t)tensor_extent(dbd), tb);
     if (st) return st;
+    fce_stream_drain(h->stream); /* computed at the call, after the stream's earlier work */
     float a = *(const float *)alpha, b = *(const float *)beta;
     for (int64_t c = 0; c < dyd->dim[1]; c++) {
         double sum = 0; /* the emulator sums in double: closer to the exact sum than any f32 order */
@@ -762,6 +764,7 @@ cudnnStatus_t cudnnAddTensor(cudnnHandle_t h, const void *alpha, const cudnnTens
     cudnnStatus_t st = check_ptr(fn, "A", A, (size_t)tensor_extent(ad), ta);
     if (!st) st = check_ptr(fn, "C", C, (size_t)tensor_extent(cdd), tc);
     if (st) return st;
+    fce_stream_drain(h->stream); /* computed at the call, after the stream's earlier work */
     float a = *(const float *)alpha, b = *(const float *)beta;
     const int64_t *cs = cdd->stride;
     for (int64_t n = 0; n < cdd->dim[0]; n++)

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -105,8 +107,7 @@ std::vector<fiber> fibers;
 void *scheduler_sp;
 fiber *current;
 const char *kernel_name;
-void (*thread_body)(void *);
-void *thread_ctx;
+const std::function<void()> *thread_body;
 uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 uint64_t next_random() {
@@ -129,7 +130,7 @@ size_t scheduler_stack_bytes;
 #if FCE_ASAN
     __sanitizer_finish_switch_fiber(nullptr, &scheduler_stack, &scheduler_stack_bytes);
 #endif
-    thread_body(thread_ctx);
+    (*thread_body)();
     current->state = DONE;
 #if FCE_ASAN
     __sanitizer_start_switch_fiber(nullptr, scheduler_stack, scheduler_stack_bytes); // this run ends
@@ -277,7 +278,6 @@ cudaError_t fail(cudaError_t e) {
     return e;
 }
 
-std::mutex launch_lock; // one kernel at a time: the globals above are the "hardware"
 std::mutex mem_lock;
 std::map<uintptr_t, size_t> device_blocks;
 std::set<void *> pinned_blocks, streams, events;
@@ -292,15 +292,72 @@ size_t device_capacity() {
     return (e ? (size_t)atoll(e) : (size_t)8192) << 20;
 }
 
+// ---- streams: in-order queues run as late as CUDA allows --------------------------------------
+// Work given to a stream is queued, not done: it runs when the host waits for it
+// (cudaStreamSynchronize, cudaEventSynchronize, a cudaEventQuery that finds it pending, a
+// synchronous copy on the legacy stream, cudaFree, cudaDeviceSynchronize), when another stream
+// waits for an event recorded after it, or when a queue grows long. Every such schedule is one a
+// GPU may pick, and the latest one shows what a missing wait costs: a kernel reading what another
+// stream has not written yet, a host buffer reused before its copy ran, a host read of a result
+// nothing waited for.
+struct stream_q {
+    std::deque<std::function<void()>> q;
+    uint64_t enqueued = 0, executed = 0;
+    bool blocking = true; // synchronizes with the legacy default stream
+};
+std::recursive_mutex device_lock; // the queues, and one piece of work at a time
+stream_q legacy_stream;
+const size_t MAX_PENDING = 1 << 14;
+
 bool live_stream(cudaStream_t s) {
     if (!s) return true; // the legacy default stream
     std::lock_guard<std::mutex> g(mem_lock);
     return streams.count((void *)s) != 0;
 }
+stream_q *queue_of(cudaStream_t s) { return s ? (stream_q *)s : &legacy_stream; }
+
+void drain_to(stream_q *q, uint64_t seq) {
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    while (q->executed < seq && !q->q.empty()) {
+        std::function<void()> f = std::move(q->q.front());
+        q->q.pop_front();
+        f();
+        q->executed++;
+    }
+}
+void drain(stream_q *q) { drain_to(q, q->enqueued); }
+std::vector<void *> all_streams() {
+    std::lock_guard<std::mutex> m(mem_lock);
+    return std::vector<void *>(streams.begin(), streams.end());
+}
+void drain_all() {
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    drain(&legacy_stream);
+    for (void *h : all_streams()) drain((stream_q *)h);
+}
+// Work on the legacy stream first waits for every blocking stream (cudaStreamNonBlocking ones take
+// no part), and work on a blocking stream waits for the legacy stream.
+void legacy_order(cudaStream_t s) {
+    if (s && !((stream_q *)s)->blocking) return;
+    if (s) drain(&legacy_stream);
+    else
+        for (void *h : all_streams())
+            if (((stream_q *)h)->blocking) drain((stream_q *)h);
+}
+void enqueue(cudaStream_t s, std::function<void()> f) {
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    legacy_order(s);
+    stream_q *q = queue_of(s);
+    q->q.push_back(std::move(f));
+    q->enqueued++;
+    if (q->q.size() > MAX_PENDING) drain_to(q, q->enqueued - MAX_PENDING / 2);
+}
 
 struct event_rec {
-    int recorded;
+    stream_q *q; // the stream it was last recorded on (NULL: never recorded, complete)
+    uint64_t seq;
 };
+bool event_done(const event_rec *e) { return !e->q || e->q->executed >= e->seq; }
 
 } // namespace
 
@@ -324,28 +381,17 @@ uint64_t warp_op(int op, unsigned mask, uint64_t v, int arg, int width) {
     return current->result;
 }
 
-void run_kernel(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream_t s, void (*body)(void *), void *ctx) {
-    uint64_t threads = (uint64_t)block.x * block.y * block.z;
-    if (!block.x || !block.y || !block.z || block.x > 1024 || block.y > 1024 || block.z > 64 || threads > 1024 ||
-        !grid.x || !grid.y || !grid.z || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535 || smem > (48u << 10)) {
-        fail(cudaErrorInvalidConfiguration);
-        return;
-    }
-    if (!live_stream(s)) {
-        fail(cudaErrorInvalidResourceHandle);
-        return;
-    }
-    std::lock_guard<std::mutex> g(launch_lock);
+void run_grid(const char *name, dim3 grid, dim3 block, const std::function<void()> &body) {
     static bool seeded;
     if (!seeded) { // FCE_SEED: another order of blocks and threads (a race shows as a changed result)
         const char *e = getenv("FCE_SEED");
         if (e && strtoull(e, nullptr, 10)) rng_state = strtoull(e, nullptr, 10) * 0x9e3779b97f4a7c15ull;
         seeded = true;
     }
+    uint64_t threads = (uint64_t)block.x * block.y * block.z;
     if (fibers.size() < threads) fibers.resize(threads);
     kernel_name = name;
-    thread_body = body;
-    thread_ctx = ctx;
+    thread_body = &body;
     grid_dim = grid;
     block_dim = block;
     uint64_t n_blocks = (uint64_t)grid.x * grid.y * grid.z;
@@ -357,6 +403,22 @@ void run_kernel(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream
         block_idx = uint3{b % grid.x, (b / grid.x) % grid.y, b / (grid.x * grid.y)};
         run_block((unsigned)threads, order);
     }
+}
+
+// The launch is checked now (cudaGetLastError reports a refused shape at once, as CUDA does); the
+// grid runs when its stream gets to it.
+void run_kernel(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<void()> body) {
+    uint64_t threads = (uint64_t)block.x * block.y * block.z;
+    if (!block.x || !block.y || !block.z || block.x > 1024 || block.y > 1024 || block.z > 64 || threads > 1024 ||
+        !grid.x || !grid.y || !grid.z || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535 || smem > (48u << 10)) {
+        fail(cudaErrorInvalidConfiguration);
+        return;
+    }
+    if (!live_stream(s)) {
+        fail(cudaErrorInvalidResourceHandle);
+        return;
+    }
+    enqueue(s, [name, grid, block, body]() { run_grid(name, grid, block, body); });
 }
 
 } // namespace fce
@@ -429,7 +491,18 @@ const char *cudaGetErrorString(cudaError_t e) {
     }
     return "unknown error";
 }
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) {
+    drain_all();
+    return cudaSuccess;
+}
+
+void fce_defer_host(cudaStream_t s, void (*fn)(void *), void *arg) {
+    if (!live_stream(s)) fce_fatal("fce_defer_host on a destroyed stream");
+    enqueue(s, [fn, arg]() { fn(arg); });
+}
+void fce_stream_drain(cudaStream_t s) {
+    if (live_stream(s)) drain(queue_of(s));
+}
 
 cudaError_t cudaMalloc(void **p, size_t n) {
     if (!p) return fail(cudaErrorInvalidValue);
@@ -446,6 +519,7 @@ cudaError_t cudaMalloc(void **p, size_t n) {
 }
 cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
+    drain_all(); // cudaFree waits for the device
     std::lock_guard<std::mutex> g(mem_lock);
     auto it = device_blocks.find((uintptr_t)p);
     if (it == device_blocks.end()) return fail(cudaErrorInvalidValue);
@@ -468,6 +542,7 @@ cudaError_t cudaHostAlloc(void **p, size_t n, unsigned flags) {
 cudaError_t cudaMallocHost(void **p, size_t n) { return cudaHostAlloc(p, n, 0); }
 cudaError_t cudaFreeHost(void *p) {
     if (!p) return cudaSuccess;
+    drain_all(); // as cudaFree
     std::lock_guard<std::mutex> g(mem_lock);
     if (!pinned_blocks.erase(p)) return fail(cudaErrorInvalidValue);
     free(p);
@@ -507,31 +582,40 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
     default: ok = 0;
     }
     if (!ok) return fail(cudaErrorInvalidValue);
-    memmove(dst, src, n);
+    enqueue(s, [dst, src, n]() { memmove(dst, src, n); }); // the source is read when the copy runs
     return cudaSuccess;
 }
+// synchronous: after the legacy stream's work (and the blocking streams'), not the non-blocking ones'
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind) {
-    return cudaMemcpyAsync(dst, src, n, kind, nullptr);
+    cudaError_t e = cudaMemcpyAsync(dst, src, n, kind, nullptr);
+    if (e == cudaSuccess) drain(&legacy_stream);
+    return e;
 }
 cudaError_t cudaMemsetAsync(void *dst, int v, size_t n, cudaStream_t s) {
     if (!live_stream(s)) return fail(cudaErrorInvalidResourceHandle);
     if (!n) return cudaSuccess;
     if (!fce_is_device(dst, n)) return fail(cudaErrorInvalidValue);
-    memset(dst, v, n);
+    enqueue(s, [dst, v, n]() { memset(dst, v, n); });
     return cudaSuccess;
 }
-cudaError_t cudaMemset(void *dst, int v, size_t n) { return cudaMemsetAsync(dst, v, n, nullptr); }
+cudaError_t cudaMemset(void *dst, int v, size_t n) {
+    cudaError_t e = cudaMemsetAsync(dst, v, n, nullptr);
+    if (e == cudaSuccess) drain(&legacy_stream);
+    return e;
+}
 cudaError_t cudaMemset2DAsync(void *dst, size_t pitch, int v, size_t width, size_t height, cudaStream_t s) {
     if (!live_stream(s)) return fail(cudaErrorInvalidResourceHandle);
     if (!width || !height) return cudaSuccess;
     if (width > pitch || !fce_is_device(dst, pitch * (height - 1) + width)) return fail(cudaErrorInvalidValue);
-    for (size_t r = 0; r < height; r++) memset((char *)dst + r * pitch, v, width);
+    enqueue(s, [dst, pitch, v, width, height]() {
+        for (size_t r = 0; r < height; r++) memset((char *)dst + r * pitch, v, width);
+    });
     return cudaSuccess;
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
-    (void)flags;
-    void *h = malloc(1);
+    stream_q *h = new stream_q;
+    h->blocking = !(flags & cudaStreamNonBlocking);
     std::lock_guard<std::mutex> g(mem_lock);
     streams.insert(h);
     *s = (cudaStream_t)h;
@@ -539,18 +623,24 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
 }
 cudaError_t cudaStreamCreate(cudaStream_t *s) { return cudaStreamCreateWithFlags(s, 0); }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    if (!s || !live_stream(s)) return fail(cudaErrorInvalidResourceHandle);
+    drain(queue_of(s)); // its work still completes
     std::lock_guard<std::mutex> g(mem_lock);
-    if (!s || !streams.erase((void *)s)) return fail(cudaErrorInvalidResourceHandle);
-    free((void *)s);
+    streams.erase((void *)s);
+    delete (stream_q *)s;
     return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t s) {
-    return live_stream(s) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
+    if (!live_stream(s)) return fail(cudaErrorInvalidResourceHandle);
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    if (!s) legacy_order(s);
+    drain(queue_of(s));
+    return cudaSuccess;
 }
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags) {
     (void)flags;
-    event_rec *r = (event_rec *)calloc(1, sizeof(event_rec));
+    event_rec *r = (event_rec *)calloc(1, sizeof(event_rec)); // never recorded: complete
     std::lock_guard<std::mutex> g(mem_lock);
     events.insert(r);
     *e = (cudaEvent_t)r;
@@ -569,15 +659,35 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
     if (!live_event(e) || !live_stream(s)) return fail(cudaErrorInvalidResourceHandle);
-    ((event_rec *)e)->recorded = 1;
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    event_rec *r = (event_rec *)e;
+    r->q = queue_of(s);
+    r->seq = r->q->enqueued;
     return cudaSuccess;
 }
-// every stream has run all it was given, so a recorded event (or one never recorded) is complete
-cudaError_t cudaEventQuery(cudaEvent_t e) { return live_event(e) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle); }
-cudaError_t cudaEventSynchronize(cudaEvent_t e) { return cudaEventQuery(e); }
+// Pending: the GPU would still be at it, so the caller hears "not ready" (its fallback runs), and
+// the work up to the event is done now, so a polling caller sees it complete next time.
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+    if (!live_event(e)) return fail(cudaErrorInvalidResourceHandle);
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    event_rec *r = (event_rec *)e;
+    if (event_done(r)) return cudaSuccess;
+    drain_to(r->q, r->seq);
+    return cudaErrorNotReady; // not an error: the last error is left alone, as CUDA does
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+    if (!live_event(e)) return fail(cudaErrorInvalidResourceHandle);
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    event_rec *r = (event_rec *)e;
+    if (!event_done(r)) drain_to(r->q, r->seq);
+    return cudaSuccess;
+}
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags) {
     (void)flags;
     if (!live_event(e) || !live_stream(s)) return fail(cudaErrorInvalidResourceHandle);
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    event_rec r = *(event_rec *)e; // as recorded now: a later record does not move this wait
+    if (!event_done(&r)) enqueue(s, [r]() { drain_to(r.q, r.seq); });
     return cudaSuccess;
 }
 

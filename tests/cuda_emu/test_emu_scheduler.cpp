@@ -48,6 +48,11 @@ __global__ void by_value(int n, int *out) {
     out[threadIdx.x] = n;
 }
 
+__global__ void add_one(const int *in, int *out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = in[i] + 1;
+}
+
 static std::vector<int> run_reverse(bool barrier, unsigned seed_hint) {
     const int n = 4 * 256;
     int *in, *out;
@@ -163,6 +168,54 @@ int main(void) {
         CHECK(cudaFree(h) == cudaErrorInvalidValue);
         cudaGetLastError();
         cudaFree(d);
+    }
+    // streams run late: a result read without waiting for its stream is stale, as it can be on a
+    // GPU; after cudaStreamSynchronize, or through an event another stream waits on, it is there
+    {
+        const int n = 300;
+        int *a, *b, *c, h[n];
+        cudaMalloc((void **)&a, sizeof h);
+        cudaMalloc((void **)&b, sizeof h);
+        cudaMalloc((void **)&c, sizeof h);
+        for (int i = 0; i < n; i++) h[i] = i;
+        cudaMemcpy(a, h, sizeof h, cudaMemcpyHostToDevice);
+        cudaStream_t s1, s2;
+        cudaStreamCreateWithFlags(&s1, cudaStreamNonBlocking);
+        cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking);
+        FCI_LAUNCH(2, 256, 0, s1, add_one)(a, b, n);
+        cudaMemcpy(h, b, sizeof h, cudaMemcpyDeviceToHost); // no wait for s1: a race
+        CHECK(h[5] == -1);                                  // the block's fresh 0xff bytes
+        cudaStreamSynchronize(s1);
+        cudaMemcpy(h, b, sizeof h, cudaMemcpyDeviceToHost);
+        CHECK(h[5] == 6 && h[299] == 300);
+        // s2 reads what s1 writes: ordered by an event
+        cudaEvent_t e;
+        cudaEventCreateWithFlags(&e, cudaEventDisableTiming);
+        FCI_LAUNCH(2, 256, 0, s1, add_one)(b, a, n); // a = i + 2
+        cudaEventRecord(e, s1);
+        CHECK(cudaEventQuery(e) == cudaErrorNotReady); // pending: "not ready" (and now run)
+        CHECK(cudaEventQuery(e) == cudaSuccess);
+        FCI_LAUNCH(2, 256, 0, s1, add_one)(a, b, n); // b = i + 3, after the event
+        cudaEventRecord(e, s1);
+        cudaStreamWaitEvent(s2, e, 0);
+        FCI_LAUNCH(2, 256, 0, s2, add_one)(b, c, n); // c = i + 4 only if the wait holds
+        cudaStreamSynchronize(s2);
+        cudaMemcpy(h, c, sizeof h, cudaMemcpyDeviceToHost);
+        CHECK(h[0] == 4 && h[299] == 303);
+        // a host buffer changed before its asynchronous copy ran: the copy reads the new values
+        int src[n];
+        for (int i = 0; i < n; i++) src[i] = 7;
+        cudaMemcpyAsync(c, src, sizeof src, cudaMemcpyHostToDevice, s1);
+        src[0] = 8; // a GPU may or may not have copied it by now; the emulator has not
+        cudaStreamSynchronize(s1);
+        cudaMemcpy(h, c, sizeof h, cudaMemcpyDeviceToHost);
+        CHECK(h[0] == 8);
+        cudaEventDestroy(e);
+        cudaStreamDestroy(s1);
+        cudaStreamDestroy(s2);
+        cudaFree(a);
+        cudaFree(b);
+        cudaFree(c);
     }
     if (failures) {
         fprintf(stderr, "test_emu_scheduler: %d checks failed\n", failures);

@@ -1,8 +1,8 @@
 /* The CUDA emulator's cuda_runtime.h (tests/cuda_emu, FASTC_CUDA=EMU builds only).
  *
  * A GPU is not needed to run fastc's CUDA code paths: this header, with runtime.cpp, stands in for
- * the CUDA runtime. "Device" memory is host memory, every stream is executed in order at once
- * (so each asynchronous call has finished when it returns), and a kernel launched through
+ * the CUDA runtime. "Device" memory is host memory, each stream is a queue run as late as CUDA
+ * allows (see runtime.cpp: a missing wait shows as stale data), and a kernel launched through
  * FCI_LAUNCH (src/ops/cuda/launch.cuh) runs on the CPU with CUDA's execution model: a grid of
  * blocks, each block's threads as cooperative fibers that meet at __syncthreads, warps of 32 that
  * exchange values through __shfl_xor_sync / __any_sync, __shared__ memory shared by a block.
@@ -110,6 +110,10 @@ int fce_is_device(const void *p, size_t n);
 /* 1 (the default): the emulated cuBLASLt / cuDNN refuse operands outside cudaMalloc blocks, as the
  * real ones would fault on them; tests/cuda_emu/test_emu_libs.c sets 0 to hand them host tensors. */
 extern int fce_library_pointer_checks;
+/* Host work queued on a stream, run in the stream's order (fn(arg) owns arg); and a wait until a
+ * stream has run what it was given (the emulated libraries call it before they read operands). */
+void fce_defer_host(cudaStream_t s, void (*fn)(void *), void *arg);
+void fce_stream_drain(cudaStream_t s);
 /* Stops the program with a message naming the kernel misuse the emulator found (a deadlock at a
  * barrier, a warp exchange with lanes missing): a bug in the kernel, not a user error. */
 void fce_fatal(const char *fmt, ...);

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <functional>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -47,7 +49,7 @@ void syncthreads();
 enum { WARP_SHFL_XOR, WARP_ANY, WARP_ALL };
 uint64_t warp_op(int op, unsigned mask, uint64_t v, int arg, int width);
 void run_kernel(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream_t s,
-                void (*thread_body)(void *), void *ctx);
+                std::function<void()> thread_body);
 
 /* kernel<<<grid, block, smem, stream>>>(args...): the arguments are converted to the kernel's
  * parameter types once, as a launch does, and each thread gets its own copy of them. */
@@ -59,13 +61,13 @@ struct launcher {
     void (*kernel)(P...);
     const char *name;
     void operator()(P... a) const { /* converted as a call converts (NULL included) */
-        std::tuple<typename std::decay<P>::type...> args(a...);
-        auto kernel_ = kernel;
-        auto body = [&]() { std::apply(kernel_, args); }; /* each call copies into the by-value parameters */
-        using B = decltype(body);
-        run_kernel(name, grid, block, smem, stream, [](void *c) { (*(B *)c)(); }, &body);
+        auto args = std::make_shared<std::tuple<typename std::decay<P>::type...>>(a...);
+        auto k = kernel;
+        /* the grid runs when the stream gets to it; each call copies into the by-value parameters */
+        run_kernel(name, grid, block, smem, stream, [args, k]() { std::apply(k, *args); });
     }
 };
+
 template <class... P>
 launcher<P...> launch(dim3 grid, dim3 block, size_t smem, cudaStream_t s, void (*kernel)(P...), const char *name) {
     return launcher<P...>{grid, block, smem, s, kernel, name};

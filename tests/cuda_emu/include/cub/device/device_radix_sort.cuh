@@ -15,7 +15,6 @@ struct DeviceRadixSort {
     static cudaError_t SortPairs(void *d_temp_storage, size_t &temp_storage_bytes, const K *keys_in, K *keys_out,
                                  const V *values_in, V *values_out, N num_items, int begin_bit = 0,
                                  int end_bit = (int)sizeof(K) * 8, cudaStream_t stream = 0) {
-        (void)stream;
         size_t need = (size_t)num_items * sizeof(int64_t) + 256;
         if (!d_temp_storage) {
             temp_storage_bytes = need;
@@ -26,6 +25,7 @@ struct DeviceRadixSort {
             !fce_is_device(keys_out, num_items * sizeof(K)) || !fce_is_device(values_in, num_items * sizeof(V)) ||
             !fce_is_device(values_out, num_items * sizeof(V)))
             return cudaErrorInvalidValue;
+        fce_stream_drain(stream); // sorted at the call, after the stream's earlier work
         int64_t *order = (int64_t *)d_temp_storage;
         uint64_t bits = (uint64_t)(end_bit - begin_bit) >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << (end_bit - begin_bit)) - 1);
         auto key = [&](int64_t i) { return ((uint64_t)keys_in[i] >> begin_bit) & bits; };
