@@ -36,6 +36,10 @@ sanitize: deps
 	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DFASTC_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD)-asan -j $(JOBS)
 	@cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure
+	@# the CUDA kernels and glue too, on the CUDA emulator (memcheck's job, for what a CPU can see)
+	@cmake -S . -B $(BUILD)-asan-emu -DCMAKE_BUILD_TYPE=Debug -DFASTC_SANITIZE=ON -DFASTC_CUDA=EMU >/dev/null
+	@cmake --build $(BUILD)-asan-emu -j $(JOBS) --target test_cuda test_emu_scheduler test_emu_libs
+	@cd $(BUILD)-asan-emu && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -R cuda_emu
 
 # Side-by-side with PyTorch (Debian's python3-torch); results go to bench/RESULTS.md by hand.
 bench: build
@@ -48,4 +52,4 @@ fixtures:
 	@for g in tests/fixtures/gen_*.py; do echo "$$g"; /usr/bin/python3 $$g || exit 1; done
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-emu
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-emu $(BUILD)-asan-emu
