@@ -210,18 +210,16 @@ static fci_cuda_adam adam_scalars(const fci_hp *h, int64_t t) {
                            .nstep = (float)(-h->lr / bc1), .bc2s = (float)sqrt(bc2), .eps = (float)h->eps};
 }
 
-/* The fused update kernels of src/ops/cuda/optim.cu, with the scalars as update.c computes them. */
+/* The fused update kernels of src/ops/cuda/optim.cu, with the scalars as update.c computes them.
+ * SGD and Adam never come here: fc_optimizer_step gives every CUDA tensor of theirs to
+ * cuda_grouped_step (one launch per group, sgd_mt / adam_mt). */
 static fc_status cuda_update(fc_optimizer *o, fci_pstate *ps, float *p, const float *g, int64_t n, int64_t t,
                              const fci_hp *h) {
     float decay = h->decouple_wd && h->wd != 0 ? (float)(1.0 - h->lr * h->wd) : 1.0f;
     float wd = h->decouple_wd ? 0.f : (float)h->wd;
     void *stream = fci_cuda_stream(fc_tensor_device(ps->p).index);
-    if (o->kind == FCI_OPT_SGD) {
-        fci_cuda_sgd s = sgd_scalars(h);
-        fci_cuda_sgd_launch(stream, p, g, h->mom != 0 ? ps->buf[0] : NULL, n, &s);
-    } else if (o->kind == FCI_OPT_ADAM) {
-        fci_cuda_adam a = adam_scalars(h, t);
-        fci_cuda_adam_launch(stream, p, g, ps->buf[0], ps->buf[1], n, &a);
+    if (o->kind == FCI_OPT_SGD || o->kind == FCI_OPT_ADAM) {
+        return FCI_INTERNAL("optimizer_step: SGD / Adam on CUDA go through the grouped launch");
     } else if (o->kind == FCI_OPT_RMSPROP) {
         fci_cuda_rmsprop r = {.decay = decay, .wd = wd, .a = (float)h->sqr_mom, .ca = (float)(1.0 - h->sqr_mom),
                               .eps = (float)h->eps, .mom = (float)h->mom, .nlr = (float)-h->lr};
@@ -370,13 +368,14 @@ static fc_status cuda_grouped_step(fc_optimizer *o) {
     fc_status st = FC_OK;
     for (int i = 0; i < o->n_params && st == FC_OK; i++) {
         fci_pstate *ps = &o->ps[i];
-        if (fc_tensor_device(ps->p).type != FC_DEVICE_CUDA || ps->numel == 0) {
+        if (fc_tensor_device(ps->p).type != FC_DEVICE_CUDA) {
             st = step_param(o, i);
             continue;
         }
         fci_hp h;
         int ready;
         st = prepare_param(o, i, &h, &ready);
+        if (ps->numel == 0) continue; /* its step counted, nothing to update */
         if (st == FC_OK && ready)
             items[n++] = (mt_item){.dev = fc_tensor_device(ps->p).index, .group = ps->group, .no_wd = ps->no_wd,
                                    .step = ps->step, .i = i};

@@ -213,8 +213,16 @@ FCT_TEST(test_reductions_match_pytorch_on_cuda) {
     FCT_CLOSE(host(fc_sum(rd, FC_DIMS(1), 0)), fc_sum(r, FC_DIMS(1), 0), 1e-4, 1e-5);
     FCT_CLOSE(host(fc_mean(rd, FC_ALL_DIMS, 0)), fc_mean(r, FC_ALL_DIMS, 0), 1e-6, 1e-5);
     FCT_CLOSE(host(fc_logsumexp(rd, FC_DIMS(1), 0)), fc_logsumexp(r, FC_DIMS(1), 0), 1e-5, 1e-5);
+    FCT_CLOSE(host(fc_logsumexp(rd, FC_DIMS(-1), 0)), fc_logsumexp(r, FC_DIMS(-1), 0), 1e-5, 1e-5); /* rows */
     FCT_CLOSE(host(fc_max(rd, 2, 0)), fc_max(r, 2, 0), 0, 0);
     FCT_CLOSE(host(fc_argmin(rd, 1, 0)), fc_argmin(r, 1, 0), 0, 0);
+    /* max along an axis, backward: the gradient goes to the element picked (a scatter) */
+    fc_tensor *rc = fc_requires_grad(fc_clone(r)), *rg = dev(rc);
+    fc_tensor *mc = fc_max(rc, 1, 0), *mg = fc_max(rg, 1, 0);
+    fc_tensor *dm = fc_randn(fc_tensor_shape(mc));
+    FCT_OK(fc_backward_with(mc, dm));
+    FCT_OK(fc_backward_with(mg, dev(dm)));
+    FCT_CLOSE(grad_host(rg), fc_tensor_grad(rc), 0, 0);
 }
 
 static void softmax_on_cuda(const char *name, fc_tensor *(*f)(fc_tensor *, int), int dim, int transposed) {

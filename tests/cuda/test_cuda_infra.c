@@ -300,6 +300,10 @@ FCT_TEST(test_unscale_kernel_flags_inf_and_nan) {
         fci_cuda_release(0, flag, sizeof *flag);
         fc_tensor_free(g);
     }
+    /* the scale kernel (the NCCL allreduce's mean: the summed gradient times 1 / world size) */
+    fc_tensor *x = fc_randn(FC_SHAPE(1234)), *xd = fc_tensor_to(x, FC_CUDA);
+    FCT_OK(fci_cuda_scale(0, fc_tensor_data(xd), 1234, 0.25f));
+    FCT_CLOSE(host(xd), fc_mul_scalar(x, 0.25), 0, 0);
 }
 
 /* Two classes of 4-feature points; one epoch of SGD with MixedPrecision on the CPU and on CUDA. */

@@ -26,6 +26,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace fce {
@@ -405,6 +406,22 @@ void run_grid(const char *name, dim3 grid, dim3 block, const std::function<void(
     }
 }
 
+// FCE_STATS=1: at exit, each kernel's launch count (which kernels a test run reached at all)
+std::map<std::string, uint64_t> *launch_counts;
+void print_launch_counts() {
+    for (auto &kv : *launch_counts) fprintf(stderr, "fce launches %8llu %s\n", (unsigned long long)kv.second, kv.first.c_str());
+}
+void count_launch(const char *name) {
+    static bool on = getenv("FCE_STATS") != nullptr;
+    if (!on) return;
+    std::lock_guard<std::recursive_mutex> g(device_lock);
+    if (!launch_counts) {
+        launch_counts = new std::map<std::string, uint64_t>;
+        atexit(print_launch_counts);
+    }
+    (*launch_counts)[name]++;
+}
+
 // The launch is checked now (cudaGetLastError reports a refused shape at once, as CUDA does); the
 // grid runs when its stream gets to it.
 void run_kernel(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream_t s, std::function<void()> body) {
@@ -418,6 +435,7 @@ void run_kernel(const char *name, dim3 grid, dim3 block, size_t smem, cudaStream
         fail(cudaErrorInvalidResourceHandle);
         return;
     }
+    count_launch(name);
     enqueue(s, [name, grid, block, body]() { run_grid(name, grid, block, body); });
 }
 

@@ -117,16 +117,12 @@ typedef struct fci_cuda_sgd {
     float decay, wd, mom, nlr;
     int nesterov;
 } fci_cuda_sgd;
-void fci_cuda_sgd_launch(void *stream, float *p, const float *g, float *buf, int64_t n,
-                         const fci_cuda_sgd *s);
 typedef struct fci_cuda_adam {
     float decay, wd, b1, c1, b2, c2, nstep, bc2s, eps;
 } fci_cuda_adam;
-void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
-                          const fci_cuda_adam *a);
 /* Multi-tensor SGD / Adam: one launch updates up to FCI_CUDA_MT_MAX tensors that share their
  * scalars (a parameter group's tensors with the same weight-decay rule and step count), with the
- * one-tensor kernels' element arithmetic. The table travels in the kernel's parameter block
+ * element arithmetic of sgd_elem / adam_elem (optim.cu). The table travels in the kernel's parameter block
  * (under CUDA's 4 KiB limit), so a launch needs no upload. block0: prefix sums of each tensor's
  * block count, fci_cuda_mt_blocks(numel). */
 #define FCI_CUDA_MT_MAX 48

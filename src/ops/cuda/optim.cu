@@ -14,8 +14,7 @@ int grid_for(int64_t n) {
     return (int)(b < 65536 ? (b > 0 ? b : 1) : 65536);
 }
 
-// The element updates, shared by the one-tensor kernels and the multi-tensor ones below so both
-// compute the same floats.
+// The element updates of the multi-tensor kernels below (update.c's formulas, the same floats).
 __device__ __forceinline__ void sgd_elem(float *p, const float *g, float *buf, int64_t i, const fci_cuda_sgd &s) {
     float pi = p[i];
     if (s.decay != 1.0f) pi *= s.decay;
@@ -41,16 +40,6 @@ __device__ __forceinline__ void adam_elem(float *p, const float *g, float *m, fl
     v[i] = vi;
     float denom = sqrtf(vi) / a.bc2s + a.eps;
     p[i] = pi + a.nstep * (mi / denom);
-}
-
-__global__ void sgd(float *p, const float *g, float *buf, int64_t n, fci_cuda_sgd s) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        sgd_elem(p, g, buf, i, s);
-}
-
-__global__ void adam(float *p, const float *g, float *m, float *v, int64_t n, fci_cuda_adam a) {
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        adam_elem(p, g, m, v, i, a);
 }
 
 // Multi-tensor: block b works on tensor k where block0[k] <= b < block0[k + 1], striding over it
@@ -177,16 +166,6 @@ __global__ void lookahead(float *slow, float *fast, int64_t n, float alpha) {
 }
 
 }  // namespace
-
-extern "C" void fci_cuda_sgd_launch(void *stream, float *p, const float *g, float *buf, int64_t n,
-                                    const fci_cuda_sgd *s) {
-    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, sgd)(p, g, buf, n, *s);
-}
-
-extern "C" void fci_cuda_adam_launch(void *stream, float *p, const float *g, float *m, float *v, int64_t n,
-                                     const fci_cuda_adam *a) {
-    if (n > 0) FCI_LAUNCH(grid_for(n), 256, 0, (cudaStream_t)stream, adam)(p, g, m, v, n, *a);
-}
 
 extern "C" int fci_cuda_mt_blocks(int64_t n) {
     int64_t b = (n + 1023) / 1024; // >= 4 elements a thread: the launch is one per group, not per tensor
