@@ -39,8 +39,22 @@ enable_testing()
 # The two MNIST_SAMPLE epochs (test_cuda_train.c) take about 15 minutes each on the emulator: they
 # are left out here (FCT_CUDA_NO_TRAIN) and run by `make check-emu-train`; the small-network and
 # batch-norm training tests still run.
+# Every kernel of src/ops/cuda must be launched by the suite (FCE_KERNELS: the emulator fails the
+# run naming any that never ran).
+set(FCE_KERNEL_LIST ${CMAKE_BINARY_DIR}/fce_kernels.txt)
+set(fce_names "")
+foreach(f ${FASTC_CUDA_SOURCES})
+  if(f MATCHES "\\.cu$")
+    file(STRINGS ${f} lines REGEX "__global__ void [A-Za-z_0-9]+")
+    foreach(l ${lines})
+      string(REGEX REPLACE ".*__global__ void ([A-Za-z_0-9]+).*" "\\1" k "${l}")
+      string(APPEND fce_names "${k}\n")
+    endforeach()
+  endif()
+endforeach()
+file(WRITE ${FCE_KERNEL_LIST} "${fce_names}")
 add_test(NAME cuda_emu COMMAND test_cuda)
-set_tests_properties(cuda_emu PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2;FCT_CUDA_NO_TRAIN=1;FCE_QUIET=1"
+set_tests_properties(cuda_emu PROPERTIES ENVIRONMENT "FASTC_FIXTURES=${PROJECT_SOURCE_DIR}/tests/fixtures;OMP_NUM_THREADS=2;FCT_CUDA_NO_TRAIN=1;FCE_QUIET=1;FCE_KERNELS=${FCE_KERNEL_LIST}"
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 
 # the emulator's own checks (indices, barriers, warp exchanges, refused launches, races found)

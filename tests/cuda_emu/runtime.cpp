@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <deque>
 #include <functional>
@@ -406,13 +407,38 @@ void run_grid(const char *name, dim3 grid, dim3 block, const std::function<void(
     }
 }
 
-// FCE_STATS=1: at exit, each kernel's launch count (which kernels a test run reached at all)
+// FCE_STATS=1: at exit, each kernel's launch count (which kernels a test run reached at all).
+// FCE_KERNELS=file (one kernel name a line; cmake/cuda_emu.cmake writes every __global__ of
+// src/ops/cuda): at exit, a kernel of the list that never ran fails the process, so a kernel no
+// device test reaches cannot go unnoticed.
 std::map<std::string, uint64_t> *launch_counts;
 void print_launch_counts() {
-    for (auto &kv : *launch_counts) fprintf(stderr, "fce launches %8llu %s\n", (unsigned long long)kv.second, kv.first.c_str());
+    if (getenv("FCE_STATS"))
+        for (auto &kv : *launch_counts)
+            fprintf(stderr, "fce launches %8llu %s\n", (unsigned long long)kv.second, kv.first.c_str());
+    const char *list = getenv("FCE_KERNELS");
+    FILE *f = list ? fopen(list, "r") : nullptr;
+    if (!f) return;
+    std::set<std::string> ran;
+    for (auto &kv : *launch_counts) ran.insert(kv.first.substr(0, kv.first.find('<'))); // kernel<T>: kernel
+    char line[256];
+    int missing = 0;
+    while (fgets(line, sizeof line, f)) {
+        std::string k(line);
+        while (!k.empty() && (k.back() == '\n' || k.back() == ' ')) k.pop_back();
+        if (!k.empty() && !ran.count(k)) {
+            fprintf(stderr, "CUDA emulator: kernel %s was never launched (no device test reaches it)\n", k.c_str());
+            missing++;
+        }
+    }
+    fclose(f);
+    if (missing) {
+        fflush(stderr);
+        _exit(3);
+    }
 }
 void count_launch(const char *name) {
-    static bool on = getenv("FCE_STATS") != nullptr;
+    static bool on = getenv("FCE_STATS") != nullptr || getenv("FCE_KERNELS") != nullptr;
     if (!on) return;
     std::lock_guard<std::recursive_mutex> g(device_lock);
     if (!launch_counts) {
